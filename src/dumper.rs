@@ -1,0 +1,197 @@
+//! `Dumper`: writes a savefile with libpcap's own writer (so files are
+//! byte-for-byte what tcpdump writes), checking every write for errors.
+
+use crate::args::{packet_bytes, PathArg};
+use crate::error::{pcap_error, pcap_error_about};
+use crate::feed::Feed;
+use crate::ffi;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use std::ptr::NonNull;
+use std::sync::{Mutex, MutexGuard};
+
+const DUMPER_CLOSED: &str = "dumper is closed";
+
+/// An open `pcap_dumper_t`, flushed and closed on drop.
+struct Writer(NonNull<ffi::pcap_dumper_t>);
+
+// Access is serialised by the Dumper's mutex.
+unsafe impl Send for Writer {}
+
+impl Writer {
+    fn ptr(&self) -> *mut ffi::pcap_dumper_t {
+        self.0.as_ptr()
+    }
+
+    /// The pending error of the underlying stream, if a write failed.
+    fn stream_error(&self) -> Option<std::io::Error> {
+        // SAFETY: the FILE belongs to the open dumper.
+        unsafe {
+            let f = ffi::pcap_dump_file(self.ptr());
+            if !f.is_null() && libc::ferror(f) != 0 {
+                let e = std::io::Error::last_os_error();
+                libc::clearerr(f);
+                return Some(e);
+            }
+        }
+        None
+    }
+
+    fn flush(&self) -> Result<(), std::io::Error> {
+        // SAFETY: open dumper.
+        if unsafe { ffi::pcap_dump_flush(self.ptr()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        match self.stream_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // SAFETY: closed exactly once.
+        unsafe { ffi::pcap_dump_close(self.ptr()) }
+    }
+}
+
+/// Dumper(feed, filename)
+///
+/// Opens `filename` for writing a savefile with `feed`'s link type and snap
+/// length. Call it like a feed callback, `dumper(packet, (sec, usec),
+/// length)`, so `feed.loop(10, Dumper(feed, "out.pcap"))` copies ten
+/// packets. Write errors raise `PcapError`; they are never silent.
+#[pyclass(frozen, module = "openbsd.pcap")]
+pub struct Dumper {
+    writer: Mutex<Option<Writer>>,
+    /// The file name as given.
+    #[pyo3(get)]
+    filename: Py<PyAny>,
+    path: String,
+}
+
+impl Dumper {
+    fn lock(&self) -> MutexGuard<'_, Option<Writer>> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn io_error(&self, e: std::io::Error) -> PyErr {
+        pcap_error_about(&self.path, &format!("write failed: {e}"))
+    }
+
+    /// Writes one record. `sec`/`usec` are the timestamp, `len` the wire length.
+    pub fn write(&self, data: &[u8], sec: i64, usec: i64, len: u32) -> PyResult<()> {
+        let guard = self.lock();
+        let w = guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
+        let hdr = ffi::pcap_pkthdr {
+            ts: libc::timeval { tv_sec: sec as libc::time_t, tv_usec: usec as libc::suseconds_t },
+            caplen: data.len() as u32,
+            len,
+        };
+        // SAFETY: the dumper is open; header and data are valid for the call.
+        unsafe { ffi::pcap_dump(w.ptr().cast(), &hdr, data.as_ptr()) };
+        match w.stream_error() {
+            Some(e) => Err(self.io_error(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+#[pymethods]
+impl Dumper {
+    #[new]
+    fn new(feed: &Bound<'_, Feed>, filename: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let path = PathArg::extract(filename)?;
+        let c = path.c_path()?;
+        let f = feed.get();
+        let w = f.with_handle(|h| {
+            let p = h.ptr();
+            // SAFETY: live handle, valid C string.
+            let d = unsafe { ffi::pcap_dump_open(p, c.as_ptr()) };
+            NonNull::new(d)
+                .map(Writer)
+                .ok_or_else(|| pcap_error_about(&path.display, &unsafe { ffi::last_error(p) }))
+        })?;
+        Ok(Dumper { writer: Mutex::new(Some(w)), filename: filename.clone().unbind(), path: path.display })
+    }
+
+    /// dumper(packet, (sec, usec), length): writes one packet. `packet` is
+    /// bytes, bytearray, memoryview or a `Packet`; `length` is the length on
+    /// the wire (at least `len(packet)` is recorded as captured).
+    fn __call__(&self, packet: &Bound<'_, PyAny>, tstamp: (i64, i64), length: i64) -> PyResult<()> {
+        let data = packet_bytes(packet)?;
+        let (sec, usec) = tstamp;
+        if !(0..1_000_000).contains(&usec) {
+            return Err(PyValueError::new_err(format!("tstamp microseconds out of range: {usec}")));
+        }
+        let len = u32::try_from(length)
+            .map_err(|_| PyValueError::new_err(format!("length out of range: {length}")))?;
+        if data.len() > u32::MAX as usize {
+            return Err(PyTypeError::new_err("packet too large for a savefile"));
+        }
+        self.write(&data, sec, usec, len)
+    }
+
+    /// ftell() -> int: the current byte offset in the file.
+    fn ftell(&self) -> PyResult<i64> {
+        let guard = self.lock();
+        let w = guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
+        // SAFETY: open dumper.
+        let off = unsafe { ffi::pcap_dump_ftell(w.ptr()) };
+        if off < 0 {
+            return Err(self.io_error(std::io::Error::last_os_error()));
+        }
+        Ok(off as i64)
+    }
+
+    /// flush(): writes buffered packets to the file.
+    fn flush(&self) -> PyResult<()> {
+        let guard = self.lock();
+        let w = guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
+        w.flush().map_err(|e| self.io_error(e))
+    }
+
+    /// close(): flushes and closes the file. A second `close()` raises.
+    fn close(&self) -> PyResult<()> {
+        let w = self.lock().take().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
+        let r = w.flush();
+        drop(w);
+        r.map_err(|e| self.io_error(e))
+    }
+
+    /// True once the dumper has been closed (new).
+    #[getter]
+    fn closed(&self) -> bool {
+        self.lock().is_none()
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// Closes the dumper (if still open); write errors propagate.
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        if !self.closed() {
+            self.close()?;
+        }
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.closed() { "closed " } else { "" };
+        format!("<{}openbsd.pcap.Dumper {:?}>", state, self.path)
+    }
+}
+
+impl Drop for Dumper {
+    fn drop(&mut self) {
+        if let Some(w) = self.lock().take() {
+            if let Err(e) = w.flush() {
+                let err = self.io_error(e);
+                Python::attach(|py| err.write_unraisable(py, None));
+            }
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! `Live` capture from an interface, `lookupdev` and `findalldevs`.
+//!
+//! A live handle is switched to non-blocking mode at open. Waiting for
+//! packets is done by `poll()` on libpcap's selectable descriptor with the
+//! GIL released, in short slices between which pending signals are checked
+//! (so Ctrl-C works even with `timeout=0`); the packets themselves are then
+//! handed out with the GIL held, a whole buffer per libpcap call.
+
+use crate::deliver::{ArgBuilder, Delivery};
+use crate::error::{crate_error_text, pcap_error, pcap_error_about};
+use crate::feed::{run_pcap, Feed, Next, ReadMode};
+use crate::ffi;
+use crate::handle::Handle;
+use crate::packet::LinkInfo;
+use pyo3::prelude::*;
+use pyo3::PyClassInitializer;
+use std::ffi::CString;
+use std::time::{Duration, Instant};
+
+/// The longest the GIL stays released, and signals unchecked, while waiting.
+const WAIT_SLICE: Duration = Duration::from_millis(50);
+
+/// What a wait for packets ended with.
+enum Wait {
+    Ready,
+    TimedOut,
+}
+
+/// Waits until the handle has packets to read, or `timeout` passes (`None`:
+/// forever). Releases the GIL while waiting; raises `KeyboardInterrupt` (or
+/// whatever a signal handler raises) between slices.
+fn wait_readable(py: Python<'_>, p: *mut ffi::pcap_t, timeout: Option<Duration>) -> PyResult<Wait> {
+    // SAFETY: live handle.
+    let fd = unsafe { ffi::pcap_get_selectable_fd(p) };
+    if fd < 0 {
+        return Ok(Wait::Ready); // no descriptor to wait on: let libpcap block
+    }
+    let start = Instant::now();
+    loop {
+        let slice = match timeout {
+            Some(t) => {
+                let left = t.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    return Ok(Wait::TimedOut);
+                }
+                left.min(WAIT_SLICE)
+            }
+            None => WAIT_SLICE,
+        };
+        let ms = slice.as_millis().max(1) as libc::c_int;
+        let rc = py.detach(|| {
+            let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+            // SAFETY: one valid pollfd.
+            unsafe { libc::poll(&mut pfd, 1, ms) }
+        });
+        if rc > 0 {
+            return Ok(Wait::Ready);
+        }
+        if rc < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(pcap_error(format!("poll failed: {e}")));
+            }
+        }
+        py.check_signals()?;
+    }
+}
+
+fn feed_timeout(feed: &Feed) -> Option<Duration> {
+    match feed.timeout_ms {
+        t if t > 0 => Some(Duration::from_millis(t as u64)),
+        _ => None,
+    }
+}
+
+/// `dispatch`/`loop` on a live handle.
+pub fn read(
+    feed: &Feed,
+    py: Python<'_>,
+    h: &mut Handle,
+    mode: ReadMode,
+    cnt: i64,
+    callback: &Bound<'_, PyAny>,
+    interpret: Option<LinkInfo>,
+) -> PyResult<usize> {
+    let p = h.ptr();
+    let timeout = feed_timeout(feed);
+    let mut total = 0usize;
+    loop {
+        // `dispatch` waits at most one read timeout; `loop` waits for ever.
+        let wait_for = if mode == ReadMode::Dispatch { timeout } else { None };
+        if let Wait::TimedOut = wait_readable(py, p, wait_for)? {
+            return Ok(total);
+        }
+        let want = if cnt > 0 { cnt - total as i64 } else { -1 };
+        let mut d = Delivery::new(py, callback, p, interpret);
+        // SAFETY: `d` outlives the call, made on this thread with the GIL.
+        let rc = unsafe { run_pcap(p, ReadMode::Dispatch, want, &mut d) };
+        total += feed.finish(p, rc, d)?;
+        let done = match mode {
+            ReadMode::Dispatch => total > 0,
+            ReadMode::Loop => cnt > 0 && total as i64 >= cnt,
+        };
+        if done {
+            return Ok(total);
+        }
+        py.check_signals()?;
+    }
+}
+
+/// `next()` (and iteration, with `forever`) on a live handle.
+pub fn next(
+    feed: &Feed,
+    py: Python<'_>,
+    h: &mut Handle,
+    interpret: Option<LinkInfo>,
+    forever: bool,
+) -> PyResult<Option<Py<PyAny>>> {
+    let p = h.ptr();
+    let timeout = if forever { None } else { feed_timeout(feed) };
+    let mut args = ArgBuilder::new(interpret);
+    loop {
+        if let Wait::TimedOut = wait_readable(py, p, timeout)? {
+            return Ok(None);
+        }
+        match feed.next_record(py, h, &mut args)? {
+            (Next::Packet, rec) => return Ok(rec),
+            (Next::End, _) => return Ok(None),
+            (Next::Timeout, _) => py.check_signals()?,
+        }
+    }
+}
+
+/// `inject()` on a live handle.
+pub fn inject(feed: &Feed, h: &mut Handle, data: &[u8]) -> PyResult<usize> {
+    let p = h.ptr();
+    // SAFETY: live handle, valid buffer.
+    let n = unsafe { ffi::pcap_inject(p, data.as_ptr().cast(), data.len()) };
+    if n < 0 {
+        return Err(feed.last_error(p));
+    }
+    Ok(n as usize)
+}
+
+/// The interface's IPv4 `(net, mask)` in host order, or `None`.
+fn lookupnet_raw(interface: &str) -> Option<(u32, u32)> {
+    let name = CString::new(interface).ok()?;
+    let (mut net, mut mask) = (0u32, 0u32);
+    let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
+    // SAFETY: valid C string and out-parameters.
+    let rc = unsafe { ffi::pcap_lookupnet(name.as_ptr(), &mut net, &mut mask, errbuf.as_mut_ptr()) };
+    (rc == 0).then(|| (u32::from_be(net), u32::from_be(mask)))
+}
+
+/// The netmask to compile filters with on `interface` (for `ip broadcast`).
+pub fn netmask_of(interface: &str) -> u32 {
+    match lookupnet_raw(interface) {
+        Some((_, mask)) => mask.to_be(),
+        None => ffi::PCAP_NETMASK_UNKNOWN,
+    }
+}
+
+/// Live(interface=None, snaplen=96, promisc=1, timeout=1000)
+///
+/// Captures from a network interface (`None`: `lookupdev()`). `timeout` is
+/// the read timeout in milliseconds; 0 waits until packets come. Raises
+/// `PcapError` naming the interface when it cannot be opened (no such
+/// device, interface down, no permission). While waiting for packets the GIL
+/// is released, and Ctrl-C is delivered within a fraction of a second.
+#[pyclass(frozen, extends = Feed, module = "openbsd.pcap")]
+pub struct Live {
+    /// The interface name.
+    #[pyo3(get)]
+    interface: String,
+    /// The snap length asked for.
+    #[pyo3(get)]
+    snaplen: i32,
+    /// The promiscuous-mode flag as given.
+    #[pyo3(get)]
+    promisc: i32,
+    /// The read timeout in milliseconds, as given.
+    #[pyo3(get)]
+    timeout: i32,
+}
+
+fn open_live(interface: &str, snaplen: i32, promisc: bool, timeout: i32) -> PyResult<pcap::Capture<pcap::Active>> {
+    let fail = |e: pcap::Error| {
+        let text = crate_error_text(&e);
+        let text = if text.is_empty() { "cannot open the interface".to_owned() } else { text };
+        pcap_error_about(interface, &text)
+    };
+    let cap = pcap::Capture::from_device(interface)
+        .map_err(fail)?
+        .snaplen(snaplen)
+        .promisc(promisc)
+        .timeout(timeout)
+        .open()
+        .map_err(fail)?;
+    let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
+    // SAFETY: live handle, errbuf of libpcap's size.
+    if unsafe { ffi::pcap_setnonblock(cap.as_ptr().cast(), 1, errbuf.as_mut_ptr()) } != 0 {
+        return Err(pcap_error_about(interface, &unsafe { ffi::cstr_lossy(errbuf.as_ptr()) }));
+    }
+    Ok(cap)
+}
+
+#[pymethods]
+impl Live {
+    #[new]
+    #[pyo3(signature = (interface = None, snaplen = 96, promisc = 1, timeout = 1000))]
+    fn new(
+        py: Python<'_>,
+        interface: Option<String>,
+        snaplen: i32,
+        promisc: i32,
+        timeout: i32,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        if snaplen <= 0 {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "snaplen must be positive, got {snaplen}"
+            )));
+        }
+        if timeout < 0 {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "timeout must be >= 0 milliseconds, got {timeout}"
+            )));
+        }
+        let interface = match interface {
+            Some(i) => i,
+            None => lookupdev()?,
+        };
+        let iface = interface.clone();
+        let cap = py.detach(move || open_live(&iface, snaplen, promisc != 0, timeout))?;
+        let mut feed = Feed::new(Handle::Live(cap), interface.clone());
+        feed.timeout_ms = timeout;
+        Ok(PyClassInitializer::from(feed).add_subclass(Live { interface, snaplen, promisc, timeout }))
+    }
+
+    /// lookupnet() -> (net, mask): the interface's IPv4 network and mask as
+    /// ints in host order (`ipaddress.IPv4Address(net)` prints them); `(0, 0)`
+    /// when it has no IPv4 address.
+    fn lookupnet(slf: PyRef<'_, Self>) -> PyResult<(u32, u32)> {
+        slf.as_super().with_handle(|_| Ok(lookupnet_raw(&slf.interface).unwrap_or((0, 0))))
+    }
+
+    fn __repr__(slf: PyRef<'_, Self>) -> String {
+        let state = if slf.as_super().is_closed().unwrap_or(false) { "closed " } else { "" };
+        format!("<{}openbsd.pcap.Live {:?}>", state, slf.interface)
+    }
+}
+
+/// lookupdev() -> str: the name of a default capture interface.
+#[pyfunction]
+pub fn lookupdev() -> PyResult<String> {
+    match pcap::Device::lookup() {
+        Ok(Some(d)) => Ok(d.name),
+        Ok(None) => Err(pcap_error("lookupdev: no capture device found")),
+        Err(e) => Err(pcap_error(format!("lookupdev: {}", crate_error_text(&e)))),
+    }
+}
+
+/// findalldevs() -> list[str]: the names of the interfaces that can be opened.
+#[pyfunction]
+pub fn findalldevs() -> PyResult<Vec<String>> {
+    pcap::Device::list()
+        .map(|l| l.into_iter().map(|d| d.name).collect())
+        .map_err(|e| pcap_error(format!("findalldevs: {}", crate_error_text(&e))))
+}

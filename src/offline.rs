@@ -1,0 +1,155 @@
+//! `Offline` (reading pcap and pcapng files), `Dead` (a feed with no source)
+//! and `isPCapFile`.
+
+use crate::args::PathArg;
+use crate::error::{crate_error_text, pcap_error, pcap_error_about};
+use crate::feed::Feed;
+use crate::ffi;
+use crate::handle::{DeadHandle, Handle};
+use pyo3::prelude::*;
+use pyo3::PyClassInitializer;
+
+/// Opens a capture file with libpcap, naming the path in any error.
+fn open_file(path: &PathArg) -> PyResult<pcap::Capture<pcap::Offline>> {
+    path.c_path()?; // a NUL in the path is a ValueError, not a libpcap error
+    if path.path.is_dir() {
+        return Err(pcap_error_about(&path.display, "is a directory, not a capture file"));
+    }
+    pcap::Capture::from_file(&path.path).map_err(|e| {
+        let text = crate_error_text(&e);
+        pcap_error_about(&path.display, &describe_open_error(&text))
+    })
+}
+
+/// libpcap's reasons for refusing a file, made plain where they are cryptic.
+fn describe_open_error(text: &str) -> String {
+    if text.contains("tried to read 4 file header bytes, only got 0") {
+        format!("empty file, not a capture file ({text})")
+    } else if text == "unknown file format" {
+        "not a capture file (unknown file format)".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Offline(filename)
+///
+/// A feed reading a pcap or pcapng file. `filename` is `str`, `bytes` or
+/// `os.PathLike`. Raises `PcapError` naming the path when the file is
+/// missing, unreadable, empty or not a capture.
+#[pyclass(frozen, extends = Feed, module = "openbsd.pcap")]
+pub struct Offline {
+    /// The file name as given.
+    #[pyo3(get)]
+    filename: Py<PyAny>,
+}
+
+#[pymethods]
+impl Offline {
+    #[new]
+    fn new(filename: &Bound<'_, PyAny>) -> PyResult<PyClassInitializer<Self>> {
+        let path = PathArg::extract(filename)?;
+        let cap = open_file(&path)?;
+        let feed = Feed::new(Handle::Offline(cap), path.display);
+        Ok(PyClassInitializer::from(feed).add_subclass(Offline { filename: filename.clone().unbind() }))
+    }
+
+    /// lookupnet() -> (0, 0): a file has no network.
+    fn lookupnet(slf: PyRef<'_, Self>) -> PyResult<(u32, u32)> {
+        slf.as_super().with_handle(|_| Ok((0, 0)))
+    }
+
+    /// is_swapped() -> bool: whether the file's byte order differs from this
+    /// machine's.
+    fn is_swapped(slf: PyRef<'_, Self>) -> PyResult<bool> {
+        slf.as_super().with_handle(|h| Ok(unsafe { ffi::pcap_is_swapped(h.ptr()) } == 1))
+    }
+
+    /// version() -> (major, minor) of the file format (pcapng files report
+    /// the classic 2.4, as libpcap does).
+    fn version(slf: PyRef<'_, Self>) -> PyResult<(i32, i32)> {
+        slf.as_super().with_handle(|h| {
+            let p = h.ptr();
+            Ok(unsafe { (ffi::pcap_major_version(p), ffi::pcap_minor_version(p)) })
+        })
+    }
+
+    /// fileno() -> int: the file descriptor being read.
+    fn fileno(slf: PyRef<'_, Self>) -> PyResult<i32> {
+        let feed = slf.as_super();
+        feed.with_handle(|h| {
+            // SAFETY: the FILE belongs to the open handle.
+            let f = unsafe { ffi::pcap_file(h.ptr()) };
+            if f.is_null() {
+                return Err(pcap_error_about(&feed.name, "no file behind this feed"));
+            }
+            Ok(unsafe { libc::fileno(f) })
+        })
+    }
+
+    fn __int__(slf: PyRef<'_, Self>) -> PyResult<i32> {
+        Self::fileno(slf)
+    }
+
+    /// ftell() -> int: the current byte offset in the file.
+    fn ftell(slf: PyRef<'_, Self>) -> PyResult<i64> {
+        let feed = slf.as_super();
+        feed.with_handle(|h| {
+            // SAFETY: the FILE belongs to the open handle.
+            let off = unsafe {
+                let f = ffi::pcap_file(h.ptr());
+                if f.is_null() {
+                    return Err(pcap_error_about(&feed.name, "no file behind this feed"));
+                }
+                libc::ftell(f)
+            };
+            if off < 0 {
+                return Err(pcap_error_about(&feed.name, &std::io::Error::last_os_error().to_string()));
+            }
+            Ok(off as i64)
+        })
+    }
+
+    fn __repr__(slf: PyRef<'_, Self>) -> String {
+        let state = if slf.as_super().is_closed().unwrap_or(false) { "closed " } else { "" };
+        format!("<{}openbsd.pcap.Offline {:?}>", state, slf.as_super().name)
+    }
+}
+
+/// Dead(linktype, snaplen=1500)
+///
+/// A feed with no source, for writing savefiles (`Dumper`) and compiling
+/// filters (`BPFProgram`) for a given link type.
+#[pyclass(frozen, extends = Feed, module = "openbsd.pcap")]
+pub struct Dead {}
+
+#[pymethods]
+impl Dead {
+    #[new]
+    #[pyo3(signature = (linktype, snaplen = 1500))]
+    fn new(linktype: i32, snaplen: i32) -> PyResult<PyClassInitializer<Self>> {
+        if snaplen <= 0 {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "snaplen must be positive, got {snaplen}"
+            )));
+        }
+        let h = DeadHandle::open(linktype, snaplen)
+            .ok_or_else(|| pcap_error(format!("cannot open a dead feed for link type {linktype}")))?;
+        let feed = Feed::new(Handle::Dead(h), format!("Dead(linktype={linktype})"));
+        Ok(PyClassInitializer::from(feed).add_subclass(Dead {}))
+    }
+
+    fn __repr__(slf: PyRef<'_, Self>) -> String {
+        format!("<openbsd.pcap.{}>", slf.as_super().name)
+    }
+}
+
+/// isPCapFile(path) -> bool
+///
+/// True when `path` opens as a capture file (pcap or pcapng); false for
+/// anything else, including a missing or unreadable file.
+#[pyfunction(name = "isPCapFile")]
+pub fn is_pcap_file(path: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let path = PathArg::extract(path)?;
+    Ok(path.c_path().is_ok() && open_file(&path).is_ok())
+}
