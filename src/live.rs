@@ -15,6 +15,7 @@ use crate::packet::LinkInfo;
 use pyo3::prelude::*;
 use pyo3::PyClassInitializer;
 use std::ffi::CString;
+use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
 /// The longest the GIL stays released, and signals unchecked, while waiting.
@@ -26,20 +27,20 @@ enum Wait {
     TimedOut,
 }
 
-/// Waits until the handle has packets to read, or `timeout` passes (`None`:
-/// forever). Releases the GIL while waiting; raises `KeyboardInterrupt` (or
-/// whatever a signal handler raises) between slices.
-fn wait_readable(py: Python<'_>, p: *mut ffi::pcap_t, timeout: Option<Duration>) -> PyResult<Wait> {
+/// Waits until the handle has packets to read (or an error to report), or
+/// `deadline` passes (`None`: forever). Releases the GIL while waiting;
+/// raises `KeyboardInterrupt` (or whatever a signal handler raises) between
+/// slices.
+fn wait_readable(py: Python<'_>, p: *mut ffi::pcap_t, deadline: Option<Instant>) -> PyResult<Wait> {
     // SAFETY: live handle.
     let fd = unsafe { ffi::pcap_get_selectable_fd(p) };
     if fd < 0 {
-        return Ok(Wait::Ready); // no descriptor to wait on: let libpcap block
+        return Ok(Wait::Ready); // no descriptor to wait on: let libpcap say
     }
-    let start = Instant::now();
     loop {
-        let slice = match timeout {
-            Some(t) => {
-                let left = t.saturating_sub(start.elapsed());
+        let slice = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return Ok(Wait::TimedOut);
                 }
@@ -47,12 +48,15 @@ fn wait_readable(py: Python<'_>, p: *mut ffi::pcap_t, timeout: Option<Duration>)
             }
             None => WAIT_SLICE,
         };
-        let ms = slice.as_millis().max(1) as libc::c_int;
+        // Round up, so that a wait never ends a little before its deadline.
+        let ms = slice.as_micros().div_ceil(1000).max(1) as libc::c_int;
         let rc = py.detach(|| {
             let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
             // SAFETY: one valid pollfd.
             unsafe { libc::poll(&mut pfd, 1, ms) }
         });
+        // POLLERR/POLLHUP count too: libpcap then reports the error (for
+        // instance "The interface went down") on the read that follows.
         if rc > 0 {
             return Ok(Wait::Ready);
         }
@@ -66,14 +70,31 @@ fn wait_readable(py: Python<'_>, p: *mut ffi::pcap_t, timeout: Option<Duration>)
     }
 }
 
-fn feed_timeout(feed: &Feed) -> Option<Duration> {
+/// When the read timeout of a read starting now ends (`None`: timeout 0,
+/// no timeout).
+fn read_deadline(feed: &Feed) -> Option<Instant> {
     match feed.timeout_ms {
-        t if t > 0 => Some(Duration::from_millis(t as u64)),
+        t if t > 0 => Some(Instant::now() + Duration::from_millis(t as u64)),
         _ => None,
     }
 }
 
 /// `dispatch`/`loop` on a live handle.
+///
+/// The handle is in immediate mode, so a packet can be read as soon as it
+/// has arrived. Each round waits (GIL released) until packets can be read,
+/// then hands every packet libpcap has buffered (at most what `cnt` still
+/// allows) to the callback with the GIL held.
+///
+/// - `dispatch(cnt > 0)` and `dispatch(-1)` return after the first round
+///   that delivered packets, or with 0 when the read timeout passes first
+///   (with timeout 0: they wait until packets come);
+/// - `dispatch(0)` delivers packets until the read timeout, counted from
+///   the call (with timeout 0: until an error, like `loop(0)`);
+/// - `loop(cnt)` waits through read timeouts until `cnt` packets were
+///   delivered (`cnt <= 0`: for ever).
+///
+/// A callback exception, or a signal handler's, ends the read at once.
 pub fn read(
     feed: &Feed,
     py: Python<'_>,
@@ -84,12 +105,13 @@ pub fn read(
     interpret: Option<LinkInfo>,
 ) -> PyResult<usize> {
     let p = h.ptr();
-    let timeout = feed_timeout(feed);
+    let deadline = match mode {
+        ReadMode::Dispatch => read_deadline(feed),
+        ReadMode::Loop => None,
+    };
     let mut total = 0usize;
     loop {
-        // `dispatch` waits at most one read timeout; `loop` waits for ever.
-        let wait_for = if mode == ReadMode::Dispatch { timeout } else { None };
-        if let Wait::TimedOut = wait_readable(py, p, wait_for)? {
+        if let Wait::TimedOut = wait_readable(py, p, deadline)? {
             return Ok(total);
         }
         let want = if cnt > 0 { cnt - total as i64 } else { -1 };
@@ -98,6 +120,7 @@ pub fn read(
         let rc = unsafe { run_pcap(p, ReadMode::Dispatch, want, &mut d) };
         total += feed.finish(p, rc, d)?;
         let done = match mode {
+            ReadMode::Dispatch if cnt == 0 => false,
             ReadMode::Dispatch => total > 0,
             ReadMode::Loop => cnt > 0 && total as i64 >= cnt,
         };
@@ -117,10 +140,10 @@ pub fn next(
     forever: bool,
 ) -> PyResult<Option<Py<PyAny>>> {
     let p = h.ptr();
-    let timeout = if forever { None } else { feed_timeout(feed) };
+    let deadline = if forever { None } else { read_deadline(feed) };
     let mut args = ArgBuilder::new(interpret);
     loop {
-        if let Wait::TimedOut = wait_readable(py, p, timeout)? {
+        if let Wait::TimedOut = wait_readable(py, p, deadline)? {
             return Ok(None);
         }
         match feed.next_record(py, h, &mut args)? {
@@ -183,23 +206,86 @@ pub struct Live {
     timeout: i32,
 }
 
+/// libpcap calls for opening a capture that the `pcap` crate does not
+/// expose with their status codes (its `open()` keeps only the message, and
+/// treats activation warnings as failures).
+mod sys {
+    use crate::ffi::pcap_t;
+    use libc::{c_char, c_int};
+
+    pub const PCAP_ERROR: c_int = -1;
+
+    #[link(name = "pcap")]
+    extern "C" {
+        pub fn pcap_create(source: *const c_char, errbuf: *mut c_char) -> *mut pcap_t;
+        pub fn pcap_set_snaplen(p: *mut pcap_t, snaplen: c_int) -> c_int;
+        pub fn pcap_set_promisc(p: *mut pcap_t, promisc: c_int) -> c_int;
+        pub fn pcap_set_timeout(p: *mut pcap_t, ms: c_int) -> c_int;
+        pub fn pcap_set_immediate_mode(p: *mut pcap_t, on: c_int) -> c_int;
+        pub fn pcap_activate(p: *mut pcap_t) -> c_int;
+        pub fn pcap_statustostr(status: c_int) -> *const c_char;
+    }
+}
+
+/// The message for a failed `pcap_activate`, as tcpdump words it: libpcap's
+/// description of the status, with the detail libpcap left in the handle
+/// (e.g. "You don't have permission to perform this capture on that device
+/// (socket: Operation not permitted)").
+///
+/// # Safety
+/// `p` must be the handle whose activation returned `status`.
+unsafe fn activate_error(p: *mut ffi::pcap_t, status: libc::c_int) -> String {
+    let detail = ffi::last_error(p);
+    let detail = detail.trim();
+    let what = ffi::cstr_lossy(sys::pcap_statustostr(status));
+    if status == sys::PCAP_ERROR || detail == what {
+        detail.to_owned()
+    } else if detail.is_empty() {
+        what
+    } else {
+        format!("{what} ({detail})")
+    }
+}
+
+/// Opens `interface` for capture: snap length, promiscuous mode and read
+/// timeout as given, immediate mode on, non-blocking.
+///
+/// Immediate mode matters on Linux: without it libpcap uses a TPACKET_V3
+/// ring, whose packets only become readable when the kernel retires a block
+/// (on a read timeout, or when the block is full), so packets would arrive
+/// up to one timeout late, and with timeout 0 (no timeout) a trickle of
+/// packets would never be seen at all. The read timeout is enforced by
+/// waiting on the selectable descriptor (see `wait_readable`).
 fn open_live(interface: &str, snaplen: i32, promisc: bool, timeout: i32) -> PyResult<pcap::Capture<pcap::Active>> {
-    let fail = |e: pcap::Error| {
-        let text = crate_error_text(&e);
-        let text = if text.is_empty() { "cannot open the interface".to_owned() } else { text };
-        pcap_error_about(interface, &text)
-    };
-    let cap = pcap::Capture::from_device(interface)
-        .map_err(fail)?
-        .snaplen(snaplen)
-        .promisc(promisc)
-        .timeout(timeout)
-        .open()
-        .map_err(fail)?;
+    let label = if interface.is_empty() { "\"\"" } else { interface };
+    let name = CString::new(interface)
+        .map_err(|_| pcap_error_about(label, "interface name contains a NUL byte"))?;
     let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
-    // SAFETY: live handle, errbuf of libpcap's size.
-    if unsafe { ffi::pcap_setnonblock(cap.as_ptr().cast(), 1, errbuf.as_mut_ptr()) } != 0 {
-        return Err(pcap_error_about(interface, &unsafe { ffi::cstr_lossy(errbuf.as_ptr()) }));
+    // SAFETY: valid C string and errbuf of libpcap's size.
+    let p = unsafe { sys::pcap_create(name.as_ptr(), errbuf.as_mut_ptr()) };
+    let Some(p) = NonNull::new(p) else {
+        return Err(pcap_error_about(label, &unsafe { ffi::cstr_lossy(errbuf.as_ptr()) }));
+    };
+    // From here on the handle is owned by `cap`, which closes it on drop.
+    let cap: pcap::Capture<pcap::Active> = pcap::Capture::from(p.cast());
+    let raw = p.as_ptr();
+    // SAFETY: a freshly created handle; the setters only fail on an
+    // activated one.
+    let status = unsafe {
+        sys::pcap_set_snaplen(raw, snaplen);
+        sys::pcap_set_promisc(raw, promisc as libc::c_int);
+        sys::pcap_set_timeout(raw, timeout);
+        sys::pcap_set_immediate_mode(raw, 1);
+        sys::pcap_activate(raw)
+    };
+    // A positive status is a warning (e.g. promiscuous mode not supported):
+    // the capture works.
+    if status < 0 {
+        return Err(pcap_error_about(label, &unsafe { activate_error(raw, status) }));
+    }
+    // SAFETY: activated handle, errbuf of libpcap's size.
+    if unsafe { ffi::pcap_setnonblock(raw, 1, errbuf.as_mut_ptr()) } != 0 {
+        return Err(pcap_error_about(label, &unsafe { ffi::cstr_lossy(errbuf.as_ptr()) }));
     }
     Ok(cap)
 }
