@@ -11,22 +11,49 @@ use crate::ffi;
 use crate::packet::LinkInfo;
 use pyo3::ffi as py;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// How many packets pass between two checks for pending signals when the
 /// callback never runs Python bytecode (which checks them itself).
 const SIGNAL_CHECK_INTERVAL: u32 = 1024;
 
+/// Lengths up to this are answered from a table of ready-made ints (every
+/// Ethernet frame length), saving an allocation per packet.
+const SMALL_INTS: usize = 2048;
+static INTS: PyOnceLock<Vec<Py<PyAny>>> = PyOnceLock::new();
+
+/// `n` as a Python int, shared for small values.
+#[inline]
+fn small_int(py: Python<'_>, n: u32) -> PyResult<Bound<'_, PyAny>> {
+    let table = INTS.get_or_try_init(py, || -> PyResult<_> {
+        (0..SMALL_INTS as u32).map(|i| Ok(i.into_pyobject(py)?.into_any().unbind())).collect()
+    })?;
+    match table.get(n as usize) {
+        Some(o) => Ok(o.bind(py).clone()),
+        None => Ok(n.into_pyobject(py)?.into_any()),
+    }
+}
+
 /// Builds the Python objects of one packet record.
 pub struct ArgBuilder {
     interpret: Option<LinkInfo>,
     last_sec: i64,
     sec_obj: Option<Py<PyAny>>,
+    /// The last timestamp tuple handed out, for reuse (callbacks only:
+    /// `next()` results are kept by the caller).
+    ts_tuple: Option<Py<PyAny>>,
+    reuse_tuples: bool,
 }
 
 impl ArgBuilder {
     pub fn new(interpret: Option<LinkInfo>) -> Self {
-        ArgBuilder { interpret, last_sec: i64::MIN, sec_obj: None }
+        ArgBuilder { interpret, last_sec: i64::MIN, sec_obj: None, ts_tuple: None, reuse_tuples: false }
+    }
+
+    /// A builder for a callback loop, which may reuse the timestamp tuple.
+    pub fn for_callbacks(interpret: Option<LinkInfo>) -> Self {
+        ArgBuilder { reuse_tuples: true, ..ArgBuilder::new(interpret) }
     }
 
     /// The packet object: `bytes`, or a decoded `Packet` when interpreting.
@@ -37,8 +64,11 @@ impl ArgBuilder {
         }
     }
 
-    /// `(sec, usec)`, reusing the seconds object of the previous packet when
-    /// it is the same second (the common case in any capture).
+    /// `(sec, usec)`. The seconds object is reused while the second does not
+    /// change, and the tuple itself is reused when the previous packet's
+    /// tuple was not kept by anyone (its only reference is ours), as
+    /// CPython's own `zip` and `enumerate` do.
+    #[inline]
     fn tstamp<'py>(&mut self, py: Python<'py>, sec: i64, usec: i64) -> PyResult<Bound<'py, PyAny>> {
         let sec_obj = match &self.sec_obj {
             Some(o) if self.last_sec == sec => o.clone_ref(py).into_bound(py),
@@ -50,29 +80,50 @@ impl ArgBuilder {
             }
         };
         let usec_obj = usec.into_pyobject(py)?.into_any();
-        // SAFETY: PyTuple_New(2) is filled with two owned references before
-        // it is seen by anyone; SET_ITEM steals them.
+        // SAFETY: a reused tuple has no other reference, so nobody can see
+        // it change; its old items are released after the new ones are in.
+        // A new tuple is filled with two owned references before anyone sees
+        // it. SET_ITEM steals the references given to it.
         unsafe {
+            if let Some(t) = &self.ts_tuple {
+                let t = t.as_ptr();
+                if py::Py_REFCNT(t) == 1 {
+                    let old_sec = py::PyTuple_GET_ITEM(t, 0);
+                    let old_usec = py::PyTuple_GET_ITEM(t, 1);
+                    py::PyTuple_SET_ITEM(t, 0, sec_obj.into_ptr());
+                    py::PyTuple_SET_ITEM(t, 1, usec_obj.into_ptr());
+                    py::Py_DECREF(old_sec);
+                    py::Py_DECREF(old_usec);
+                    return Ok(Bound::from_borrowed_ptr(py, t));
+                }
+            }
             let t = py::PyTuple_New(2);
             if t.is_null() {
                 return Err(PyErr::fetch(py));
             }
             py::PyTuple_SET_ITEM(t, 0, sec_obj.into_ptr());
             py::PyTuple_SET_ITEM(t, 1, usec_obj.into_ptr());
-            Ok(Bound::from_owned_ptr(py, t))
+            let t = Bound::from_owned_ptr(py, t);
+            if self.reuse_tuples {
+                self.ts_tuple = Some(t.clone().unbind());
+            }
+            Ok(t)
         }
     }
 
     /// The three callback arguments of one record.
+    #[inline]
     pub fn build<'py>(
         &mut self,
         py: Python<'py>,
-        hdr: &ffi::pcap_pkthdr,
+        sec: i64,
+        usec: i64,
+        len: u32,
         data: &[u8],
     ) -> PyResult<[Bound<'py, PyAny>; 3]> {
         let pkt = self.packet(py, data)?;
-        let ts = self.tstamp(py, hdr.ts.tv_sec as i64, hdr.ts.tv_usec as i64)?;
-        let len = (hdr.len as u64).into_pyobject(py)?.into_any();
+        let ts = self.tstamp(py, sec, usec)?;
+        let len = small_int(py, len)?;
         Ok([pkt, ts, len])
     }
 
@@ -80,10 +131,12 @@ impl ArgBuilder {
     pub fn tuple<'py>(
         &mut self,
         py: Python<'py>,
-        hdr: &ffi::pcap_pkthdr,
+        sec: i64,
+        usec: i64,
+        len: u32,
         data: &[u8],
     ) -> PyResult<Bound<'py, PyAny>> {
-        let [a, b, c] = self.build(py, hdr, data)?;
+        let [a, b, c] = self.build(py, sec, usec, len, data)?;
         Ok(pyo3::types::PyTuple::new(py, [a, b, c])?.into_any())
     }
 }
@@ -113,16 +166,18 @@ impl<'py, 'a> Delivery<'py, 'a> {
             py,
             callback,
             handle,
-            args: ArgBuilder::new(interpret),
+            args: ArgBuilder::for_callbacks(interpret),
             until_signal_check: SIGNAL_CHECK_INTERVAL,
             count: 0,
             err: None,
         }
     }
 
-    fn deliver(&mut self, hdr: &ffi::pcap_pkthdr, data: &[u8]) -> PyResult<()> {
+    /// Hands one packet to the callback.
+    #[inline]
+    pub fn deliver(&mut self, sec: i64, usec: i64, len: u32, data: &[u8]) -> PyResult<()> {
         let py = self.py;
-        let args = self.args.build(py, hdr, data)?;
+        let args = self.args.build(py, sec, usec, len, data)?;
         let argv = [args[0].as_ptr(), args[1].as_ptr(), args[2].as_ptr()];
         // SAFETY: `argv` holds three live references for the duration of the
         // call; the result is a new reference or null with an exception set.
@@ -171,7 +226,9 @@ pub unsafe extern "C" fn trampoline(
     } else {
         std::slice::from_raw_parts(bytes, hdr.caplen as usize)
     };
-    let outcome = catch_unwind(AssertUnwindSafe(|| d.deliver(hdr, data)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        d.deliver(hdr.ts.tv_sec as i64, hdr.ts.tv_usec as i64, hdr.len, data)
+    }));
     let err = match outcome {
         Ok(Ok(())) => return,
         Ok(Err(e)) => e,

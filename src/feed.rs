@@ -14,6 +14,7 @@ use crate::ffi;
 use crate::filter::{BPFProgram, CompiledFilter};
 use crate::handle::Handle;
 use crate::packet::LinkInfo;
+use crate::savefile::ActiveFilter;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -102,6 +103,12 @@ impl Feed {
                 return crate::live::read(self, py, h, mode, cnt, callback, interpret);
             }
             let p = h.ptr();
+            if let Handle::Offline(f) = h {
+                // Files: dispatch and loop both read up to `cnt` (all if <= 0).
+                let mut d = Delivery::new(py, callback, p, interpret);
+                f.read(self, &mut d, cnt)?;
+                return Ok(d.count);
+            }
             let mut d = Delivery::new(py, callback, p, interpret);
             // SAFETY: `d` outlives the call; the trampoline only uses it
             // during the call, on this thread, with the GIL held.
@@ -152,7 +159,7 @@ impl Feed {
                     };
                     (hdr, bytes)
                 };
-                Ok((Next::Packet, Some(args.tuple(py, hdr, bytes)?.unbind())))
+                Ok((Next::Packet, Some(args.tuple(py, hdr.ts.tv_sec as i64, hdr.ts.tv_usec as i64, hdr.len, bytes)?.unbind())))
             }
             0 => Ok((Next::Timeout, None)),
             -2 => Ok((Next::End, None)),
@@ -263,6 +270,9 @@ impl Feed {
                 return crate::live::next(self, py, h, interpret, false);
             }
             let mut args = ArgBuilder::new(interpret);
+            if let Handle::Offline(f) = h {
+                return f.next_tuple(self, py, &mut args);
+            }
             Ok(self.next_record(py, h, &mut args)?.1)
         })
     }
@@ -279,6 +289,9 @@ impl Feed {
                 return crate::live::next(self, py, h, None, true);
             }
             let mut args = ArgBuilder::new(None);
+            if let Handle::Offline(f) = h {
+                return f.next_tuple(self, py, &mut args);
+            }
             Ok(self.next_record(py, h, &mut args)?.1)
         })
     }
@@ -327,14 +340,22 @@ impl Feed {
                 }
                 Ok(())
             };
-            if let Ok(prog) = filterstr.cast::<BPFProgram>() {
-                return set(prog.get().compiled());
+            let active = if let Ok(prog) = filterstr.cast::<BPFProgram>() {
+                set(prog.get().compiled())?;
+                ActiveFilter::Program(prog.clone().unbind())
+            } else {
+                let expr: String = filterstr.extract().map_err(|_| {
+                    PyTypeError::new_err("filter expects a str (tcpdump syntax) or a BPFProgram")
+                })?;
+                let prog = CompiledFilter::compile(p, &self.name, &expr, true, self.netmask(h))?;
+                set(&prog)?;
+                ActiveFilter::Own(prog)
+            };
+            if let Handle::Offline(f) = h {
+                // Records read by the fast path are filtered with the same program.
+                f.filter = Some(active);
             }
-            let expr: String = filterstr.extract().map_err(|_| {
-                PyTypeError::new_err("filter expects a str (tcpdump syntax) or a BPFProgram")
-            })?;
-            let prog = CompiledFilter::compile(p, &self.name, &expr, true, self.netmask(h))?;
-            set(&prog)
+            Ok(())
         })
     }
 

@@ -58,6 +58,7 @@ pub const PCAP_NETMASK_UNKNOWN: c_uint = 0xffff_ffff;
 
 #[link(name = "pcap")]
 extern "C" {
+    pub fn pcap_fopen_offline(fp: *mut FILE, errbuf: *mut c_char) -> *mut pcap_t;
     pub fn pcap_open_dead(linktype: c_int, snaplen: c_int) -> *mut pcap_t;
     pub fn pcap_close(p: *mut pcap_t);
     pub fn pcap_geterr(p: *mut pcap_t) -> *mut c_char;

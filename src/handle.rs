@@ -1,23 +1,37 @@
 //! The libpcap handle behind a feed, whichever way it was opened.
 
 use crate::ffi;
+use crate::savefile::OfflineFile;
 use std::ptr::NonNull;
 
-/// A `pcap_t` opened with `pcap_open_dead`, closed on drop.
-pub struct DeadHandle(NonNull<ffi::pcap_t>);
+/// A `pcap_t` the project opened itself (dead handles, capture files),
+/// closed on drop.
+pub struct RawHandle(NonNull<ffi::pcap_t>);
 
 // libpcap handles may move between threads; access is serialised by the
 // feed's mutex.
-unsafe impl Send for DeadHandle {}
+unsafe impl Send for RawHandle {}
 
-impl DeadHandle {
-    pub fn open(linktype: i32, snaplen: i32) -> Option<Self> {
+impl RawHandle {
+    /// Takes ownership of `p`.
+    ///
+    /// # Safety
+    /// `p` must be an open handle nobody else closes.
+    pub unsafe fn from_ptr(p: NonNull<ffi::pcap_t>) -> Self {
+        RawHandle(p)
+    }
+
+    pub fn open_dead(linktype: i32, snaplen: i32) -> Option<Self> {
         // SAFETY: plain constructor; null is handled.
-        NonNull::new(unsafe { ffi::pcap_open_dead(linktype, snaplen) }).map(DeadHandle)
+        NonNull::new(unsafe { ffi::pcap_open_dead(linktype, snaplen) }).map(RawHandle)
+    }
+
+    pub fn ptr(&self) -> *mut ffi::pcap_t {
+        self.0.as_ptr()
     }
 }
 
-impl Drop for DeadHandle {
+impl Drop for RawHandle {
     fn drop(&mut self) {
         // SAFETY: we own the handle and close it once.
         unsafe { ffi::pcap_close(self.0.as_ptr()) }
@@ -26,18 +40,18 @@ impl Drop for DeadHandle {
 
 /// An open capture. Dropping it closes the handle (and the file it read).
 pub enum Handle {
-    Offline(pcap::Capture<pcap::Offline>),
+    Offline(OfflineFile),
     Live(pcap::Capture<pcap::Active>),
-    Dead(DeadHandle),
+    Dead(RawHandle),
 }
 
 impl Handle {
     /// The raw handle, valid for as long as `self` lives.
     pub fn ptr(&self) -> *mut ffi::pcap_t {
         match self {
-            Handle::Offline(c) => c.as_ptr().cast(),
+            Handle::Offline(f) => f.ptr(),
             Handle::Live(c) => c.as_ptr().cast(),
-            Handle::Dead(d) => d.0.as_ptr(),
+            Handle::Dead(d) => d.ptr(),
         }
     }
 

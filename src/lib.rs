@@ -21,6 +21,7 @@ mod handle;
 mod live;
 mod offline;
 pub mod packet;
+mod savefile;
 
 use pyo3::prelude::*;
 

@@ -2,23 +2,40 @@
 //! and `isPCapFile`.
 
 use crate::args::PathArg;
-use crate::error::{crate_error_text, pcap_error, pcap_error_about};
+use crate::error::{pcap_error, pcap_error_about};
 use crate::feed::Feed;
 use crate::ffi;
-use crate::handle::{DeadHandle, Handle};
+use crate::handle::{Handle, RawHandle};
+use crate::savefile::OfflineFile;
+use std::ptr::NonNull;
 use pyo3::prelude::*;
 use pyo3::PyClassInitializer;
 
 /// Opens a capture file with libpcap, naming the path in any error.
-fn open_file(path: &PathArg) -> PyResult<pcap::Capture<pcap::Offline>> {
-    path.c_path()?; // a NUL in the path is a ValueError, not a libpcap error
+fn open_file(path: &PathArg) -> PyResult<OfflineFile> {
+    let c = path.c_path()?; // a NUL in the path is a ValueError, not a libpcap error
     if path.path.is_dir() {
         return Err(pcap_error_about(&path.display, "is a directory, not a capture file"));
     }
-    pcap::Capture::from_file(&path.path).map_err(|e| {
-        let text = crate_error_text(&e);
-        pcap_error_about(&path.display, &describe_open_error(&text))
-    })
+    // SAFETY: valid C strings; the stream is handed to libpcap, which
+    // closes it with the handle, or closed here if libpcap refuses it.
+    unsafe {
+        let f = libc::fopen(c.as_ptr(), c"rb".as_ptr());
+        if f.is_null() {
+            return Err(pcap_error_about(&path.display, &std::io::Error::last_os_error().to_string()));
+        }
+        let mut buffer = vec![0u8; OfflineFile::STDIO_BUFFER].into_boxed_slice();
+        libc::setvbuf(f, buffer.as_mut_ptr().cast(), libc::_IOFBF, OfflineFile::STDIO_BUFFER);
+        let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
+        match NonNull::new(ffi::pcap_fopen_offline(f, errbuf.as_mut_ptr())) {
+            Some(p) => Ok(OfflineFile::new(p, buffer)),
+            None => {
+                libc::fclose(f);
+                let text = ffi::cstr_lossy(errbuf.as_ptr());
+                Err(pcap_error_about(&path.display, &describe_open_error(&text)))
+            }
+        }
+    }
 }
 
 /// libpcap's reasons for refusing a file, made plain where they are cryptic.
@@ -92,21 +109,13 @@ impl Offline {
     }
 
     /// ftell() -> int: the current byte offset in the file.
-    fn ftell(slf: PyRef<'_, Self>) -> PyResult<i64> {
+    fn ftell(slf: PyRef<'_, Self>) -> PyResult<u64> {
         let feed = slf.as_super();
-        feed.with_handle(|h| {
-            // SAFETY: the FILE belongs to the open handle.
-            let off = unsafe {
-                let f = ffi::pcap_file(h.ptr());
-                if f.is_null() {
-                    return Err(pcap_error_about(&feed.name, "no file behind this feed"));
-                }
-                libc::ftell(f)
-            };
-            if off < 0 {
-                return Err(pcap_error_about(&feed.name, &std::io::Error::last_os_error().to_string()));
-            }
-            Ok(off as i64)
+        feed.with_handle(|h| match h {
+            Handle::Offline(f) => f
+                .tell()
+                .ok_or_else(|| pcap_error_about(&feed.name, &std::io::Error::last_os_error().to_string())),
+            _ => Err(pcap_error_about(&feed.name, "no file behind this feed")),
         })
     }
 
@@ -133,7 +142,7 @@ impl Dead {
                 "snaplen must be positive, got {snaplen}"
             )));
         }
-        let h = DeadHandle::open(linktype, snaplen)
+        let h = RawHandle::open_dead(linktype, snaplen)
             .ok_or_else(|| pcap_error(format!("cannot open a dead feed for link type {linktype}")))?;
         let feed = Feed::new(Handle::Dead(h), format!("Dead(linktype={linktype})"));
         Ok(PyClassInitializer::from(feed).add_subclass(Dead {}))
