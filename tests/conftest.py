@@ -1,0 +1,50 @@
+"""Shared fixtures of the capture tests (helpers and oracles: pcaptools.py)."""
+
+import pytest
+
+import pcaptools
+from pcaptools import OPENBSD, SAMPLE
+
+
+@pytest.fixture(scope="session")
+def sample():
+    """The capture bundled with the package."""
+    assert SAMPLE.is_file(), SAMPLE
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def captures():
+    """../shared/captures/openbsd, next to the repository."""
+    if not OPENBSD.is_dir():
+        pytest.skip(f"{OPENBSD} is absent")
+    return OPENBSD
+
+
+@pytest.fixture(scope="session")
+def mixed(tmp_path_factory):
+    """A generated capture: 5000 mixed Ethernet packets, snap length 256 (so
+    every packet longer than that has caplen < len). Returns (path, records
+    as written)."""
+    pytest.importorskip("scapy")
+    recs, snaplen = pcaptools.generate_mixed()
+    path = pcaptools.write_pcap(tmp_path_factory.mktemp("mixed") / "mixed.pcap", recs, snaplen=snaplen)
+    return path, recs
+
+
+@pytest.fixture(scope="session")
+def tshark_table(mixed):
+    """tshark's view of every capture the oracle tests read (one tshark run)."""
+    paths = [SAMPLE, mixed[0]] + pcaptools.openbsd_files()
+    return pcaptools.tshark_frames(paths)
+
+
+@pytest.fixture(scope="session")
+def big_file(tmp_path_factory):
+    """A capture of 2,000,000 tiny records (about 40 MB) for signal tests."""
+    rec = ((b"\x00" * 4), (1_300_000_000, 1), 60)
+    data = pcaptools.pcap_bytes([rec])
+    hdr, body = data[:24], data[24:]
+    path = tmp_path_factory.mktemp("big") / "big.pcap"
+    path.write_bytes(hdr + body * 2_000_000)
+    return path
