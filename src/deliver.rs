@@ -44,11 +44,20 @@ pub struct ArgBuilder {
     /// `next()` results are kept by the caller).
     ts_tuple: Option<Py<PyAny>>,
     reuse_tuples: bool,
+    /// The last two `next()` results, for reuse.
+    result_tuples: [Option<Py<PyAny>>; 2],
 }
 
 impl ArgBuilder {
     pub fn new(interpret: Option<LinkInfo>) -> Self {
-        ArgBuilder { interpret, last_sec: i64::MIN, sec_obj: None, ts_tuple: None, reuse_tuples: false }
+        ArgBuilder {
+            interpret,
+            last_sec: i64::MIN,
+            sec_obj: None,
+            ts_tuple: None,
+            reuse_tuples: false,
+            result_tuples: [None, None],
+        }
     }
 
     /// A builder for a callback loop, which may reuse the timestamp tuple.
@@ -127,7 +136,9 @@ impl ArgBuilder {
         Ok([pkt, ts, len])
     }
 
-    /// `(packet, (sec, usec), length)` as one tuple, for `next()`.
+    /// `(packet, (sec, usec), length)` as one tuple, for `next()` and
+    /// iteration. An earlier result tuple is refilled when nobody kept it
+    /// (as after `for packet, ts, length in feed` unpacked it).
     pub fn tuple<'py>(
         &mut self,
         py: Python<'py>,
@@ -136,8 +147,43 @@ impl ArgBuilder {
         len: u32,
         data: &[u8],
     ) -> PyResult<Bound<'py, PyAny>> {
-        let [a, b, c] = self.build(py, sec, usec, len, data)?;
-        Ok(pyo3::types::PyTuple::new(py, [a, b, c])?.into_any())
+        let items = self.build(py, sec, usec, len, data)?;
+        // SAFETY: as in `tstamp`: a tuple is refilled only while ours is its
+        // one reference; new tuples are filled before anyone sees them.
+        unsafe {
+            for t in self.result_tuples.iter().flatten() {
+                let t = t.as_ptr();
+                if py::Py_REFCNT(t) == 1 {
+                    let mut old = [std::ptr::null_mut(); 3];
+                    for (i, item) in items.into_iter().enumerate() {
+                        old[i] = py::PyTuple_GET_ITEM(t, i as py::Py_ssize_t);
+                        py::PyTuple_SET_ITEM(t, i as py::Py_ssize_t, item.into_ptr());
+                    }
+                    for o in old {
+                        py::Py_DECREF(o);
+                    }
+                    return Ok(Bound::from_borrowed_ptr(py, t));
+                }
+            }
+            let t = py::PyTuple_New(3);
+            if t.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            for (i, item) in items.into_iter().enumerate() {
+                py::PyTuple_SET_ITEM(t, i as py::Py_ssize_t, item.into_ptr());
+            }
+            let t = Bound::from_owned_ptr(py, t);
+            // Two slots: `r = feed.next()` still holds the previous result
+            // while the next one is made, but not the one before.
+            self.result_tuples.rotate_left(1);
+            self.result_tuples[1] = Some(t.clone().unbind());
+            Ok(t)
+        }
+    }
+
+    /// Chooses whether the next packets are decoded (`next(interpret=...)`).
+    pub fn set_interpret(&mut self, interpret: Option<LinkInfo>) {
+        self.interpret = interpret;
     }
 }
 

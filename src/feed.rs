@@ -269,10 +269,10 @@ impl Feed {
             if h.is_live() {
                 return crate::live::next(self, py, h, interpret, false);
             }
-            let mut args = ArgBuilder::new(interpret);
             if let Handle::Offline(f) = h {
-                return f.next_tuple(self, py, &mut args);
+                return f.next_tuple(self, py, interpret);
             }
+            let mut args = ArgBuilder::new(interpret);
             Ok(self.next_record(py, h, &mut args)?.1)
         })
     }
@@ -288,10 +288,10 @@ impl Feed {
             if h.is_live() {
                 return crate::live::next(self, py, h, None, true);
             }
-            let mut args = ArgBuilder::new(None);
             if let Handle::Offline(f) = h {
-                return f.next_tuple(self, py, &mut args);
+                return f.next_tuple(self, py, None);
             }
+            let mut args = ArgBuilder::new(None);
             Ok(self.next_record(py, h, &mut args)?.1)
         })
     }

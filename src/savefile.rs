@@ -17,6 +17,7 @@ use crate::feed::Feed;
 use crate::ffi;
 use crate::filter::{BPFProgram, CompiledFilter};
 use crate::handle::RawHandle;
+use crate::packet::LinkInfo;
 use pyo3::prelude::*;
 use std::os::unix::io::RawFd;
 use std::ptr::NonNull;
@@ -230,6 +231,8 @@ impl ActiveFilter {
 /// the handle (which closes the stream), then the stream's buffer.
 pub struct OfflineFile {
     fast: Option<FastReader>,
+    /// Builds `next()` results; kept between calls so objects are reused.
+    pub args: ArgBuilder,
     pub filter: Option<ActiveFilter>,
     handle: RawHandle,
     _stdio_buffer: Box<[u8]>,
@@ -256,7 +259,7 @@ impl OfflineFile {
         } else {
             FastReader::open(handle.ptr())
         };
-        OfflineFile { fast, filter: None, handle, _stdio_buffer: stdio_buffer }
+        OfflineFile { fast, args: ArgBuilder::new(None), filter: None, handle, _stdio_buffer: stdio_buffer }
     }
 
     pub fn ptr(&self) -> *mut ffi::pcap_t {
@@ -336,8 +339,9 @@ impl OfflineFile {
         &mut self,
         feed: &Feed,
         py: Python<'_>,
-        args: &mut ArgBuilder,
+        interpret: Option<LinkInfo>,
     ) -> PyResult<Option<Py<PyAny>>> {
+        self.args.set_interpret(interpret);
         if let Some(r) = &mut self.fast {
             loop {
                 match r.next() {
@@ -347,7 +351,8 @@ impl OfflineFile {
                                 continue;
                             }
                         }
-                        return Ok(Some(args.tuple(py, rec.sec, rec.usec, rec.len, rec.data)?.unbind()));
+                        let t = self.args.tuple(py, rec.sec, rec.usec, rec.len, rec.data)?;
+                        return Ok(Some(t.unbind()));
                     }
                     Step::Slow => break,
                 }
@@ -357,7 +362,7 @@ impl OfflineFile {
             Slow::Packet(sec, usec, len, data, caplen) => {
                 // SAFETY: libpcap's record, valid until its next read.
                 let data = if data.is_null() { &[][..] } else { unsafe { std::slice::from_raw_parts(data, caplen) } };
-                Ok(Some(args.tuple(py, sec, usec, len, data)?.unbind()))
+                Ok(Some(self.args.tuple(py, sec, usec, len, data)?.unbind()))
             }
             Slow::End => Ok(None),
         }
