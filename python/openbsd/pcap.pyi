@@ -2,7 +2,7 @@
 
 import os
 from types import TracebackType
-from typing import Any, Callable, Iterator, Optional, Tuple, Union
+from typing import Any, Callable, Iterator, Optional, Tuple, TypeVar, Union
 
 from openbsd.packet import Packet
 
@@ -11,6 +11,7 @@ _Bytes = Union[bytes, bytearray, memoryview, Packet]
 _TStamp = Tuple[int, int]
 _Callback = Callable[[Any, _TStamp, int], object]
 _Record = Tuple[Any, _TStamp, int]
+_F = TypeVar("_F", bound="Feed")
 
 class PcapError(OSError): ...
 
@@ -35,10 +36,6 @@ class Feed:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> bool: ...
-
-from typing import TypeVar
-
-_F = TypeVar("_F", bound=Feed)
 
 class Live(Feed):
     interface: str
