@@ -1,0 +1,203 @@
+"""pdump: a tcpdump-like packet dumper built on openbsd.pcap and openbsd.packet.
+
+    pdump                       read the sample capture bundled with the package
+    pdump -r FILE [EXPR]        read a capture file (pcap or pcapng)
+    pdump -i IFACE [EXPR]       capture live (default interface: lookupdev())
+    pdump ... -w OUT            write the raw packets to OUT instead of printing
+    pdump ... -e 'p["ip"].src'  print Python expressions of each decoded packet
+
+One line per packet: the time, then the packet's repr (or the values of the
+-e expressions). Errors print one line and exit non-zero; Ctrl-C stops and
+prints the capture statistics, as tcpdump does.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+from openbsd import pcap
+
+SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "sample.pcap")
+
+#: How often (in packets) the progress bar is redrawn.
+PROGRESS_EVERY = 4096
+
+
+class UsageError(Exception):
+    """A bad command line (exit status 2)."""
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        prog="pdump",
+        description="Dump packets from a capture file or an interface (tcpdump-like).",
+        epilog="With no -r and no -i, reads the sample capture bundled with pyopenbsd.",
+    )
+    src = ap.add_mutually_exclusive_group()
+    src.add_argument("-r", dest="file", metavar="FILE", help="read packets from FILE (pcap or pcapng)")
+    src.add_argument("-i", dest="interface", metavar="IFACE", nargs="?", const="",
+                     help="capture on IFACE (default: lookupdev())")
+    ap.add_argument("-c", dest="count", metavar="COUNT", type=int, default=0,
+                    help="stop after COUNT packets")
+    ap.add_argument("-w", dest="write", metavar="FILE", help="write raw packets to FILE instead of printing")
+    ap.add_argument("-s", dest="snaplen", metavar="SNAPLEN", type=int, default=262144,
+                    help="bytes to capture per packet on an interface (default 262144)")
+    ap.add_argument("-n", dest="numeric", action="store_true",
+                    help="do not resolve addresses (pdump never does; accepted for tcpdump habits)")
+    ap.add_argument("-e", dest="exprs", metavar="EXPR", action="append", default=[],
+                    help="a Python expression of the decoded packet p to print (repeatable)")
+    ap.add_argument("--epoch", action="store_true", help="print times as seconds since the epoch")
+    ap.add_argument("filter", nargs="*", help="a tcpdump filter expression")
+    args = ap.parse_args(argv)
+    if args.count < 0:
+        raise UsageError("-c COUNT must be >= 0")
+    if args.snaplen <= 0:
+        raise UsageError("-s SNAPLEN must be > 0")
+    return args
+
+
+def compile_exprs(exprs):
+    compiled = []
+    for e in exprs:
+        try:
+            compiled.append((e, compile(e, "<-e %s>" % e, "eval")))
+        except SyntaxError as err:
+            raise UsageError("bad -e expression %r: %s" % (e, err.msg)) from None
+    return compiled
+
+
+def format_time(sec, usec, epoch):
+    if epoch:
+        return "%d.%06d" % (sec, usec)
+    return "%s.%06d" % (time.strftime("%H:%M:%S", time.localtime(sec)), usec)
+
+
+def evaluate(compiled, packet):
+    values = []
+    for _, code in compiled:
+        try:
+            values.append(repr(eval(code, {"p": packet})))
+        except (KeyError, IndexError, AttributeError, TypeError, ValueError) as err:
+            values.append("-" if isinstance(err, KeyError) else "<%s: %s>" % (type(err).__name__, err))
+    return " ".join(values)
+
+
+class Progress:
+    """A progress bar on stderr for reading a file into -w (terminals only)."""
+
+    def __init__(self, feed, path, stream):
+        self.feed, self.stream = feed, stream
+        try:
+            self.size = os.path.getsize(path)
+        except OSError:
+            self.size = 0
+        self.enabled = bool(self.size) and stream.isatty()
+        self.count = 0
+
+    def tick(self):
+        self.count += 1
+        if self.enabled and self.count % PROGRESS_EVERY == 0:
+            self.draw()
+
+    def draw(self):
+        done = min(1.0, self.feed.ftell() / self.size) if self.size else 1.0
+        bar = "#" * int(done * 30)
+        self.stream.write("\r[%-30s] %3d%% %d packets" % (bar, done * 100, self.count))
+        self.stream.flush()
+
+    def finish(self):
+        if self.enabled:
+            self.draw()
+            self.stream.write("\n")
+
+
+def open_feed(args):
+    if args.interface is not None:
+        iface = args.interface or pcap.lookupdev()
+        return pcap.Live(iface, snaplen=args.snaplen, promisc=1, timeout=100), "listening on %s" % iface
+    path = args.file if args.file is not None else SAMPLE
+    feed = pcap.Offline(path)
+    return feed, "reading from file %s" % path
+
+
+def print_stats(feed, count, out):
+    if isinstance(feed, pcap.Live):
+        try:
+            st = feed.stats()
+        except pcap.PcapError:
+            st = None
+        out.write("%d packets captured\n" % count)
+        if st is not None:
+            out.write("%d packets received by filter\n" % st["ps_recv"])
+            out.write("%d packets dropped by kernel\n" % st["ps_drop"])
+    else:
+        out.write("%d packets\n" % count)
+    out.flush()
+
+
+def run(args, out, err):
+    compiled = compile_exprs(args.exprs)
+    feed, banner = open_feed(args)
+    count = 0
+    with feed:
+        if args.filter:
+            feed.filter(" ".join(args.filter))
+        err.write("%s, link-type %d, snapshot length %d\n" % (banner, feed.datalink(), feed.snapshot()))
+        err.flush()
+        try:
+            if args.write:
+                dumper = pcap.Dumper(feed, args.write)
+                progress = Progress(feed, args.file, err) if args.file else None
+
+                def write(packet, tstamp, length):
+                    dumper(packet, tstamp, length)
+                    if progress is not None:
+                        progress.tick()
+
+                with dumper:
+                    count = feed.loop(args.count, write if progress is not None else dumper)
+                if progress is not None:
+                    progress.finish()
+            else:
+                def show(packet, tstamp, length):
+                    nonlocal count
+                    count += 1
+                    body = evaluate(compiled, packet) if compiled else repr(packet)
+                    out.write("%s %s\n" % (format_time(tstamp[0], tstamp[1], args.epoch), body))
+
+                feed.loop(args.count, show, interpret=1)
+        except KeyboardInterrupt:
+            err.write("\n")
+            print_stats(feed, count, err)
+            return 0
+        if isinstance(feed, pcap.Live):
+            print_stats(feed, count, err)
+    out.flush()
+    return 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = parse_args(argv)
+        return run(args, sys.stdout, sys.stderr)
+    except UsageError as e:
+        sys.stderr.write("pdump: %s\n" % e)
+        return 2
+    except pcap.PcapError as e:
+        sys.stderr.write("pdump: %s\n" % e)
+        return 1
+    except BrokenPipeError:
+        # `pdump | head`: stop quietly, like tcpdump.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
