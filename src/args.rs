@@ -3,7 +3,7 @@
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyMemoryView, PyString};
 use std::borrow::Cow;
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
@@ -59,6 +59,11 @@ pub fn packet_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     }
     if let Ok(buf) = PyBuffer::<u8>::get(obj) {
         return Ok(Cow::Owned(buf.to_vec(obj.py())?));
+    }
+    if let Ok(view) = obj.cast::<PyMemoryView>() {
+        // A view with another item format (say `cast("I")`): its raw bytes.
+        let b = view.call_method0("tobytes")?;
+        return Ok(Cow::Owned(b.cast::<PyBytes>()?.as_bytes().to_vec()));
     }
     if obj.hasattr("__bytes__")? {
         let b = obj.call_method0("__bytes__")?;

@@ -2,7 +2,7 @@
 //! byte-for-byte what tcpdump writes), checking every write for errors.
 
 use crate::args::{packet_bytes, PathArg};
-use crate::error::{pcap_error, pcap_error_about};
+use crate::error::{os_error_text, pcap_error, pcap_error_about, set_cloexec};
 use crate::feed::Feed;
 use crate::ffi;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -40,7 +40,17 @@ impl Writer {
     fn flush(&self) -> Result<(), std::io::Error> {
         // SAFETY: open dumper.
         if unsafe { ffi::pcap_dump_flush(self.ptr()) } != 0 {
-            return Err(std::io::Error::last_os_error());
+            let e = std::io::Error::last_os_error();
+            // Reported now: clear the stream's error flag so that a later
+            // flush or close does not report it again with a stale errno.
+            // (stdio has dropped the data it could not write.)
+            unsafe {
+                let f = ffi::pcap_dump_file(self.ptr());
+                if !f.is_null() {
+                    libc::clearerr(f);
+                }
+            }
+            return Err(e);
         }
         match self.stream_error() {
             Some(e) => Err(e),
@@ -77,7 +87,7 @@ impl Dumper {
     }
 
     fn io_error(&self, e: std::io::Error) -> PyErr {
-        pcap_error_about(&self.path, &format!("write failed: {e}"))
+        pcap_error_about(&self.path, &format!("write failed: {}", os_error_text(&e)))
     }
 
     /// Writes one record. `sec`/`usec` are the timestamp, `len` the wire length.
@@ -109,9 +119,15 @@ impl Dumper {
             let p = h.ptr();
             // SAFETY: live handle, valid C string.
             let d = unsafe { ffi::pcap_dump_open(p, c.as_ptr()) };
-            NonNull::new(d)
+            let w = NonNull::new(d)
                 .map(Writer)
-                .ok_or_else(|| pcap_error_about(&path.display, &unsafe { ffi::last_error(p) }))
+                .ok_or_else(|| pcap_error_about(&path.display, &unsafe { ffi::last_error(p) }))?;
+            // SAFETY: the FILE belongs to the open dumper.
+            let f = unsafe { ffi::pcap_dump_file(w.ptr()) };
+            if !f.is_null() {
+                set_cloexec(unsafe { libc::fileno(f) });
+            }
+            Ok(w)
         })?;
         Ok(Dumper { writer: Mutex::new(Some(w)), filename: filename.clone().unbind(), path: path.display })
     }
@@ -122,6 +138,10 @@ impl Dumper {
     fn __call__(&self, packet: &Bound<'_, PyAny>, tstamp: (i64, i64), length: i64) -> PyResult<()> {
         let data = packet_bytes(packet)?;
         let (sec, usec) = tstamp;
+        // A savefile stores the seconds as an unsigned 32-bit number.
+        if !(0..=u32::MAX as i64).contains(&sec) {
+            return Err(PyValueError::new_err(format!("tstamp seconds out of range: {sec}")));
+        }
         if !(0..1_000_000).contains(&usec) {
             return Err(PyValueError::new_err(format!("tstamp microseconds out of range: {usec}")));
         }

@@ -27,11 +27,16 @@ pub fn pcap_error(msg: impl Into<String>) -> PyErr {
 /// libpcap often names the file itself (`"x.pcap: No such file or
 /// directory"`); the name is not repeated then.
 pub fn pcap_error_about(what: &str, reason: &str) -> PyErr {
+    pcap_error(about_text(what, reason))
+}
+
+/// The message of [`pcap_error_about`].
+fn about_text(what: &str, reason: &str) -> String {
     let reason = reason.trim_end();
-    if !what.is_empty() && reason.starts_with(what) {
-        pcap_error(reason.to_owned())
+    if what.is_empty() || reason.starts_with(what) {
+        reason.to_owned()
     } else {
-        pcap_error(format!("{what}: {reason}"))
+        format!("{what}: {reason}")
     }
 }
 
@@ -43,7 +48,62 @@ pub fn crate_error_text(e: &pcap::Error) -> String {
     }
 }
 
+/// The text of an OS error as libpcap words it (`strerror`), without the
+/// " (os error N)" suffix Rust adds. An error with no errno behind it (a
+/// stream error flag whose cause was not recorded) reads "I/O error".
+pub fn os_error_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(0) => "I/O error".to_owned(),
+        Some(code) => {
+            let text = e.to_string();
+            let suffix = format!(" (os error {code})");
+            text.strip_suffix(&suffix).map(str::to_owned).unwrap_or(text)
+        }
+        None => e.to_string(),
+    }
+}
+
+/// Marks `fd` close-on-exec, as Python does for every file it opens
+/// (PEP 446): child processes must not inherit capture files.
+pub fn set_cloexec(fd: libc::c_int) {
+    // SAFETY: fcntl on a descriptor we own; failure leaves it inheritable,
+    // which is harmless.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFD);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+        }
+    }
+}
+
 pub const CLOSED: &str = "feed is closed";
 pub const BUSY: &str =
     "feed is busy: it is being read by a callback or another thread (a callback may not \
      re-enter or close its own feed)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_error_text_is_strerror() {
+        let e = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        assert_eq!(os_error_text(&e), "No space left on device");
+        let e = std::io::Error::from_raw_os_error(libc::ENOENT);
+        assert_eq!(os_error_text(&e), "No such file or directory");
+    }
+
+    #[test]
+    fn about_text_names_the_subject_once() {
+        assert_eq!(about_text("x.pcap", "No such file or directory"), "x.pcap: No such file or directory");
+        assert_eq!(about_text("x.pcap", "x.pcap: No such file or directory\n"), "x.pcap: No such file or directory");
+        assert_eq!(about_text("", "reason"), "reason");
+    }
+
+    #[test]
+    fn os_error_text_without_errno() {
+        assert_eq!(os_error_text(&std::io::Error::from_raw_os_error(0)), "I/O error");
+        let e = std::io::Error::new(std::io::ErrorKind::Other, "custom");
+        assert_eq!(os_error_text(&e), "custom");
+    }
+}

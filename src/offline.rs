@@ -2,7 +2,7 @@
 //! and `isPCapFile`.
 
 use crate::args::PathArg;
-use crate::error::{pcap_error, pcap_error_about};
+use crate::error::{os_error_text, pcap_error, pcap_error_about, set_cloexec};
 use crate::feed::Feed;
 use crate::ffi;
 use crate::handle::{Handle, RawHandle};
@@ -22,8 +22,9 @@ fn open_file(path: &PathArg) -> PyResult<OfflineFile> {
     unsafe {
         let f = libc::fopen(c.as_ptr(), c"rb".as_ptr());
         if f.is_null() {
-            return Err(pcap_error_about(&path.display, &std::io::Error::last_os_error().to_string()));
+            return Err(pcap_error_about(&path.display, &os_error_text(&std::io::Error::last_os_error())));
         }
+        set_cloexec(libc::fileno(f));
         let mut buffer = vec![0u8; OfflineFile::STDIO_BUFFER].into_boxed_slice();
         libc::setvbuf(f, buffer.as_mut_ptr().cast(), libc::_IOFBF, OfflineFile::STDIO_BUFFER);
         let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
@@ -82,8 +83,8 @@ impl Offline {
         slf.as_super().with_handle(|h| Ok(unsafe { ffi::pcap_is_swapped(h.ptr()) } == 1))
     }
 
-    /// version() -> (major, minor) of the file format (pcapng files report
-    /// the classic 2.4, as libpcap does).
+    /// version() -> (major, minor) of the file format: (2, 4) for classic
+    /// pcap files, (1, 0) for pcapng files.
     fn version(slf: PyRef<'_, Self>) -> PyResult<(i32, i32)> {
         slf.as_super().with_handle(|h| {
             let p = h.ptr();
@@ -114,7 +115,7 @@ impl Offline {
         feed.with_handle(|h| match h {
             Handle::Offline(f) => f
                 .tell()
-                .ok_or_else(|| pcap_error_about(&feed.name, &std::io::Error::last_os_error().to_string())),
+                .ok_or_else(|| pcap_error_about(&feed.name, &os_error_text(&std::io::Error::last_os_error()))),
             _ => Err(pcap_error_about(&feed.name, "no file behind this feed")),
         })
     }

@@ -265,3 +265,17 @@ def test_dlt_constants_match_the_header():
     if sys.platform.startswith("linux"):
         assert (pcap.DLT_RAW, pcap.DLT_LOOP, pcap.DLT_ENC, pcap.DLT_PFSYNC) == (12, 108, 109, 246)
     assert set(NAMES) <= set(pcap.__all__)
+
+
+def test_file_descriptors_are_not_inherited(sample, tmp_path):
+    """Like every file Python opens (PEP 446), capture files are close-on-exec."""
+    with pcap.Offline(sample) as f:
+        assert os.get_inheritable(f.fileno()) is False
+        with pcap.Dumper(f, tmp_path / "x.pcap"):
+            fds = {int(n) for n in os.listdir("/proc/self/fd")} if os.path.isdir("/proc/self/fd") else set()
+            for fd in fds - {f.fileno()}:
+                try:
+                    if os.path.samestat(os.fstat(fd), os.stat(tmp_path / "x.pcap")):
+                        assert os.get_inheritable(fd) is False
+                except OSError:
+                    pass

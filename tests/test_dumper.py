@@ -1,0 +1,264 @@
+"""Dumper: savefiles byte-identical to what tcpdump writes, every write
+error reported."""
+
+import gc
+import os
+import struct
+
+import pytest
+
+import pcaptools
+from openbsd import pcap
+from pcaptools import SAMPLE
+
+
+def copy_with_dumper(src, dst, count=0):
+    with pcap.Offline(src) as f:
+        d = pcap.Dumper(f, dst)
+        n = f.loop(count, d)
+        d.close()
+    return n
+
+
+def test_sample_round_trip_equals_tcpdump(sample, tmp_path):
+    ref = pcaptools.tcpdump_copy(sample, tmp_path / "tcpdump.pcap")
+    assert copy_with_dumper(sample, tmp_path / "ours.pcap") == 14
+    assert (tmp_path / "ours.pcap").read_bytes() == ref == sample.read_bytes()
+
+
+def test_generated_round_trip_equals_tcpdump(mixed, tmp_path):
+    path, recs = mixed
+    ref = pcaptools.tcpdump_copy(path, tmp_path / "tcpdump.pcap")
+    assert copy_with_dumper(path, tmp_path / "ours.pcap") == len(recs)
+    assert (tmp_path / "ours.pcap").read_bytes() == ref
+    assert pcaptools.read_pcap(tmp_path / "ours.pcap")[1] == recs
+
+
+def test_loop_ten_packets_into_a_dumper(mixed, tmp_path):
+    path, recs = mixed
+    ref = pcaptools.tcpdump_copy(path, tmp_path / "tcpdump.pcap", count=10)
+    with pcap.Offline(path) as f:
+        assert f.loop(10, pcap.Dumper(f, tmp_path / "ten.pcap")) == 10
+    gc.collect()  # the dropped Dumper flushed and closed its file
+    assert (tmp_path / "ten.pcap").read_bytes() == ref
+    assert pcaptools.read_pcap(ref and tmp_path / "ten.pcap")[1] == recs[:10]
+
+
+@pytest.mark.parametrize("path", pcaptools.openbsd_params())
+def test_openbsd_round_trip(path, tmp_path):
+    """Where tcpdump can copy a file, the Dumper writes the same bytes; the
+    packet records are always the input's (libpcap writes link type 12, which
+    Linux reads as DLT_RAW, back as LINKTYPE_RAW 101, as tcpdump does)."""
+    hdr, recs = pcaptools.read_pcap(path)
+    out = tmp_path / "ours.pcap"
+    try:
+        copy_with_dumper(path, out)
+    except pcap.PcapError as e:
+        # libpcap has no savefile link type for OpenBSD's DLT 13 (enc) and 17
+        # (old pflog) on this platform.
+        assert hdr["linktype"] in (13, 17)
+        assert str(e) == f"{out}: link-layer type {hdr['linktype']} isn't supported in savefiles"
+        return
+    ours = out.read_bytes()
+    assert pcaptools.parse_pcap(ours)[1] == recs
+    assert ours[24:] == path.read_bytes()[24:]
+    ref = tmp_path / "tcpdump.pcap"
+    import subprocess
+    r = subprocess.run(["tcpdump", "-r", str(path), "-w", str(ref)], capture_output=True)
+    if r.returncode == 0:
+        assert ours == ref.read_bytes()
+    if hdr["linktype"] == 12:
+        assert struct.unpack("<I", ours[20:24])[0] == 101
+        with pcap.Offline(out) as f:
+            assert f.datalink() == pcap.DLT_RAW == 12
+
+
+def test_swapped_and_nanosecond_inputs_are_written_natively(mixed, tmp_path):
+    path, recs = mixed
+    swap = ">" if pcaptools.native_endian() == "<" else "<"
+    for name, kw in (("be.pcap", dict(endian=swap)), ("ns.pcap", dict(nano=True))):
+        src = pcaptools.write_pcap(tmp_path / name, recs, snaplen=256, **kw)
+        ref = pcaptools.tcpdump_copy(src, tmp_path / ("tcpdump-" + name))
+        copy_with_dumper(src, tmp_path / ("ours-" + name))
+        assert (tmp_path / ("ours-" + name)).read_bytes() == ref == path.read_bytes()
+
+
+def test_pcapng_input_written_as_classic_pcap(sample, tmp_path):
+    ng = pcaptools.editcap(sample, tmp_path / "s.pcapng", "pcapng")
+    copy_with_dumper(ng, tmp_path / "out.pcap")
+    assert (tmp_path / "out.pcap").read_bytes() == pcaptools.tcpdump_copy(ng, tmp_path / "t.pcap") \
+        == sample.read_bytes()
+
+
+def test_buffer_types_and_header(tmp_path):
+    out = tmp_path / "kinds.pcap"
+    feed = pcap.Dead(pcap.DLT_EN10MB, 300)
+    with pcap.Dumper(feed, out) as d:
+        assert d.ftell() == 24
+        d(b"bytes", (1, 2), 5)
+        assert d.ftell() == 24 + 16 + 5
+        d(bytearray(b"bytearray"), (3, 4), 100)
+        d(memoryview(b"xxmemoryview")[2:], (5, 6), 10)
+        d(memoryview(b"abcdefgh")[::2], (7, 8), 4)  # non-contiguous
+        d(memoryview(b"wxyz").cast("I"), (9, 10), 4)  # not a byte format
+        d(b"", (11, 999999), 0)
+        d.flush()
+        assert d.ftell() == os.path.getsize(out)
+    assert d.closed
+    hdr, recs = pcaptools.read_pcap(out)
+    assert hdr == dict(endian=pcaptools.native_endian(), nano=False, version=(2, 4), snaplen=300, linktype=1)
+    assert recs == [(b"bytes", (1, 2), 5), (b"bytearray", (3, 4), 100), (b"memoryview", (5, 6), 10),
+                    (b"aceg", (7, 8), 4), (b"wxyz", (9, 10), 4), (b"", (11, 999999), 0)]
+    # tcpdump reads it (it prints no timestamp for the empty record)
+    assert pcaptools.tcpdump_records(out) == [(p, ts) for p, ts, _ in recs if p]
+
+
+def test_bad_arguments(tmp_path):
+    feed = pcap.Dead(pcap.DLT_EN10MB)
+    with pcap.Dumper(feed, tmp_path / "x.pcap") as d:
+        with pytest.raises(TypeError, match="packet must be bytes, bytearray, memoryview or a Packet, not str"):
+            d("text", (1, 2), 4)
+        with pytest.raises(ValueError, match="microseconds out of range: 1000000"):
+            d(b"x", (1, 1000000), 1)
+        with pytest.raises(ValueError, match="microseconds out of range: -1"):
+            d(b"x", (1, -1), 1)
+        with pytest.raises(ValueError, match="length out of range: -1"):
+            d(b"x", (1, 1), -1)
+        with pytest.raises(ValueError, match="seconds out of range"):
+            d(b"x", (2**32, 0), 1)
+        with pytest.raises(ValueError, match="seconds out of range"):
+            d(b"x", (-1, 0), 1)
+        with pytest.raises(TypeError):
+            d(b"x", 5, 1)
+    assert pcaptools.read_pcap(tmp_path / "x.pcap")[1] == []
+
+
+def test_close_twice_and_use_after_close(tmp_path):
+    d = pcap.Dumper(pcap.Dead(pcap.DLT_EN10MB), tmp_path / "c.pcap")
+    d.close()
+    assert d.closed
+    for call in (d.close, d.flush, d.ftell, lambda: d(b"x", (1, 1), 1)):
+        with pytest.raises(pcap.PcapError) as e:
+            call()
+        assert str(e.value) == "dumper is closed"
+    with d:  # __exit__ on a closed dumper does not raise
+        pass
+    assert "closed" in repr(d)
+
+
+def test_context_manager_flushes_and_closes(sample, tmp_path):
+    out = tmp_path / "cm.pcap"
+    with pcap.Offline(sample) as f, pcap.Dumper(f, out) as d:
+        assert f.dispatch(-1, d) == 14
+    assert d.closed
+    assert out.read_bytes() == sample.read_bytes()
+
+
+def test_dropped_dumper_flushes(sample, tmp_path):
+    out = tmp_path / "dropped.pcap"
+    f = pcap.Offline(sample)
+    d = pcap.Dumper(f, str(out))
+    assert d.filename == str(out)
+    f.loop(-1, d)
+    del d
+    gc.collect()
+    assert out.read_bytes() == sample.read_bytes()
+
+
+def test_dumper_outlives_its_feed(sample, tmp_path):
+    out = tmp_path / "outlive.pcap"
+    f = pcap.Offline(sample)
+    d = pcap.Dumper(f, out)
+    first = f.next()
+    f.close()
+    d(*first)
+    d.close()
+    assert pcaptools.read_pcap(out)[1] == [first]
+
+
+def test_dumper_on_closed_feed(sample, tmp_path):
+    f = pcap.Offline(sample)
+    f.close()
+    with pytest.raises(pcap.PcapError, match="^feed is closed$"):
+        pcap.Dumper(f, tmp_path / "x.pcap")
+    assert not (tmp_path / "x.pcap").exists()
+
+
+@pytest.mark.parametrize("target,reason", [
+    ("missing/dir/out.pcap", "No such file or directory"),
+    (".", "Is a directory"),
+])
+def test_open_errors_name_the_path(tmp_path, target, reason):
+    path = tmp_path / target
+    with pytest.raises(pcap.PcapError) as e:
+        pcap.Dumper(pcap.Dead(pcap.DLT_EN10MB), path)
+    assert str(e.value) == f"{path}: {reason}"
+
+
+def test_bad_path_types(tmp_path):
+    d = pcap.Dead(pcap.DLT_EN10MB)
+    with pytest.raises(ValueError, match="NUL"):
+        pcap.Dumper(d, "a\0b")
+    with pytest.raises(TypeError, match="expected a path"):
+        pcap.Dumper(d, 42)
+    with pytest.raises(TypeError):
+        pcap.Dumper("not a feed", tmp_path / "x.pcap")
+
+
+def test_disk_full_is_reported(sample):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    f = pcap.Offline(sample)
+    d = pcap.Dumper(f, "/dev/full")
+    with pytest.raises(pcap.PcapError) as e:
+        f.loop(-1, d)  # small packets: buffered, the error may come later
+        d.flush()
+    assert str(e.value) == "/dev/full: write failed: No space left on device"
+    # close() after the reported error closes cleanly; a second close raises.
+    d.close()
+    with pytest.raises(pcap.PcapError, match="^dumper is closed$"):
+        d.close()
+
+
+def test_disk_full_reported_by_close(sample):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    f = pcap.Offline(sample)
+    d = pcap.Dumper(f, "/dev/full")
+    f.loop(-1, d)
+    with pytest.raises(pcap.PcapError, match="^/dev/full: write failed: No space left on device$"):
+        d.close()
+    assert d.closed
+
+
+def test_disk_full_reported_while_writing(mixed):
+    """Enough data to overflow the stdio buffer: the write itself raises,
+    and the loop stops at that packet."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    path, recs = mixed
+    f = pcap.Offline(path)
+    d = pcap.Dumper(f, "/dev/full")
+    with pytest.raises(pcap.PcapError, match="No space left on device"):
+        f.loop(-1, d)
+    assert f.next() is not None  # the feed is fine; the loop stopped early
+    d.close()
+
+
+def test_dropped_dumper_with_pending_error_reports_unraisable(sample):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    import sys
+    seen = []
+    old = sys.unraisablehook
+    sys.unraisablehook = lambda u: seen.append(u.exc_value)
+    try:
+        f = pcap.Offline(sample)
+        d = pcap.Dumper(f, "/dev/full")
+        f.loop(-1, d)
+        del d
+        gc.collect()
+    finally:
+        sys.unraisablehook = old
+    assert len(seen) == 1 and isinstance(seen[0], pcap.PcapError)
+    assert "No space left on device" in str(seen[0])
