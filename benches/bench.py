@@ -1,0 +1,650 @@
+#!/usr/bin/env python3
+"""pyopenbsd against the other pcap readers, side by side, on one capture.
+
+    benches/.venv/bin/python benches/bench.py [--count N] [--runs R]
+        [--only raw|decode] [--json FILE] [--file PCAP] [--scapy-limit N]
+
+Workloads:
+  raw     read every packet, add its length to a total
+  decode  for every packet get src/dst address, IP protocol, src/dst port
+          (IPv4 and IPv6, 802.1Q tags skipped over, non-IP packets skipped)
+
+Every reader runs in its own worker process (a crash or a missing package
+shows up in its row, not as a failed bench), R times, and its median time
+gives packets/s. The C floor is benches/cfloor.c built against libpcap.
+Each reader also computes a check value over what it read; one that differs
+from the C floor's is flagged in the table.
+
+See benches/README.md.
+"""
+import argparse
+import gc
+import itertools
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA = os.path.join(HERE, ".data")
+BUILD = os.path.join(HERE, ".build")
+CFLOOR_SRC = os.path.join(HERE, "cfloor.c")
+CFLOOR_BIN = os.path.join(BUILD, "cfloor")
+
+DEFAULT_SCAPY_LIMIT = 20_000
+
+
+class NotInstalled(Exception):
+    pass
+
+
+def _need(modname):
+    """Import a peer's module, or raise NotInstalled."""
+    import importlib
+    try:
+        return importlib.import_module(modname)
+    except ImportError as e:
+        raise NotInstalled(f"not installed ({e.name or modname})") from None
+
+
+# ---------------------------------------------------------------------------
+# Readers. Each maker imports what it needs (outside the timing) and returns
+# run(path, limit) -> (packets, check). Raw readers' check is
+# "bytes=<sum of lengths>"; decode readers' is decode_check(...).
+# ---------------------------------------------------------------------------
+
+def decode_check(nip, nl4, sproto, sports):
+    return f"ip={nip} l4={nl4} proto={sproto} ports={sports}"
+
+
+def _count(n, what):
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"{what} returned {n!r}, not a packet count")
+    return n
+
+
+# -- raw ---------------------------------------------------------------------
+
+def make_pyopenbsd_loop():
+    Offline = _need("openbsd.pcap").Offline
+
+    def run(path, limit):
+        total = 0
+
+        def cb(pkt, ts, length):
+            nonlocal total
+            total += length
+        f = Offline(path)
+        n = _count(f.loop(0, cb), "loop(0, cb)")
+        f.close()
+        return n, f"bytes={total}"
+    return run
+
+
+def make_pyopenbsd_dispatch():
+    Offline = _need("openbsd.pcap").Offline
+
+    def run(path, limit):
+        total = 0
+
+        def cb(pkt, ts, length):
+            nonlocal total
+            total += length
+        f = Offline(path)
+        n = 0
+        while True:  # one call reads the whole file; the second returns 0
+            k = _count(f.dispatch(-1, cb), "dispatch(-1, cb)")
+            if k <= 0:
+                break
+            n += k
+        f.close()
+        return n, f"bytes={total}"
+    return run
+
+
+def make_pyopenbsd_iter():
+    Offline = _need("openbsd.pcap").Offline
+
+    def run(path, limit):
+        total = n = 0
+        f = Offline(path)
+        for pkt, ts, length in f:
+            total += length
+            n += 1
+        f.close()
+        return n, f"bytes={total}"
+    return run
+
+
+def make_pyopenbsd_next():
+    Offline = _need("openbsd.pcap").Offline
+
+    def run(path, limit):
+        total = n = 0
+        f = Offline(path)
+        nxt = f.next
+        while True:
+            r = nxt()
+            if r is None:
+                break
+            total += r[2]
+            n += 1
+        f.close()
+        return n, f"bytes={total}"
+    return run
+
+
+def make_pypcap_raw():
+    pcap = _need("pcap")
+
+    def run(path, limit):
+        total = n = 0
+        for ts, pkt in pcap.pcap(path):
+            total += len(pkt)
+            n += 1
+        return n, f"bytes={total}"
+    return run
+
+
+def make_pcapy_raw():
+    pcapy = _need("pcapy")
+
+    def run(path, limit):
+        total = 0
+
+        def cb(hdr, data):
+            nonlocal total
+            total += hdr.getlen()
+        r = pcapy.open_offline(path)
+        r.dispatch(-1, cb)  # pcapy-ng returns 0 here, not the packet count
+        return None, f"bytes={total}"
+
+    def count(path):  # untimed pass, for the packet count
+        n = 0
+
+        def cb(hdr, data):
+            nonlocal n
+            n += 1
+        pcapy.open_offline(path).dispatch(-1, cb)
+        return n
+    run.count = count
+    return run
+
+
+def make_dpkt_raw():
+    dpkt = _need("dpkt")
+
+    def run(path, limit):
+        total = n = 0
+        with open(path, "rb") as fh:
+            for ts, buf in dpkt.pcap.Reader(fh):
+                total += len(buf)
+                n += 1
+        return n, f"bytes={total}"
+    return run
+
+
+def make_scapy_raw():
+    _need("scapy")
+    from scapy.utils import RawPcapReader
+
+    def run(path, limit):
+        total = n = 0
+        with RawPcapReader(path) as r:
+            for pkt, meta in itertools.islice(r, limit):
+                total += meta.wirelen
+                n += 1
+        return n, f"bytes={total}"
+    return run
+
+
+# -- decode --------------------------------------------------------------------
+
+def make_pyopenbsd_decode():
+    Offline = _need("openbsd.pcap").Offline
+
+    def run(path, limit):
+        nip = nl4 = sproto = sports = 0
+
+        def cb(p, ts, length):
+            nonlocal nip, nl4, sproto, sports
+            if "ip" in p:
+                ip = p["ip"]
+                src, dst, proto = ip.src, ip.dst, ip.protocol
+            elif "ipv6" in p:
+                ip = p["ipv6"]
+                src, dst, proto = ip.src, ip.dst, ip.nextheader
+            else:
+                return
+            nip += 1
+            sproto += proto
+            if "tcp" in p:
+                l4 = p["tcp"]
+            elif "udp" in p:
+                l4 = p["udp"]
+            else:
+                return
+            sport, dport = l4.srcPort, l4.dstPort
+            nl4 += 1
+            sports += sport + dport
+        f = Offline(path)
+        n = _count(f.loop(0, cb, interpret=1), "loop(0, cb, interpret=1)")
+        f.close()
+        return n, decode_check(nip, nl4, sproto, sports)
+    return run
+
+
+def _dpkt_decoder():
+    dpkt = _need("dpkt")
+    Ethernet, IP, IP6 = dpkt.ethernet.Ethernet, dpkt.ip.IP, dpkt.ip6.IP6
+    L4 = (dpkt.tcp.TCP, dpkt.udp.UDP)
+
+    def decode_all(reader):
+        n = nip = nl4 = sproto = sports = 0
+        for ts, buf in reader:
+            n += 1
+            ip = Ethernet(buf).data          # 802.1Q tags are skipped by dpkt
+            if isinstance(ip, IP):
+                src, dst, proto = ip.src, ip.dst, ip.p
+            elif isinstance(ip, IP6):
+                src, dst, proto = ip.src, ip.dst, ip.nxt
+            else:
+                continue
+            nip += 1
+            sproto += proto
+            l4 = ip.data
+            if isinstance(l4, L4):
+                sport, dport = l4.sport, l4.dport
+                nl4 += 1
+                sports += sport + dport
+        return n, decode_check(nip, nl4, sproto, sports)
+    return dpkt, decode_all
+
+
+def make_dpkt_decode():
+    dpkt, decode_all = _dpkt_decoder()
+
+    def run(path, limit):
+        with open(path, "rb") as fh:
+            return decode_all(dpkt.pcap.Reader(fh))
+    return run
+
+
+def make_pypcap_dpkt_decode():
+    pcap = _need("pcap")
+    dpkt, decode_all = _dpkt_decoder()
+
+    def run(path, limit):
+        return decode_all(pcap.pcap(path))
+    return run
+
+
+def make_pypacker_decode():
+    _need("pypacker")
+    from pypacker import ppcap
+    from pypacker.layer12.ethernet import Ethernet
+    from pypacker.layer3.ip import IP
+    from pypacker.layer3.ip6 import IP6
+    from pypacker.layer4.tcp import TCP
+    from pypacker.layer4.udp import UDP
+
+    def run(path, limit):
+        n = nip = nl4 = sproto = sports = 0
+        r = ppcap.Reader(filename=path)
+        try:
+            for ts, buf in r:
+                n += 1
+                eth = Ethernet(buf)
+                ip = eth[IP]
+                if ip is not None:
+                    src, dst, proto = ip.src, ip.dst, ip.p
+                else:
+                    ip = eth[IP6]
+                    if ip is None:
+                        continue
+                    src, dst, proto = ip.src, ip.dst, ip.nxt
+                nip += 1
+                sproto += proto
+                l4 = eth[TCP]
+                if l4 is None:
+                    l4 = eth[UDP]
+                    if l4 is None:
+                        continue
+                sport, dport = l4.sport, l4.dport
+                nl4 += 1
+                sports += sport + dport
+        finally:
+            r.close()
+        return n, decode_check(nip, nl4, sproto, sports)
+    return run
+
+
+def make_scapy_decode():
+    _need("scapy")
+    from scapy.utils import PcapReader
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.inet6 import IPv6
+
+    def run(path, limit):
+        n = nip = nl4 = sproto = sports = 0
+        with PcapReader(path) as r:
+            for p in itertools.islice(r, limit):
+                n += 1
+                if IP in p:
+                    ip = p[IP]
+                    src, dst, proto = ip.src, ip.dst, ip.proto
+                elif IPv6 in p:
+                    ip = p[IPv6]
+                    src, dst, proto = ip.src, ip.dst, ip.nh
+                else:
+                    continue
+                nip += 1
+                sproto += proto
+                if TCP in p:
+                    l4 = p[TCP]
+                elif UDP in p:
+                    l4 = p[UDP]
+                else:
+                    continue
+                sport, dport = l4.sport, l4.dport
+                nl4 += 1
+                sports += sport + dport
+        return n, decode_check(nip, nl4, sproto, sports)
+    return run
+
+
+# (key, workload, row label, maker, uses the scapy subset)
+READERS = [
+    ("pyopenbsd_loop", "raw", "pyopenbsd Offline.loop(0, cb)", make_pyopenbsd_loop, False),
+    ("pyopenbsd_dispatch", "raw", "pyopenbsd Offline.dispatch(-1, cb)", make_pyopenbsd_dispatch, False),
+    ("pyopenbsd_iter", "raw", "pyopenbsd for pkt, ts, n in Offline(f)", make_pyopenbsd_iter, False),
+    ("pyopenbsd_next", "raw", "pyopenbsd Offline.next() loop", make_pyopenbsd_next, False),
+    ("pypcap", "raw", "pypcap for ts, pkt in pcap.pcap(f)", make_pypcap_raw, False),
+    ("pcapy", "raw", "pcapy-ng open_offline(f).dispatch(-1, cb)", make_pcapy_raw, False),
+    ("dpkt", "raw", "dpkt pcap.Reader", make_dpkt_raw, False),
+    ("scapy_raw", "raw", "scapy RawPcapReader", make_scapy_raw, False),
+    ("pyopenbsd_decode", "decode", "pyopenbsd loop(0, cb, interpret=1)", make_pyopenbsd_decode, False),
+    ("dpkt_decode", "decode", "dpkt pcap.Reader + Ethernet()", make_dpkt_decode, False),
+    ("pypcap_dpkt", "decode", "pypcap + dpkt Ethernet()", make_pypcap_dpkt_decode, False),
+    ("pypacker", "decode", "pypacker ppcap.Reader + Ethernet()", make_pypacker_decode, False),
+    ("scapy_decode", "decode", "scapy PcapReader", make_scapy_decode, True),
+]
+BASELINE = {"raw": "pypcap", "decode": "pypcap_dpkt"}
+C_LABEL = {"raw": "C floor: libpcap pcap_loop", "decode": "C floor: pcap_loop + hand parse"}
+
+
+# ---------------------------------------------------------------------------
+# worker side
+# ---------------------------------------------------------------------------
+
+def worker(key, path, runs, limit):
+    spec = {r[0]: r for r in READERS}[key]
+    out = {"key": key}
+    try:
+        run = spec[3]()
+    except NotInstalled as e:
+        out.update(status="missing", note=str(e))
+        print(json.dumps(out), flush=True)
+        return 0
+    times = []
+    try:
+        for _ in range(runs):
+            gc.collect()
+            t0 = time.perf_counter()
+            n, check = run(path, limit)
+            times.append(time.perf_counter() - t0)
+    except Exception as e:  # the row shows it (e.g. "decoding not available")
+        msg = " ".join(str(e).split())
+        out.update(status="error", note=f"{type(e).__name__}: {msg}"[:160])
+        print(json.dumps(out), flush=True)
+        return 0
+    if n is None:
+        n = run.count(path)
+    med = statistics.median(times)
+    out.update(status="ok", packets=n, seconds=med, times=times,
+               pps=(n / med if med > 0 else 0.0), check=check)
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# driver side
+# ---------------------------------------------------------------------------
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def ensure_capture(count):
+    path = os.path.join(DATA, f"mixed-{count}.pcap")
+    if not os.path.exists(path):
+        sys.path.insert(0, HERE)
+        import gen_capture
+        if os.path.islink(DATA) and not os.path.isdir(DATA):
+            sys.exit(f"bench.py: {DATA} is a broken or looping symlink; remove it")
+        os.makedirs(DATA, exist_ok=True)
+        log(f"generating {path} ({count} packets) ...")
+        t0 = time.perf_counter()
+        gen_capture.write_capture(path, count)
+        log(f"  done in {time.perf_counter() - t0:.1f} s")
+    return path
+
+
+def warm_cache(path):
+    with open(path, "rb") as fh:
+        while fh.read(1 << 24):
+            pass
+
+
+def build_cfloor(cc):
+    """Build cfloor if missing or stale. Returns (binary or None, note)."""
+    os.makedirs(BUILD, exist_ok=True)
+    if (os.path.exists(CFLOOR_BIN)
+            and os.path.getmtime(CFLOOR_BIN) >= os.path.getmtime(CFLOOR_SRC)):
+        return CFLOOR_BIN, ""
+    if not shutil.which(cc):
+        return None, f"no C compiler ({cc})"
+    cmd = [cc, "-O2", CFLOOR_SRC, "-lpcap", "-o", CFLOOR_BIN]
+    log("building C floor: " + " ".join(cmd))
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        last = (p.stderr.strip().splitlines() or ["?"])[-1]
+        return None, f"build failed: {last}"[:160]
+    return CFLOOR_BIN, ""
+
+
+def run_cfloor(binary, path, runs, only, timeout):
+    cmd = [binary, path, "--runs", str(runs)] + (["--only", only] if only else [])
+    res = {}
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {}, "timed out"
+    for line in p.stdout.splitlines():
+        if line.startswith("{"):
+            d = json.loads(line)
+            res[d["workload"]] = d
+    note = ""
+    if p.returncode != 0:
+        note = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1][:160]
+    return res, note
+
+
+def run_worker(key, path, runs, limit, timeout):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", key,
+           "--file", path, "--runs", str(runs)]
+    if limit is not None:
+        cmd += ["--limit", str(limit)]
+    try:
+        # cwd is the build folder so that the repo's python/ source tree is
+        # never imported by accident: the installed build is measured
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=BUILD)
+    except subprocess.TimeoutExpired:
+        return {"status": "error", "note": f"timed out after {timeout} s"}
+    for line in reversed(p.stdout.splitlines()):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                break
+    if p.returncode < 0:
+        return {"status": "error", "note": f"crashed (signal {-p.returncode})"}
+    last = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
+    return {"status": "error", "note": f"failed: {last}"[:160]}
+
+
+def fmt_pps(x):
+    return f"{x:,.0f}" if x else "-"
+
+
+def fmt_ratio(a, b):
+    if not a or not b:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="pyopenbsd vs other pcap readers",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--count", type=int, default=1_000_000,
+                    help="packets in the generated capture (default 1000000)")
+    ap.add_argument("--runs", type=int, default=3, help="runs per reader, median taken (default 3)")
+    ap.add_argument("--only", choices=("raw", "decode"), help="one workload only")
+    ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    ap.add_argument("--file", metavar="PCAP",
+                    help="bench this capture instead of benches/.data/mixed-COUNT.pcap")
+    ap.add_argument("--scapy-limit", type=int, default=DEFAULT_SCAPY_LIMIT,
+                    help=f"scapy PcapReader decodes only the first N packets (default {DEFAULT_SCAPY_LIMIT})")
+    ap.add_argument("--timeout", type=int, default=900, help="seconds allowed per reader (default 900)")
+    ap.add_argument("--cc", default=os.environ.get("CC", "cc"), help="C compiler for the C floor")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--limit", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.worker:
+        return worker(args.worker, args.file, args.runs, args.limit)
+
+    if args.runs < 1:
+        ap.error("--runs must be >= 1")
+    if args.file:
+        path = os.path.abspath(args.file)
+        if not os.path.exists(path):
+            ap.error(f"{path}: no such file")
+    else:
+        if args.count < 1:
+            ap.error("--count must be >= 1")
+        path = ensure_capture(args.count)
+    os.makedirs(BUILD, exist_ok=True)
+    load = os.getloadavg()[0]
+    warm_cache(path)
+
+    workloads = [args.only] if args.only else ["raw", "decode"]
+    rows = []
+
+    # C floor first: its check values are the reference
+    cbin, cnote = build_cfloor(args.cc)
+    cres = {}
+    if cbin:
+        log("running C floor ...")
+        cres, cnote = run_cfloor(cbin, path, args.runs, args.only, args.timeout)
+
+    for wl in workloads:
+        for key, rwl, label, maker, subset in READERS:
+            if rwl != wl:
+                continue
+            limit = args.scapy_limit if subset else None
+            log(f"running {wl:6} {label} ...")
+            r = run_worker(key, path, args.runs, limit, args.timeout)
+            r.update(key=key, workload=wl, label=label)
+            if subset and r.get("status") == "ok":
+                r["subset"] = True
+            rows.append(r)
+        c = cres.get(wl)
+        if c:
+            rows.append({"key": c["name"], "workload": wl, "label": C_LABEL[wl], "status": "ok",
+                         "packets": c["packets"], "seconds": c["seconds"], "pps": c["pps"],
+                         "check": c["check"]})
+        else:
+            rows.append({"key": f"c_{wl}", "workload": wl, "label": C_LABEL[wl],
+                         "status": "error", "note": cnote or "no result"})
+
+    # ratios, notes, check comparison
+    mismatches = []
+    for wl in workloads:
+        wrows = [r for r in rows if r["workload"] == wl]
+        base = next((r for r in wrows if r["key"] == BASELINE[wl] and r["status"] == "ok"), None)
+        cref = next((r for r in wrows if r["key"].startswith("c_") and r["status"] == "ok"), None)
+        for r in wrows:
+            if r["status"] != "ok":
+                continue
+            r["vs_pypcap"] = r["pps"] / base["pps"] if base else None
+            r["vs_c"] = r["pps"] / cref["pps"] if cref else None
+            notes = []
+            if r.get("subset") and not (cref and r["packets"] == cref["packets"]):
+                notes.append(f"first {r['packets']:,} packets")
+            if cref and r is not cref and r["packets"] == cref["packets"]:
+                if r["check"] != cref["check"]:
+                    notes.append("CHECK MISMATCH")
+                    mismatches.append((wl, r["label"], r["check"], cref["check"]))
+            elif cref and r is not cref and not r.get("subset"):
+                notes.append(f"read {r['packets']:,} of {cref['packets']:,} packets")
+                mismatches.append((wl, r["label"], f"{r['packets']} packets", f"{cref['packets']} packets"))
+            r["note"] = "; ".join(notes)
+
+    # table
+    size = os.path.getsize(path)
+    npk = next((r["packets"] for r in rows if r["key"].startswith("c_") and r["status"] == "ok"), None)
+    print()
+    print(f"capture: {os.path.relpath(path)} ({size / 1e6:.0f} MB"
+          + (f", {npk:,} packets" if npk else "") + f"); median of {args.runs} runs; "
+          f"Python {platform.python_version()}; {os.cpu_count()} CPUs; load {load:.1f} at start")
+    if load > 0.5 * (os.cpu_count() or 1):
+        print("note: the machine was busy when the bench started; figures are noisy")
+    hdr = ("workload", "reader", "packets/s", "vs pypcap", "vs C floor", "note")
+    table = []
+    for r in rows:
+        if r["status"] == "ok":
+            table.append((r["workload"], r["label"], fmt_pps(r["pps"]),
+                          fmt_ratio(r["vs_pypcap"], 1), fmt_ratio(r["vs_c"], 1),
+                          r.get("note", "")))
+        else:
+            table.append((r["workload"], r["label"], "-", "-", "-", r.get("note") or "error"))
+    widths = [max(len(x[i]) for x in table + [hdr]) for i in range(5)]
+
+    def line(cols):
+        return "  ".join([cols[0].ljust(widths[0]), cols[1].ljust(widths[1]),
+                          cols[2].rjust(widths[2]), cols[3].rjust(widths[3]),
+                          cols[4].rjust(widths[4]), cols[5]]).rstrip()
+    print(line(hdr))
+    print(line(tuple("-" * len(h) for h in hdr)))
+    prev = None
+    for cols in table:
+        if prev is not None and cols[0] != prev:
+            print()
+        prev = cols[0]
+        print(line(cols))
+    print()
+    print("vs pypcap: packets/s over pypcap's (raw) or pypcap + dpkt's (decode); "
+          "vs C floor: over libpcap's own pcap_loop in C.")
+    for wl, label, got, want in mismatches:
+        print(f"MISMATCH {wl} {label}: got {got}, C floor has {want}")
+
+    if args.json:
+        doc = {"file": path, "file_bytes": size, "packets": npk, "runs": args.runs,
+               "python": platform.python_version(), "platform": platform.platform(),
+               "cpus": os.cpu_count(), "loadavg_at_start": load, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+               "results": rows}
+        with open(args.json, "w") as fh:
+            json.dump(doc, fh, indent=2)
+        log(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
