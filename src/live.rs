@@ -6,9 +6,9 @@
 //! (so Ctrl-C works even with `timeout=0`); the packets themselves are then
 //! handed out with the GIL held, a whole buffer per libpcap call.
 
-use crate::deliver::{ArgBuilder, Delivery};
+use crate::deliver::{trampoline, ArgBuilder, Delivery};
 use crate::error::{crate_error_text, pcap_error, pcap_error_about};
-use crate::feed::{run_pcap, Feed, Next, ReadMode};
+use crate::feed::{Feed, Next, ReadMode};
 use crate::ffi;
 use crate::handle::Handle;
 use crate::packet::LinkInfo;
@@ -117,7 +117,7 @@ pub fn read(
         let want = if cnt > 0 { cnt - total as i64 } else { -1 };
         let mut d = Delivery::new(py, callback, p, interpret);
         // SAFETY: `d` outlives the call, made on this thread with the GIL.
-        let rc = unsafe { run_pcap(p, ReadMode::Dispatch, want, &mut d) };
+        let rc = unsafe { dispatch_trimmed(p, want, feed.live_snaplen, &mut d) };
         total += feed.finish(p, rc, d)?;
         let done = match mode {
             ReadMode::Dispatch if cnt == 0 => false,
@@ -146,11 +146,105 @@ pub fn next(
         if let Wait::TimedOut = wait_readable(py, p, deadline)? {
             return Ok(None);
         }
-        match feed.next_record(py, h, &mut args)? {
+        match next_trimmed(feed, py, p, &mut args)? {
             (Next::Packet, rec) => return Ok(rec),
             (Next::End, _) => return Ok(None),
             (Next::Timeout, _) => py.check_signals()?,
         }
+    }
+}
+
+/// How much more than the snap length asked for libpcap is told to capture.
+///
+/// In immediate mode libpcap 1.10 (TPACKET_V2) sizes the ring's frames
+/// assuming a 256-byte link header, while the kernel lays a 14-byte
+/// Ethernet header out differently: for snap lengths of 11 or 12 modulo 16
+/// (60, 1500, ...) the kernel then captures 1 or 2 bytes less than the snap
+/// length. Asking for a little more and trimming to the snap length here
+/// gives exactly `min(snaplen, len)` bytes. 16 covers the largest possible
+/// difference (a link header shorter than 16 bytes).
+const SNAP_PAD: i32 = 16;
+
+/// The state of one trimmed `pcap_dispatch`: the delivery's own user
+/// pointer and the snap length to trim to.
+struct Trim {
+    inner: *mut libc::c_uchar,
+    snaplen: u32,
+}
+
+/// libpcap callback that trims a record to the snap length, then hands it
+/// to the common delivery [`trampoline`].
+///
+/// # Safety
+/// `user` must point at a live [`Trim`] whose `inner` satisfies
+/// [`trampoline`]'s contract.
+unsafe extern "C" fn trim_trampoline(
+    user: *mut libc::c_uchar,
+    h: *const ffi::pcap_pkthdr,
+    bytes: *const libc::c_uchar,
+) {
+    let t = &*(user as *const Trim);
+    let mut hdr = *h;
+    if t.snaplen > 0 && hdr.caplen > t.snaplen {
+        hdr.caplen = t.snaplen;
+    }
+    trampoline(t.inner, &hdr, bytes)
+}
+
+/// `pcap_dispatch(p, cnt)` delivering through `d`, every record trimmed to
+/// `snaplen` (0: untrimmed).
+///
+/// # Safety
+/// `p` must be the live handle `d` was made for.
+unsafe fn dispatch_trimmed(p: *mut ffi::pcap_t, cnt: i64, snaplen: u32, d: &mut Delivery<'_, '_>) -> i32 {
+    let cnt = cnt.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+    let call = |d: &mut Delivery<'_, '_>| {
+        let mut t = Trim { inner: d.as_user(), snaplen };
+        ffi::pcap_dispatch(p, cnt, trim_trampoline, (&mut t as *mut Trim).cast())
+    };
+    let rc = call(d);
+    if rc == -2 && d.err.is_none() && d.count == 0 {
+        // A break requested by an earlier read whose callback raised on its
+        // last packet was still pending; libpcap has now cleared it.
+        return call(d);
+    }
+    rc
+}
+
+/// One record with `pcap_next_ex`, trimmed to the feed's snap length.
+fn next_trimmed(
+    feed: &Feed,
+    py: Python<'_>,
+    p: *mut ffi::pcap_t,
+    args: &mut ArgBuilder,
+) -> PyResult<(Next, Option<Py<PyAny>>)> {
+    let mut hdr: *mut ffi::pcap_pkthdr = std::ptr::null_mut();
+    let mut data: *const libc::c_uchar = std::ptr::null();
+    // SAFETY: out-pointers are valid; the record stays valid until the next
+    // read on this handle, which cannot happen while we hold its lock.
+    let mut rc = unsafe { ffi::pcap_next_ex(p, &mut hdr, &mut data) };
+    if rc == -2 {
+        // A stale break (see `dispatch_trimmed`), cleared as it is reported.
+        rc = unsafe { ffi::pcap_next_ex(p, &mut hdr, &mut data) };
+    }
+    match rc {
+        1 if !hdr.is_null() => {
+            // SAFETY: libpcap returned a record of `caplen` bytes.
+            let mut h = unsafe { *hdr };
+            if feed.live_snaplen > 0 && h.caplen > feed.live_snaplen {
+                h.caplen = feed.live_snaplen;
+            }
+            let bytes: &[u8] = if data.is_null() {
+                &[]
+            } else {
+                unsafe { std::slice::from_raw_parts(data, h.caplen as usize) }
+            };
+            let rec = args.tuple(py, h.ts.tv_sec as i64, h.ts.tv_usec as i64, h.len, bytes)?;
+            Ok((Next::Packet, Some(rec.unbind())))
+        }
+        0 => Ok((Next::Timeout, None)),
+        -2 => Ok((Next::End, None)),
+        _ => Err(feed.last_error(p)),
     }
 }
 
@@ -272,7 +366,7 @@ fn open_live(interface: &str, snaplen: i32, promisc: bool, timeout: i32) -> PyRe
     // SAFETY: a freshly created handle; the setters only fail on an
     // activated one.
     let status = unsafe {
-        sys::pcap_set_snaplen(raw, snaplen);
+        sys::pcap_set_snaplen(raw, snaplen.saturating_add(SNAP_PAD));
         sys::pcap_set_promisc(raw, promisc as libc::c_int);
         sys::pcap_set_timeout(raw, timeout);
         sys::pcap_set_immediate_mode(raw, 1);
@@ -319,6 +413,7 @@ impl Live {
         let cap = py.detach(move || open_live(&iface, snaplen, promisc != 0, timeout))?;
         let mut feed = Feed::new(Handle::Live(cap), interface.clone());
         feed.timeout_ms = timeout;
+        feed.live_snaplen = snaplen as u32;
         Ok(PyClassInitializer::from(feed).add_subclass(Live { interface, snaplen, promisc, timeout }))
     }
 
@@ -327,6 +422,14 @@ impl Live {
     /// when it has no IPv4 address.
     fn lookupnet(slf: PyRef<'_, Self>) -> PyResult<(u32, u32)> {
         slf.as_super().with_handle(|_| Ok(lookupnet_raw(&slf.interface).unwrap_or((0, 0))))
+    }
+
+    /// snapshot() -> int: the snap length in force (packets are at most this
+    /// long): the one asked for, or libpcap's maximum when that is smaller.
+    fn snapshot(slf: PyRef<'_, Self>) -> PyResult<i32> {
+        let asked = slf.snaplen;
+        // SAFETY: open handle.
+        slf.as_super().with_handle(|h| Ok(asked.min(unsafe { ffi::pcap_snapshot(h.ptr()) })))
     }
 
     fn __repr__(slf: PyRef<'_, Self>) -> String {

@@ -357,14 +357,29 @@ def test_stats_count_what_arrived(net):
         assert all(type(v) is int for v in st.values())
 
 
-def test_snaplen_truncates(net):
-    d = bytes(range(256)) + bytes(44)
-    with open_host(net, snaplen=60) as f:
-        assert f.snapshot() == 60
-        sent(net, [(net.port, d)])
-        pkt, ts, n = f.next()
-    assert len(pkt) == 60 < n == 14 + 20 + 8 + len(d)
-    assert pkt[42:] == d[:18]
+@pytest.mark.parametrize("snaplen", [59, 60, 61, 64, 75, 76, 96, 1500])
+def test_snaplen_truncates_to_exactly_the_snap_length(net, snaplen):
+    # 59/60/75/76/1500 are 11 or 12 modulo 16: libpcap 1.10's immediate-mode
+    # ring would capture 1 or 2 bytes less than asked for (see live.rs).
+    d = bytes(range(256)) * 5 + bytes(range(192))  # 1472: a full 1514-byte frame
+    with open_host(net, snaplen=snaplen) as f:
+        assert f.snapshot() == snaplen
+        sent(net, [(net.port, d), (net.port, d[:10])])
+        got = []
+        assert f.dispatch(1, collect(got)) == 1
+        got.append(f.next())
+    (pkt, _, n), (short, _, m) = got
+    assert n == 14 + 20 + 8 + len(d)
+    assert len(pkt) == snaplen < n
+    assert pkt[42:] == d[:snaplen - 42]
+    # A packet shorter than the snap length is captured whole.
+    assert len(short) == m == 52 and short[42:] == d[:10]
+
+
+def test_snaplen_above_libpcaps_maximum(net):
+    with pcap.Live(net.host, 1 << 20) as f:
+        assert f.snaplen == 1 << 20
+        assert f.snapshot() == 262144
 
 
 def test_attributes_and_repr(net):
