@@ -35,7 +35,19 @@ fn wait_readable(py: Python<'_>, p: *mut ffi::pcap_t, deadline: Option<Instant>)
     // SAFETY: live handle.
     let fd = unsafe { ffi::pcap_get_selectable_fd(p) };
     if fd < 0 {
-        return Ok(Wait::Ready); // no descriptor to wait on: let libpcap say
+        // No descriptor to wait on (rare on Linux): look again in a short
+        // while, without spinning and with the GIL released.
+        let mut nap = Duration::from_millis(5);
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(Wait::TimedOut);
+            }
+            nap = nap.min(left);
+        }
+        py.detach(|| std::thread::sleep(nap));
+        py.check_signals()?;
+        return Ok(Wait::Ready);
     }
     loop {
         let slice = match deadline {
@@ -251,8 +263,15 @@ fn next_trimmed(
 /// `inject()` on a live handle.
 pub fn inject(feed: &Feed, h: &mut Handle, data: &[u8]) -> PyResult<usize> {
     let p = h.ptr();
-    // SAFETY: live handle, valid buffer.
-    let n = unsafe { ffi::pcap_inject(p, data.as_ptr().cast(), data.len()) };
+    // The send can wait for room in the socket's buffer: let other threads
+    // run meanwhile. The feed's lock keeps the handle ours during the call.
+    let addr = p as usize;
+    let n = Python::attach(|py| {
+        py.detach(|| {
+            // SAFETY: live handle, valid buffer.
+            unsafe { ffi::pcap_inject(addr as *mut ffi::pcap_t, data.as_ptr().cast(), data.len()) }
+        })
+    });
     if n < 0 {
         return Err(feed.last_error(p));
     }
