@@ -11,7 +11,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libpcap-dev tcpdump tshark iproute2
 PYLIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR") or "")')
 
-.PHONY: all demo test test-rust test-python deps venv develop bench clean
+.PHONY: all demo test test-rust test-python deps venv develop bench wheel sdist wheel-test clean
 
 all: develop
 
@@ -57,5 +57,18 @@ bench: develop
 	bash benches/setup.sh
 	benches/.venv/bin/python benches/bench.py
 
+# A manylinux wheel with libpcap (and what it links) bundled by auditwheel,
+# and an sdist that builds from source.
+wheel: deps venv
+	rm -f dist/pyopenbsd-*.whl
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin build --release --auditwheel repair -o dist -q
+
+sdist: venv
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin sdist -o dist
+
+# Builds the wheel, installs it into a fresh virtualenv and smoke-tests it.
+wheel-test: wheel
+	PYTHON=$(PYTHON) bash scripts/wheel_smoke.sh
+
 clean:
-	rm -rf $(VENV) target benches/.venv benches/.build
+	rm -rf $(VENV) target dist benches/.venv benches/.build
