@@ -715,10 +715,18 @@ def test_findalldevs_and_lookupdev(net):
     assert type(dev) is str and dev in devs
 
 
-def test_default_interface_is_lookupdev():
-    # Opening without a name uses lookupdev(); nothing is sent.
-    with pcap.Live(None, 96, 0, 100) as f:
-        assert f.interface == pcap.lookupdev()
+DEFAULT_CHILD = textwrap.dedent("""
+    import openbsd.pcap as pcap
+    f = pcap.Live()
+    print(f.interface, pcap.lookupdev(), f.snaplen, f.promisc, f.timeout, f.snapshot())
+""")
+
+
+def test_default_interface_is_lookupdev(net):
+    # Inside the namespace, where every interface is ours.
+    out = sh("ip", "netns", "exec", net.ns, PY, "-c", DEFAULT_CHILD).split()
+    assert out[0] == out[1] and out[0] in (net.peer, net.bare_peer)
+    assert out[2:] == ["96", "1", "1000", "96"]
 
 
 def test_loopback_on_the_host():
