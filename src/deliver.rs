@@ -236,10 +236,18 @@ impl<'py, 'a> Delivery<'py, 'a> {
         // SAFETY: `res` is an owned reference we no longer need.
         unsafe { py::Py_DECREF(res) };
         self.count += 1;
+        self.tick()
+    }
+
+    /// Counts a record read (delivered or rejected by the filter) and, every
+    /// so many, runs pending signal handlers: a loop over a long file is
+    /// interruptible even when no packet reaches Python.
+    #[inline]
+    pub fn tick(&mut self) -> PyResult<()> {
         self.until_signal_check -= 1;
         if self.until_signal_check == 0 {
             self.until_signal_check = SIGNAL_CHECK_INTERVAL;
-            py.check_signals()?;
+            self.py.check_signals()?;
         }
         Ok(())
     }

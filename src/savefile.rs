@@ -315,6 +315,7 @@ impl OfflineFile {
                 if let Step::Record(rec) = r.next() {
                     if let Some(f) = &self.filter {
                         if !f.matches(rec.data, rec.len) {
+                            d.tick()?;
                             continue;
                         }
                     }
@@ -343,11 +344,16 @@ impl OfflineFile {
     ) -> PyResult<Option<Py<PyAny>>> {
         self.args.set_interpret(interpret);
         if let Some(r) = &mut self.fast {
+            let mut skipped = 0u32;
             loop {
                 match r.next() {
                     Step::Record(rec) => {
                         if let Some(f) = &self.filter {
                             if !f.matches(rec.data, rec.len) {
+                                skipped += 1;
+                                if skipped % 1024 == 0 {
+                                    py.check_signals()?;
+                                }
                                 continue;
                             }
                         }

@@ -319,10 +319,7 @@ SIGINT_SCRIPT = textwrap.dedent("""
 @pytest.mark.parametrize("kind,expr", [
     ("builtin", ""),
     ("dumper", ""),
-    pytest.param("builtin", "udp", marks=pytest.mark.xfail(strict=True, reason=(
-        "src/savefile.rs OfflineFile::read: records the filter rejects skip Delivery::deliver, "
-        "where pending signals are checked every 1024 packets, so a loop over a long file whose "
-        "filter matches nothing cannot be interrupted until the end of the file"))),
+    ("builtin", "udp"),
 ], ids=["slice", "Dumper", "filter-rejecting-all"])
 def test_sigint_stops_a_long_loop(big_file, tmp_path, kind, expr):
     """The callback is C code (no bytecode runs, so the interpreter never
