@@ -358,6 +358,39 @@ def make_scapy_decode():
     return run
 
 
+# -- memory ------------------------------------------------------------------
+
+def _rss_kb():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+
+
+def memory_check(path):
+    """Peak RSS of reading `path` with loop() (issue 7, goal 4), against an
+    empty interpreter's, and the RSS growth between 10 % and 100 % of the
+    packets (should be nil: nothing is kept per packet)."""
+    import resource
+    empty = subprocess.run([sys.executable, "-c",
+                            "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
+                           capture_output=True, text=True, check=True)
+    empty_kb = int(empty.stdout)
+    Offline = _need("openbsd.pcap").Offline
+    f = Offline(path)
+    marks = {}
+    n = [0]
+
+    def cb(p, ts, length):
+        n[0] += 1
+        if n[0] % 100_000 == 0:
+            marks[n[0]] = _rss_kb()
+    f.loop(0, cb)
+    f.close()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    keys = sorted(marks)
+    growth = (marks[keys[-1]] - marks[keys[0]]) if len(keys) >= 2 else 0
+    return {"empty_kb": empty_kb, "peak_kb": peak_kb, "growth_kb": growth, "packets": n[0]}
+
+
 # (key, workload, row label, maker, uses the scapy subset)
 READERS = [
     ("pyopenbsd_loop", "raw", "pyopenbsd Offline.loop(0, cb)", make_pyopenbsd_loop, False),
@@ -508,6 +541,50 @@ def fmt_ratio(a, b):
     return f"{a / b:.2f}x"
 
 
+def report_goals(rows, path, timeout):
+    """Prints the goals of issue 7 with the figures of this run."""
+    by = {r["key"]: r for r in rows if r.get("status") == "ok"}
+    goals = []
+
+    def goal(text, value, ok):
+        goals.append({"goal": text, "value": value, "met": ok})
+
+    def pps(key):
+        return by[key]["pps"] if key in by else None
+    loop, disp = pps("pyopenbsd_loop"), pps("pyopenbsd_dispatch")
+    pyp, craw = pps("pypcap"), pps("c_raw")
+    for name, v in (("loop", loop), ("dispatch(-1)", disp)):
+        if v and pyp:
+            goal(f"raw {name} >= 2x pypcap", f"{v / pyp:.2f}x", v >= 2 * pyp)
+        if v and craw:
+            goal(f"raw {name} >= 70% of the C floor", f"{100 * v / craw:.0f}%", v >= 0.7 * craw)
+    dec = pps("pyopenbsd_decode")
+    peers = [(by[k]["label"], by[k]["pps"]) for k in ("pypcap_dpkt", "dpkt_decode", "pypacker", "libpcap_decode")
+             if k in by]
+    if dec and peers:
+        best = max(peers, key=lambda x: x[1])
+        goal(f"decode >= 15x the fastest decoding peer ({best[0]})", f"{dec / best[1]:.1f}x", dec >= 15 * best[1])
+    for key, name in (("pyopenbsd_iter", "iteration"), ("pyopenbsd_next", "next()")):
+        v = pps(key)
+        if v and loop:
+            goal(f"{name} within 1.2x of loop per packet", f"{loop / v:.2f}x", loop / v <= 1.2)
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", "memory", "--file", path],
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode == 0 and proc.stdout.strip():
+        m = json.loads(proc.stdout.strip().splitlines()[-1])
+        limit = 1.5 * m["empty_kb"] + 50 * 1024
+        goal("peak RSS of loop() < 1.5x empty interpreter + 50 MB",
+             f"{m['peak_kb'] / 1024:.1f} MB (limit {limit / 1024:.1f} MB)", m["peak_kb"] < limit)
+        goal("no RSS growth per packet (10% -> 100% of the file)", f"{m['growth_kb']} kB", m["growth_kb"] < 1024)
+    else:
+        goal("memory", "not measured: " + (proc.stderr.strip().splitlines() or ["?"])[-1][:100], False)
+    print()
+    print("issue 7 goals (this run):")
+    for g in goals:
+        print(f"  [{'x' if g['met'] else ' '}] {g['goal']}: {g['value']}")
+    return goals
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="pyopenbsd vs other pcap readers",
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -527,6 +604,9 @@ def main(argv=None):
     ap.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
+    if args.worker == "memory":
+        print(json.dumps(memory_check(args.file)), flush=True)
+        return 0
     if args.worker:
         return worker(args.worker, args.file, args.runs, args.limit)
 
@@ -635,11 +715,13 @@ def main(argv=None):
     for wl, label, got, want in mismatches:
         print(f"MISMATCH {wl} {label}: got {got}, C floor has {want}")
 
+    goals = report_goals(rows, path, args.timeout) if "raw" in workloads else []
+
     if args.json:
         doc = {"file": path, "file_bytes": size, "packets": npk, "runs": args.runs,
                "python": platform.python_version(), "platform": platform.platform(),
                "cpus": os.cpu_count(), "loadavg_at_start": load, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-               "results": rows}
+               "results": rows, "goals": goals}
         with open(args.json, "w") as fh:
             json.dump(doc, fh, indent=2)
         log(f"wrote {args.json}")
