@@ -559,7 +559,10 @@ def test_capture_in_a_thread_while_main_thread_runs(net):
 
 
 SIGINT_CHILD = textwrap.dedent("""
-    import sys, openbsd.pcap as pcap
+    import signal, sys, openbsd.pcap as pcap
+    # Python's own handler, even if this process was started with SIGINT
+    # ignored (as background jobs of a non-interactive shell are).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     iface, port, timeout, how = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     f = pcap.Live(iface, 100, 0, timeout)
     f.filter("udp and dst port " + port)
@@ -599,6 +602,28 @@ def test_sigint_interrupts_a_blocked_capture(net, how, timeout):
     assert "returned" not in out
     assert "KeyboardInterrupt" in err, err
     assert child.returncode != 0
+
+
+def test_signal_handler_exception_ends_a_blocked_read(net):
+    class Interrupted(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    try:
+        with open_host(net, timeout=0, flt=f"udp dst port {net.port + 3}") as f:
+            for read in (lambda: f.loop(0, print), f.next, lambda: f.dispatch(-1, print)):
+                timer = threading.Timer(0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGUSR1))
+                timer.start()
+                t = time.monotonic()
+                with pytest.raises(Interrupted):
+                    read()
+                assert time.monotonic() - t < 1.5
+                timer.join()
+    finally:
+        signal.signal(signal.SIGUSR1, old)
 
 
 def test_callback_exception_stops_the_capture_at_once(net):
