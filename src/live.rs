@@ -1,10 +1,13 @@
 //! `Live` capture from an interface, `lookupdev` and `findalldevs`.
 //!
-//! A live handle is switched to non-blocking mode at open. Waiting for
-//! packets is done by `poll()` on libpcap's selectable descriptor with the
-//! GIL released, in short slices between which pending signals are checked
-//! (so Ctrl-C works even with `timeout=0`); the packets themselves are then
-//! handed out with the GIL held, a whole buffer per libpcap call.
+//! A live handle is opened in libpcap's immediate mode (packets are readable
+//! as soon as they arrive; see `open_live`) and switched to non-blocking
+//! mode. Waiting for packets is done by `poll()` on libpcap's selectable
+//! descriptor with the GIL released, in short slices between which pending
+//! signals are checked (so Ctrl-C works even with `timeout=0`); the read
+//! timeout is a deadline counted from the call. The packets themselves are
+//! then handed out with the GIL held, everything libpcap has buffered per
+//! libpcap call, each trimmed to the snap length asked for (see `SNAP_PAD`).
 
 use crate::deliver::{trampoline, ArgBuilder, Delivery};
 use crate::error::{crate_error_text, pcap_error, pcap_error_about};
@@ -67,8 +70,9 @@ fn wait_readable(py: Python<'_>, p: *mut ffi::pcap_t, deadline: Option<Instant>)
             // SAFETY: one valid pollfd.
             unsafe { libc::poll(&mut pfd, 1, ms) }
         });
-        // POLLERR/POLLHUP count too: libpcap then reports the error (for
-        // instance "The interface went down") on the read that follows.
+        // POLLERR/POLLHUP count too: the read that follows lets libpcap
+        // look at the error ("The interface disappeared" is raised; an
+        // interface that went down just delivers nothing until it is up).
         if rc > 0 {
             return Ok(Wait::Ready);
         }
