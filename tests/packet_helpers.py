@@ -363,13 +363,14 @@ def compare_with_tshark(packet, row, raw, mism=None, skip=()):
             hl = get(proto, "headerLength")
             length = get(proto, "length")
             if isinstance(hl, int) and isinstance(length, int):
-                ip_end = min(off + length, len(raw))
+                # bounded by the captured data and by an enclosing datagram
+                ip_end = min(off + length, len(raw) if ip_end is None else ip_end)
                 mism.check(f"IP#{k}.optionsField", get(proto, "optionsField"), raw[off + 20:off + hl * 4])
                 mism.check(f"IP#{k}.payload", get(proto, "payload"), raw[off + hl * 4:ip_end])
         elif name == "IPv6":
             plen = get(proto, "payloadlength")
             if isinstance(plen, int):
-                ip_end = min(off + 40 + plen, len(raw))
+                ip_end = min(off + 40 + plen, len(raw) if ip_end is None else ip_end)
                 mism.check(f"IPv6#{k}.payload", get(proto, "payload"), raw[off + 40:ip_end])
         elif name == "Ethernet":
             mism.check("Ethernet.payload", get(proto, "payload"), raw[off + 14:])
@@ -419,6 +420,22 @@ def compare_with_tshark(packet, row, raw, mism=None, skip=()):
             mism.check("DHCP.sname", get(proto, "sname"), (row["dhcp.server"] or [""])[0])
             mism.check("DHCP.filename", get(proto, "filename"), (row["dhcp.file"] or [""])[0])
     return mism
+
+
+def check_iphdr(p, row, m):
+    """The quoted IP header of an ICMP error (``iphdr``) against tshark's
+    second ip.* occurrence."""
+    icmp = p["icmp"]
+    hdr = get(icmp, "iphdr")
+    m.check("iphdr.TYPE", get(hdr, "TYPE"), "IP")
+    m.check("iphdr.offset", get(hdr, "offset"), icmp.offset + 8)
+    for field, tfield, conv in IP:
+        values = row.get(tfield, [])
+        if len(values) < 2:
+            m.append(f"iphdr.{field}: tshark has no {tfield}#1")
+            continue
+        m.check(f"iphdr.{field}", get(hdr, field), conv(values[1]))
+    return m
 
 
 def spec_repr(proto):

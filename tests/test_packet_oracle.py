@@ -32,11 +32,11 @@ from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRe
                                 IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting)
 from scapy.layers.l2 import CookedLinux, CookedLinuxV2
 
-from packet_helpers import (ALL_TSHARK_FIELDS, IP as IP_FIELDS, LINKTYPE_ETHERNET,
+from packet_helpers import (ALL_TSHARK_FIELDS, LINKTYPE_ETHERNET,
                             LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL,
                             LINKTYPE_LINUX_SLL2, LINKTYPE_LOOP, LINKTYPE_NULL, LINKTYPE_RAW,
                             LINKTYPE_RAW_OPENBSD_LOOP, LINKTYPE_USER0, Mismatches,
-                            check_reprs, compare_with_tshark, get, read_feed, read_raw,
+                            check_iphdr, check_reprs, compare_with_tshark, get, read_feed, read_raw,
                             t_int, t_ip, tshark_rows, type_names, write_pcap)
 
 MAC_A = "00:09:6b:e0:ca:ce"
@@ -147,12 +147,7 @@ def extra_timestamp_option(p, raw, row, m):
 
 def extra_iphdr(p, raw, row, m):
     """The quoted IP header of an ICMP error, against tshark's 2nd ip.*."""
-    icmp = p["icmp"]
-    hdr = get(icmp, "iphdr")
-    m.check("iphdr.TYPE", get(hdr, "TYPE"), "IP")
-    m.check("iphdr.offset", get(hdr, "offset"), icmp.offset + 8)
-    for field, tfield, conv in IP_FIELDS:
-        m.check(f"iphdr.{field}", get(hdr, field), conv(row[tfield][1]))
+    check_iphdr(p, row, m)
 
 
 def extra_router_solicitation(p, raw, row, m):
