@@ -1,5 +1,7 @@
-"""``python -m openbsd [FILE]``: print one line per packet of a capture file
-(default: the small sample capture bundled with the package)."""
+"""``python -m openbsd [FILE]``: print each decoded packet of a capture file,
+one line per packet: its timestamp and its protocol stack (``repr``), e.g.
+``1059135207.311077 [Eth: ...] [IP: ...] [TCP: 8012->22]`` (default file: the
+small sample capture bundled with the package)."""
 
 import os
 import sys
@@ -15,8 +17,12 @@ def main(argv=None) -> int:
     try:
         with pcap.Offline(path) as feed:
             print(f"reading from file {path}, link-type {feed.datalink()}, snapshot length {feed.snapshot()}")
-            for packet, (sec, usec), length in feed:
-                print(f"{sec}.{usec:06d} caplen {len(packet)} len {length}")
+            while True:
+                record = feed.next(1)
+                if record is None:
+                    break
+                packet, (sec, usec), _length = record
+                print(f"{sec}.{usec:06d} {packet!r}")
     except pcap.PcapError as e:
         print(f"pdump: {e}", file=sys.stderr)
         return 1

@@ -190,3 +190,25 @@ macro_rules! new_object {
     };
 }
 pub(crate) use new_object;
+
+/// A protocol object for a header found inside `p`'s payload at absolute
+/// offset `at` that is not part of the stack (the IP header quoted by an
+/// ICMP error), or `None` when that header is not complete.
+pub fn detached(py: Python<'_>, p: &Protocol, kind: Kind, at: usize) -> Option<Protocol> {
+    let sub = p.data(py).get(at..p.layer.end())?;
+    let l = *super::layer::locate(sub, kind).get(0)?;
+    let at32 = at as u32;
+    let layer = Layer { kind, off: l.off + at32, hlen: l.hlen, end: l.end + at32 };
+    Some(Protocol::new(p.pkt.clone_ref(py), DETACHED, layer))
+}
+
+/// The Python object for [`detached`], or `None`.
+pub fn detached_object(py: Python<'_>, p: &Protocol, kind: Kind, at: usize) -> PyResult<Option<Py<PyAny>>> {
+    match detached(py, p, kind, at) {
+        Some(d) => {
+            let data = p.data(py);
+            super::make_object(py, d, data).map(Some)
+        }
+        None => Ok(None),
+    }
+}
