@@ -229,6 +229,27 @@ PF = [("length", "pflog.length", t_int), ("safamily", "pflog.af", t_int),
       ("subrulenr", "pflog.subrulenr", lambda s: int(s) & 0xFFFFFFFF),
       ("direction", "pflog.dir", t_int)]
 
+# Fields the type stubs add beyond the contract's table (the extension
+# headers' own fields, the Linux cooked headers): checked all the same.
+IPV6_EXT = {
+    "IPv6HopByHopHeader": [("nextheader", "ipv6.hopopts.nxt", t_int),
+                           ("length", "ipv6.hopopts.len", t_int)],
+    "IPv6DestinationOptions": [("nextheader", "ipv6.dstopts.nxt", t_int),
+                               ("length", "ipv6.dstopts.len", t_int)],
+    "IPv6RoutingHeader": [("nextheader", "ipv6.routing.nxt", t_int),
+                          ("length", "ipv6.routing.len", t_int),
+                          ("routingType", "ipv6.routing.type", t_int),
+                          ("segmentsLeft", "ipv6.routing.segleft", t_int)],
+    "IPv6FragmentHeader": [("nextheader", "ipv6.fraghdr.nxt", t_int),
+                           ("fragmentOffset", "ipv6.fraghdr.offset", t_int),
+                           ("moreFragments", "ipv6.fraghdr.more", t_bool),
+                           ("identification", "ipv6.fraghdr.ident", t_int)],
+}
+SLL = [("packetType", "sll.pkttype", t_int), ("arphrdType", "sll.hatype", t_int),
+       ("addressLength", "sll.halen", t_int), ("address", "sll.src.eth", t_mac),
+       ("protocol", "sll.etype", t_int)]
+SLL2 = SLL + [("ifindex", "sll.ifindex", t_int)]
+
 ICMP_BY_TYPE = {
     "ICMPEchoReply": ICMP_IDSEQ,
     "ICMPEchoRequest": ICMP_IDSEQ,
@@ -263,7 +284,7 @@ ICMP6_BY_TYPE = {
 TSHARK_CHECKS = {
     "Ethernet": ETH, "VLAN": VLAN, "ARP": ARP, "IP": IP, "IPv6": IPV6, "TCP": TCP,
     "UDP": UDP, "DHCP": DHCP, "AH": AH, "ESP": ESP, "IGMP": IGMP, "Loopback": LOOPBACK,
-    "PF": PF,
+    "PF": PF, "SLL": SLL, "SLL2": SLL2, **IPV6_EXT,
 }
 for _name, _extra in ICMP_BY_TYPE.items():
     TSHARK_CHECKS[_name] = ICMP + _extra
