@@ -64,6 +64,21 @@ pub fn decode_for_feed<'py>(
     Ok(Bound::new(py, packet)?.into_any())
 }
 
+/// Called by the read loop once the callback has returned: when neither the
+/// packet nor any of its cached protocol objects is referenced from outside
+/// (the usual case), drop the cache so the packet is freed at once by
+/// reference counting instead of waiting for the cycle collector (the cache
+/// and the objects' `packet` references form a cycle).
+pub fn release_after_callback(obj: &Bound<'_, PyAny>) {
+    let Ok(pkt) = obj.cast::<Packet>() else { return };
+    let p = pkt.get();
+    let Some(n) = p.cache.unshared_count(obj.py()) else { return };
+    // SAFETY: `obj` is a live object.
+    if n > 0 && unsafe { pyo3::ffi::Py_REFCNT(obj.as_ptr()) } == 1 + n as isize {
+        p.cache.clear();
+    }
+}
+
 /// The protocol objects created so far, one slot per layer.
 ///
 /// Only touched with the GIL held (every access goes through a method that
@@ -100,6 +115,23 @@ impl Cache {
             let old = unsafe { (*cell.get()).take() };
             drop(old);
         }
+    }
+
+    /// Whether every cached object is referenced by the cache alone;
+    /// returns how many there are.
+    fn unshared_count(&self, _py: Python<'_>) -> Option<usize> {
+        let mut n = 0;
+        for cell in &self.0 {
+            // SAFETY: GIL held (the token); read only.
+            if let Some(o) = unsafe { &*cell.get() } {
+                // SAFETY: `o` is a live object.
+                if unsafe { pyo3::ffi::Py_REFCNT(o.as_ptr()) } != 1 {
+                    return None;
+                }
+                n += 1;
+            }
+        }
+        Some(n)
     }
 
     fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
