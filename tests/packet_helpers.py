@@ -30,9 +30,11 @@ LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
 LINKTYPE_RAW_OPENBSD_LOOP = 12  # DLT_RAW on Linux, DLT_LOOP in OpenBSD files
 LINKTYPE_ENC_OPENBSD = 13
+LINKTYPE_RAW_OPENBSD = 14  # OpenBSD's DLT_RAW (Linux: PPP_BSDOS)
 LINKTYPE_PFLOG_OLD = 17
 LINKTYPE_RAW = 101
 LINKTYPE_LOOP = 108
+LINKTYPE_ENC = 109
 LINKTYPE_LINUX_SLL = 113
 LINKTYPE_PFLOG = 117
 LINKTYPE_USER0 = 147
@@ -225,6 +227,8 @@ ESP = [("spi", "esp.spi", t_int), ("sequence", "esp.sequence", t_int)]
 IGMP = [("itype", "igmp.type", t_int), ("maxresp", "igmp.max_resp", t_int),
         ("checksum", "igmp.checksum", t_int), ("group", "igmp.maddr", t_ip)]
 LOOPBACK = [("addressFamily", "null.family", t_int)]
+ENC = [("addressFamily", "enc.af", t_int), ("spi", "enc.spi", t_int),
+       ("flags", "enc.flags", t_int)]
 PF = [("length", "pflog.length", t_int), ("safamily", "pflog.af", t_int),
       ("action", "pflog.action", t_int), ("reason", "pflog.reason", t_int),
       ("ifname", "pflog.ifname", str), ("rulenr", "pflog.rulenr", lambda s: int(s) & 0xFFFFFFFF),
@@ -286,7 +290,9 @@ ICMP6_BY_TYPE = {
 TSHARK_CHECKS = {
     "Ethernet": ETH, "VLAN": VLAN, "ARP": ARP, "IP": IP, "IPv6": IPV6, "TCP": TCP,
     "UDP": UDP, "DHCP": DHCP, "AH": AH, "ESP": ESP, "IGMP": IGMP, "Loopback": LOOPBACK,
-    "PF": PF, "SLL": SLL, "SLL2": SLL2, **IPV6_EXT,
+    "PF": PF, "SLL": SLL, "SLL2": SLL2, "Enc": ENC, **IPV6_EXT,
+    # a type number without a subclass gives the base class
+    "ICMP": ICMP, "ICMP6": ICMP6,
 }
 for _name, _extra in ICMP_BY_TYPE.items():
     TSHARK_CHECKS[_name] = ICMP + _extra
@@ -295,8 +301,8 @@ for _name, _extra in ICMP6_BY_TYPE.items():
 
 # Which tshark protocol a TYPE's occurrences are counted in (the k-th IP of our
 # stack is occurrence k of ip.*; an ICMP error's quoted header is ip.* #1).
-OCCURRENCE_GROUP = {name: "ICMP" for name in ICMP_BY_TYPE}
-OCCURRENCE_GROUP.update({name: "ICMP6" for name in ICMP6_BY_TYPE})
+OCCURRENCE_GROUP = {name: "ICMP" for name in [*ICMP_BY_TYPE, "ICMP"]}
+OCCURRENCE_GROUP.update({name: "ICMP6" for name in [*ICMP6_BY_TYPE, "ICMP6"]})
 
 ALL_TSHARK_FIELDS = sorted(
     {f for checks in TSHARK_CHECKS.values() for _, f, _ in checks}

@@ -26,13 +26,14 @@ from scapy.all import (ARP as S_ARP, BOOTP, DHCP as S_DHCP, ESP as S_ESP, ICMP a
                        IPOption_LSRR, IPOption_NOP, IPOption_RR, IPOption_SSRR, IPOption_Timestamp, Raw,
                        checksum)
 from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest,
-                                ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr,
+                                ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RS, ICMPv6NDOptDstLLAddr,
                                 ICMPv6NDOptSrcLLAddr, ICMPv6PacketTooBig, ICMPv6ParamProblem,
                                 ICMPv6TimeExceeded, IPv6 as S_IPv6, IPv6ExtHdrDestOpt,
                                 IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting)
 from scapy.layers.l2 import CookedLinux, CookedLinuxV2
 
-from packet_helpers import (ALL_TSHARK_FIELDS, LINKTYPE_ETHERNET,
+from packet_helpers import (ALL_TSHARK_FIELDS, LINKTYPE_ENC, LINKTYPE_ENC_OPENBSD,
+                            LINKTYPE_ETHERNET, LINKTYPE_RAW_OPENBSD,
                             LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL,
                             LINKTYPE_LINUX_SLL2, LINKTYPE_LOOP, LINKTYPE_NULL, LINKTYPE_RAW,
                             LINKTYPE_RAW_OPENBSD_LOOP, LINKTYPE_USER0, Mismatches,
@@ -76,7 +77,7 @@ class Case:
 
     def __init__(self, name, pkt, stack, offsets, linktype=LINKTYPE_ETHERNET,
                  klass="Ethernet", pad=b"", cut=None, extra=None, link_prefix=b"",
-                 tshark=True, skip_fields=()):
+                 tshark=True, skip_fields=(), byteorder="<"):
         self.name = name
         full = link_prefix + bytes(pkt) + pad
         self.origlen = len(full)
@@ -88,6 +89,7 @@ class Case:
         self.extra = extra
         self.tshark = tshark  # False: tshark cannot decode it (checked by hand)
         self.skip_fields = skip_fields
+        self.byteorder = byteorder  # of the capture file
 
 
 # --- extra checks, derived by hand where tshark has no field ------------------
@@ -226,6 +228,27 @@ def extra_openbsd_loop(p, raw, row, m):
     m.check("IP.dst", get(p["ip"], "dst"), "192.0.2.2")
     m.check("ICMP.identifier", get(p["icmp"], "identifier"), 0x4242)
     m.check("ICMP.seq_num", get(p["icmp"], "seq_num"), 7)
+
+
+def extra_by_hand(**want):
+    """Values written into the crafted bytes, for link types tshark reads
+    differently (14 = OpenBSD's DLT_RAW is PPP_BSDOS on Linux; 13 =
+    OpenBSD's DLT_ENC is SLIP_BSDOS)."""
+    def check(p, raw, row, m):
+        for path, value in want.items():
+            proto, field = path.split("__")
+            m.check(f"{proto}.{field}", get(p[proto], field) if p.has_key(proto) else "<absent>",
+                    value)
+    return check
+
+
+def enc_header(af, spi, flags, order):
+    """An enc(4) header: af and flags in the capturing host's byte order,
+    spi in network order."""
+    return struct.pack(order + "I", af) + struct.pack("!I", spi) + struct.pack(order + "I", flags)
+
+
+ENC_IP = S_IP(src="192.168.2.3", dst="192.168.2.2", ttl=255) / S_ICMP(type=8, id=46929, seq=3) / (b"x" * 8)
 
 
 # --- the packets ---------------------------------------------------------------
@@ -513,6 +536,51 @@ def _cases():
                            src=bytes.fromhex("00096be0cace0000")) /
              S_IP(src="10.0.0.1", dst="10.0.0.2") / S_UDP(sport=53, dport=3333) / b"answer",
              ["*", "IP", "UDP"], [0, 20, 40], linktype=LINKTYPE_LINUX_SLL2, klass=None))
+    add(Case("raw14_ipv4", raw_tcp, ["IP", "TCP"], [0, 20], linktype=LINKTYPE_RAW_OPENBSD,
+             klass="IP", tshark=False,
+             extra=extra_by_hand(ip__src="10.0.0.1", ip__dst="10.0.0.2", tcp__srcPort=80,
+                                 tcp__dstPort=1025, tcp__flags=0x12)))
+    add(Case("raw14_ipv6", raw6, ["IPv6", "ICMP6EchoRequest"], [0, 40],
+             linktype=LINKTYPE_RAW_OPENBSD, klass="IPv6", tshark=False,
+             extra=extra_by_hand(ipv6__src="2001:db8::1", ipv6__dst="2001:db8::2",
+                                 icmp6__identifier=1, icmp6__seq_num=1)))
+    # enc(4): af and flags in the byte order of the capturing host = the
+    # file's byte order; spi in network order.
+    enc_values = dict(enc__addressFamily=2, enc__spi=0x10F2, enc__flags=0x2800,
+                      ip__src="192.168.2.3", icmp__identifier=46929, icmp__seq_num=3)
+    add(Case("enc109_little_endian_file", ENC_IP, ["Enc", "IP", "ICMPEchoRequest"], [0, 12, 32],
+             linktype=LINKTYPE_ENC, klass=None,
+             link_prefix=enc_header(2, 0x10F2, 0x2800, "<"), extra=extra_by_hand(**enc_values)))
+    add(Case("enc109_big_endian_file", ENC_IP, ["Enc", "IP", "ICMPEchoRequest"], [0, 12, 32],
+             linktype=LINKTYPE_ENC, klass=None, byteorder=">",
+             link_prefix=enc_header(2, 0x10F2, 0x2800, ">"), extra=extra_by_hand(**enc_values)))
+    add(Case("enc13_big_endian_file", ENC_IP, ["Enc", "IP", "ICMPEchoRequest"], [0, 12, 32],
+             linktype=LINKTYPE_ENC_OPENBSD, klass=None, byteorder=">", tshark=False,
+             link_prefix=enc_header(2, 0x10F2, 0x0400, ">"),
+             extra=extra_by_hand(**{**enc_values, "enc__flags": 0x0400})))
+    # stacks that end early
+    add(Case("vlan_qinq",
+             E / Dot1Q(vlan=10, prio=1) / Dot1Q(vlan=20, prio=2) /
+             S_IP(src="10.0.0.1", dst="10.0.0.2") / S_UDP(sport=1, dport=2) / b"qinq",
+             ["Ethernet", "VLAN", "VLAN", "IP", "UDP"], [0, 14, 18, 22, 42]))
+    add(Case("eth_unknown_ethertype", Ether(src=MAC_A, dst=MAC_B, type=0x88CC) / (b"lldp" * 12),
+             ["Ethernet"], [0]))
+    add(Case("ip_unknown_protocol",
+             E / S_IP(src="10.0.0.1", dst="10.0.0.2", proto=47) / (b"\x00\x00\x08\x00" + b"g" * 30),
+             ["Ethernet", "IP"], [0, 14]))
+    add(Case("ipv6_no_next_header", E / S_IPv6(src="::1", dst="::2", nh=59) / (b"n" * 8),
+             ["Ethernet", "IPv6"], [0, 14]))
+    add(Case("udp_port_67_not_dhcp",
+             E / S_IP(src="10.0.0.1", dst="10.0.0.2") / S_UDP(sport=68, dport=67) / b"short",
+             ["Ethernet", "IP", "UDP"], [0, 14, 34], pad=TRAILER[:13]))
+    add(Case("icmp_type_without_subclass",
+             E / S_IP(src="10.0.0.1", dst="10.0.0.2", proto=1) / Raw(icmp_raw(42, 0, b"\x00" * 4 + b"ext")),
+             ["Ethernet", "IP", "ICMP"], [0, 14, 34]))
+    add(Case("icmp6_type_without_subclass",
+             E / S_IPv6(src="fe80::1", dst="ff02::2", hlim=255) / ICMPv6ND_RS(),
+             ["Ethernet", "IPv6", "ICMP6"], [0, 14, 54]))
+    add(Case("null_unknown_af", b"\x11" * 20, ["Loopback"], [0], linktype=LINKTYPE_NULL,
+             klass="Loopback", link_prefix=struct.pack("<I", 7), extra=extra_loopback_af(7)))
     add(Case("unknown_linktype_raw", b"\x45\x00\x00\x14" + bytes(range(40)), ["Raw"], [0],
              linktype=LINKTYPE_USER0, klass="Raw", extra=extra_raw))
     return c
@@ -529,14 +597,15 @@ def oracle(tmp_path_factory):
     d = tmp_path_factory.mktemp("oracle")
     by_lt = {}
     for case in CASES:
-        by_lt.setdefault(case.linktype, []).append(case)
+        by_lt.setdefault((case.linktype, case.byteorder), []).append(case)
     where = {}
     files = {}
-    for lt, cases in by_lt.items():
-        path = write_pcap(d / f"lt{lt}.pcap", lt, [(c.data, c.origlen) for c in cases])
+    for (lt, bo), cases in by_lt.items():
+        path = write_pcap(d / f"lt{lt}{'be' if bo == '>' else 'le'}.pcap", lt,
+                          [(c.data, c.origlen) for c in cases], byteorder=bo)
         rows = tshark_rows(path, ALL_TSHARK_FIELDS)
         assert len(rows) == len(cases)
-        files[lt] = path
+        files[(lt, bo)] = path
         for i, c in enumerate(cases):
             where[c.name] = (path, i, rows[i])
     return {"where": where, "files": files, "feed": {}, "raw": {}}
@@ -603,8 +672,8 @@ def test_packet_class_matches_tshark(oracle, name):
 
 def test_raw_bytes_roundtrip(oracle):
     """interpret=0 hands out exactly the captured bytes (sanity of the writer)."""
-    for lt, path in oracle["files"].items():
-        want = [c.data for c in CASES if c.linktype == lt]
+    for (lt, bo), path in oracle["files"].items():
+        want = [c.data for c in CASES if c.linktype == lt and c.byteorder == bo]
         assert read_raw(path) == want
 
 
