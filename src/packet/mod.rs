@@ -278,13 +278,17 @@ pub(crate) fn layer_matches(data: &[u8], l: &Layer, name: &str) -> bool {
 
 /// The repr of one layer, without brackets (empty for Loopback).
 pub(crate) fn repr_layer(py: Python<'_>, p: &Packet, l: &Layer) -> String {
-    let data = p.bytes(py);
+    repr_of(p.bytes(py), l, p.swapped)
+}
+
+/// The repr of layer `l` of `data` (pure: no Python involved).
+pub fn repr_of(data: &[u8], l: &Layer, swapped: bool) -> String {
     let hdr = H(data.get(l.hdr_start()..l.payload_start()).unwrap_or(&[]));
     match l.kind {
         Kind::Raw | Kind::Ethernet | Kind::Vlan | Kind::Loopback | Kind::Sll | Kind::Sll2 => {
             link::repr(l.kind, hdr)
         }
-        Kind::Pf | Kind::PfOld | Kind::Enc => openbsd::repr(l.kind, hdr, p.swapped),
+        Kind::Pf | Kind::PfOld | Kind::Enc => openbsd::repr(l.kind, hdr, swapped),
         Kind::Ip => ip::repr(hdr),
         Kind::Ipv6 | Kind::Ipv6HopByHop | Kind::Ipv6Routing | Kind::Ipv6Fragment
         | Kind::Ipv6DestOpts => ipv6::repr(l.kind, hdr),
@@ -296,6 +300,92 @@ pub(crate) fn repr_layer(py: Python<'_>, p: &Packet, l: &Layer) -> String {
         Kind::Ah => "AH".to_owned(),
         Kind::Esp => "ESP".to_owned(),
         Kind::Igmp => "IGMP".to_owned(),
+    }
+}
+
+/// The repr of a whole packet of `data` read with link type `dlt` (pure; for
+/// tests and fuzzing).
+pub fn repr_packet(data: &[u8], dlt: i32, swapped: bool) -> String {
+    let layers = layer::locate(data, layer::first_kind(dlt, data));
+    let mut out = String::new();
+    for l in layers.as_slice() {
+        let s = repr_of(data, l, swapped);
+        if !s.is_empty() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push('[');
+            out.push_str(&s);
+            out.push(']');
+        }
+    }
+    out
+}
+
+/// Every layer kind.
+pub const ALL_KINDS: [Kind; 24] = [
+    Kind::Raw,
+    Kind::Ethernet,
+    Kind::Vlan,
+    Kind::Loopback,
+    Kind::Sll,
+    Kind::Sll2,
+    Kind::Pf,
+    Kind::PfOld,
+    Kind::Enc,
+    Kind::Ip,
+    Kind::Ipv6,
+    Kind::Ipv6HopByHop,
+    Kind::Ipv6Routing,
+    Kind::Ipv6Fragment,
+    Kind::Ipv6DestOpts,
+    Kind::Icmp,
+    Kind::Icmp6,
+    Kind::Tcp,
+    Kind::Udp,
+    Kind::Dhcp,
+    Kind::Arp,
+    Kind::Ah,
+    Kind::Esp,
+    Kind::Igmp,
+];
+
+/// Runs everything the decoder does that does not need Python over `data`,
+/// starting with every protocol kind and every link type it knows, and
+/// checks the located layers' invariants. Panics on a violated invariant;
+/// for the fuzz target and the randomised tests.
+pub fn exercise(data: &[u8]) {
+    let dlts = [0, 1, 12, 13, 14, 17, 101, 108, 109, 113, 117, 228, 229, 276, 9999];
+    for dlt in dlts {
+        let _ = repr_packet(data, dlt, false);
+        let _ = repr_packet(data, dlt, true);
+    }
+    for first in ALL_KINDS {
+        let layers = layer::locate(data, first);
+        let mut bound = data.len();
+        let mut next_off = 0usize;
+        for l in layers.as_slice() {
+            assert_eq!(l.hdr_start(), next_off, "layer starts where the previous header ended");
+            assert!(l.payload_start() <= l.end(), "header within the layer");
+            assert!(l.end() <= bound, "payload within the parent's");
+            bound = l.end();
+            next_off = l.payload_start();
+            let _ = repr_of(data, l, false);
+            let hdr = data.get(l.hdr_start()..l.payload_start()).unwrap_or(&[]);
+            let payload = data.get(l.payload_start()..l.end()).unwrap_or(&[]);
+            let _ = ip::split_options(hdr.get(20..).unwrap_or(&[]));
+            let _ = transport::split_tcp_options(hdr.get(20..).unwrap_or(&[]));
+            let _ = dhcp::split_dhcp_options(payload);
+            let _ = icmp6::linklayer_addr(payload);
+            // The quoted headers of ICMP errors.
+            if let Some(q) = data.get(l.payload_start()..l.end()) {
+                for k in [Kind::Ip, Kind::Ipv6] {
+                    for ql in layer::locate(q, k).as_slice() {
+                        assert!(ql.end() <= q.len());
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -1,0 +1,10 @@
+//! Feeds arbitrary bytes to the packet decoder with every link type and
+//! every first protocol; any panic (including a violated layer invariant)
+//! is a bug. Seed it with `tests/corpus/`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    pyopenbsd::packet::exercise(data);
+});
