@@ -31,4 +31,10 @@ ProtocolOptions = _native.ProtocolOptions
 
 __all__ = [name for name in _CLASSES if hasattr(_native, name)] + ["ProtocolOptions"]
 
-globals().update({name: getattr(_native, name) for name in __all__})
+# The intermediate classes (shared fields of several subclasses).
+_BASES = [
+    "_PFBase", "_IPOptionRouting", "_ICMPIDSeqBase", "_ICMPTimestampBase", "_ICMPWithIPHdr",
+    "_ICMP6Error", "_ICMP6EchoBase", "_ICMP6NeighbourBase",
+]
+
+globals().update({name: getattr(_native, name) for name in __all__ + _BASES})
