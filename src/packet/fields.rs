@@ -119,8 +119,8 @@ pub fn fmt_ipv4(buf: &mut Buf, a: [u8; 4]) {
 }
 
 pub fn fmt_ipv6(buf: &mut Buf, a: [u8; 16]) {
-    // std's Display follows RFC 5952, as Python's ipaddress does, except
-    // that it shows IPv4-mapped addresses in dotted form like ipaddress too.
+    // std's Display follows RFC 5952 (as Python's ipaddress and tshark do);
+    // IPv4-mapped addresses are shown as `::ffff:a.b.c.d`, like tshark.
     let _ = write!(buf, "{}", std::net::Ipv6Addr::from(a));
 }
 
@@ -153,23 +153,43 @@ pub fn hw_str(a: &[u8]) -> String {
     b.as_str().to_owned()
 }
 
+/// A Python `str` of ASCII text, built directly (no UTF-8 decoding).
+/// (The crate builds against the full, non-limited C API.)
+pub fn py_ascii<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyString> {
+    if !s.is_ascii() {
+        return PyString::new(py, s);
+    }
+    // SAFETY: PyUnicode_New(n, 127) returns a compact ASCII string with room
+    // for exactly `n` one-byte characters, which are all written before the
+    // object is used; null means an exception is set (we then fall back).
+    unsafe {
+        let o = pyo3::ffi::PyUnicode_New(s.len() as pyo3::ffi::Py_ssize_t, 127);
+        if o.is_null() {
+            pyo3::ffi::PyErr_Clear();
+            return PyString::new(py, s);
+        }
+        std::ptr::copy_nonoverlapping(s.as_ptr(), pyo3::ffi::PyUnicode_1BYTE_DATA(o), s.len());
+        Bound::from_owned_ptr(py, o).cast_into_unchecked()
+    }
+}
+
 /// Python string of the IPv4 address at `i` (`"0.0.0.0"` if absent).
 pub fn py_ipv4<'py>(py: Python<'py>, h: H<'_>, i: usize) -> Bound<'py, PyString> {
     let mut b = Buf::new();
     fmt_ipv4(&mut b, h.ipv4(i).unwrap_or_default());
-    PyString::new(py, b.as_str())
+    py_ascii(py, b.as_str())
 }
 
 pub fn py_ipv6<'py>(py: Python<'py>, h: H<'_>, i: usize) -> Bound<'py, PyString> {
     let mut b = Buf::new();
     fmt_ipv6(&mut b, h.ipv6(i).unwrap_or_default());
-    PyString::new(py, b.as_str())
+    py_ascii(py, b.as_str())
 }
 
 pub fn py_mac<'py>(py: Python<'py>, h: H<'_>, i: usize) -> Bound<'py, PyString> {
     let mut b = Buf::new();
     fmt_hw(&mut b, h.bytes(i, 6));
-    PyString::new(py, b.as_str())
+    py_ascii(py, b.as_str())
 }
 
 /// A network address of `n` bytes: dotted for 4, IPv6 notation for 16,
