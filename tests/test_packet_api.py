@@ -6,7 +6,7 @@ import random
 import struct
 
 import pytest
-from scapy.all import ICMP as S_ICMP, IP as S_IP, TCP as S_TCP, UDP as S_UDP, Ether
+from scapy.all import ICMP as S_ICMP, IP as S_IP, TCP as S_TCP, UDP as S_UDP, Ether, Raw
 from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6 as S_IPv6, IPv6ExtHdrFragment
 
 from openbsd import packet, pcap
@@ -538,3 +538,94 @@ def test_feed_with_malformed_packets_does_not_raise(tmp_path):
     assert [bytes(p) for p in packets] == recs
     for p in packets:
         exercise(p)
+
+
+# --- adversarial option and length fields -----------------------------------------------
+
+def _tcp_with_options(opts):
+    """Ethernet/IPv4/TCP whose option area is ``opts`` (padded to 4 bytes)."""
+    opts = opts + b"\x00" * (-len(opts) % 4)
+    tcp = struct.pack("!HHIIBBHHH", 1, 2, 0, 0, (5 + len(opts) // 4) << 4, 0x02, 1000, 0, 0) + opts
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0,
+                     bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    return bytes(E)[:12] + b"\x08\x00" + ip + tcp
+
+
+@pytest.mark.parametrize("opts", [
+    b"\x02\x00\x05\xb4",          # MSS with length 0
+    b"\x02\x01\x05\xb4",          # MSS with length 1
+    b"\x08\x28" + b"\x00" * 10,   # timestamp claiming 40 bytes
+    b"\x01" * 40,                 # 40 NOPs (the most a header holds)
+    b"\x05",                      # a kind byte with no length byte
+])
+def test_malformed_tcp_options_end_the_list(opts):
+    p = P(_tcp_with_options(opts))
+    assert type_names(p) == ["Ethernet", "IP", "TCP"]
+    options = p["tcp"].options
+    assert isinstance(options, list)
+    area = (p["tcp"].dataOffset - 5) * 4
+    assert len(options) <= area
+    for kind, data in options:
+        assert isinstance(kind, int) and isinstance(data, bytes) and len(data) <= area
+
+
+def test_tcp_options_well_formed_prefix_is_kept():
+    p = P(_tcp_with_options(b"\x02\x04\x05\xb4\x01\x02\x00\x05"))  # MSS, NOP, broken
+    assert p["tcp"].options[:2] == [(2, b"\x05\xb4"), (1, b"")]
+
+
+@pytest.mark.parametrize("opts", [
+    b"\x07\x00\x04\x00",          # record route with length 0
+    b"\x07\x01\x04\x00",          # record route with length 1
+    b"\x83\x28\x04" + b"\x00" * 5,  # loose source route claiming 40 bytes
+    b"\x44\x02\x05\x00",          # timestamp too short for its fields
+])
+def test_malformed_ip_options_never_raise(opts):
+    opts = opts + b"\x00" * (-len(opts) % 4)
+    hl = 5 + len(opts) // 4
+    ip = struct.pack("!BBHHHBBH4s4s", 0x40 | hl, 0, hl * 4 + 8, 1, 0, 64, 17, 0,
+                     bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])) + opts
+    p = P(bytes(E)[:12] + b"\x08\x00" + ip + struct.pack("!HHHH", 1, 2, 8, 0))
+    assert type_names(p) == ["Ethernet", "IP", "UDP"]
+    assert p["ip"].optionsField == opts
+    for o in p["ip"].options:
+        repr(o)
+        for name in dir(o):
+            if not name.startswith("_"):
+                getattr(o, name)
+    assert len(p["ip"].options) <= len(opts)
+
+
+def test_icmp_error_with_cut_quoted_header():
+    quoted = bytes(S_IP(src="10.0.0.2", dst="10.0.0.3") / S_UDP(sport=1, dport=2))[:10]
+    d = bytes(E / S_IP(src="10.0.0.1", dst="10.0.0.2") / S_ICMP(type=3, code=1) / Raw(quoted))
+    p = P(d)
+    icmp = p["icmp"]
+    assert icmp.TYPE == "ICMPDestinationUnreachable"
+    assert icmp.iphdr is None  # a quoted header cut short is not decoded
+    assert icmp.payload == quoted
+
+
+def test_deep_stacks_never_raise():
+    # 30 VLAN tags, and a chain of 20 IPv6 destination-options headers
+    vlan = bytes(E)[:12] + b"".join(struct.pack("!HH", 0x8100, i) for i in range(30)) + \
+        b"\x08\x00" + bytes(S_IP() / S_UDP())
+    exercise(P(vlan))
+    ext = b"".join(bytes([60, 0]) + b"\x01\x04\x00\x00\x00\x00" for _ in range(20))
+    ip6 = struct.pack("!IHBB16s16s", 6 << 28, len(ext), 60, 64, b"\x00" * 15 + b"\x01",
+                      b"\x00" * 15 + b"\x02") + ext
+    exercise(P(bytes(E)[:12] + b"\x86\xdd" + ip6))
+
+
+def test_every_prefix_of_crafted_packets_decodes():
+    from test_packet_oracle import CASES
+
+    for case in CASES:
+        if not case.klass:
+            continue
+        klass = getattr(packet, case.klass)
+        full = len(packet.Packet(klass, case.data).getProtoList())
+        for cut in range(len(case.data) + 1):
+            p = packet.Packet(klass, case.data[:cut])
+            exercise(p)
+            assert len(p.getProtoList()) <= full

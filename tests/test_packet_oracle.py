@@ -189,6 +189,14 @@ def extra_esp(p, raw, row, m):
     m.check("ESP ends the stack", type_names(p)[-1], "ESP")
 
 
+def extra_esp6(p, raw, row, m):
+    esp = p["esp"]
+    ip6 = p["ipv6"]
+    # By hand: after SPI and sequence, up to the end of the IPv6 payload.
+    m.check("ESP.payload", get(esp, "payload"), raw[esp.offset + 8:ip6.offset + 40 + ip6.payloadlength])
+    m.check("ESP ends the stack", type_names(p)[-1], "ESP")
+
+
 def extra_ip_in_ip(p, raw, row, m):
     inner = p["ip"]["ip"]
     m.check("inner IP is the 2nd IP", inner is not None and inner.offset, 34)
@@ -416,6 +424,10 @@ def _cases():
              ICMPv6ND_NA(tgt="fe80::2e0:29ff:fe94:495d", R=0, S=1, O=1) /
              ICMPv6NDOptDstLLAddr(lladdr="00:e0:29:94:49:5d"),
              ["Ethernet", "IPv6", "ICMP6NeighbourAdvertisement"], [0, 14, 54]))
+    add(Case("icmp6_neighbour_solicitation_no_option",
+             E / S_IPv6(src="::", dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt="2001:db8::1"),
+             ["Ethernet", "IPv6", "ICMP6NeighbourSolicitation"], [0, 14, 54],
+             extra=extra_na_no_option))
     add(Case("icmp6_neighbour_advertisement_router_no_option",
              E / S_IPv6(src="fe80::1", dst="ff02::1", hlim=255) /
              ICMPv6ND_NA(tgt="2001:db8::1", R=1, S=0, O=0),
@@ -435,6 +447,9 @@ def _cases():
              E / S_IP(src="192.168.2.3", dst="192.168.2.2", ttl=255) /
              S_ESP(spi=0x100A, seq=1, data=bytes(range(100))),
              ["Ethernet", "IP", "ESP"], [0, 14, 34], extra=extra_esp))
+    add(Case("ipv6_esp",
+             E / S_IPv6(src="2001:db8::1", dst="2001:db8::2") / S_ESP(spi=0xDEADBEEF, seq=77, data=b"\x42" * 40),
+             ["Ethernet", "IPv6", "ESP"], [0, 14, 54], extra=extra_esp6))
     # IGMP
     add(Case("igmp_query",
              E / S_IP(src="192.168.0.1", dst="224.0.0.1", ttl=1, proto=2) /
