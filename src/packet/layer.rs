@@ -170,8 +170,9 @@ pub fn locate(data: &[u8], first: Kind) -> Layers {
         if !layers.push(layer) {
             break;
         }
+        // The next layer lives in this one's payload.
+        bound = off + step.end;
         off += step.hlen;
-        bound = off - step.hlen + step.end;
         next = step.next;
     }
     layers
