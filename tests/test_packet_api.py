@@ -485,7 +485,7 @@ def test_every_prefix_of_real_packets_decodes():
             n += 1
             # a prefix never decodes more protocols than the whole packet
             assert len(p.getProtoList()) <= len(packet.Packet(klass, data).getProtoList())
-    assert n > 1000
+    assert n > 300  # five crafted packets, plus the captures when present
 
 
 def test_random_bytes_never_raise():
