@@ -312,7 +312,7 @@ ALL_TSHARK_FIELDS = sorted(
        "tcp.len", "dhcp.option.type", "dhcp.option.value", "dhcp.server", "dhcp.file",
        "icmpv6.nd.na.flag.r", "icmpv6.nd.na.flag.s", "icmpv6.nd.na.flag.o",
        "icmpv6.opt.linkaddr", "icmpv6.opt.type", "ip.opt.type", "ip.opt.len", "ip.opt.ptr",
-       "ip.rec_rt", "ip.empty_rt", "ip.src_rt", "ip.cur_rt"})
+       "ip.rec_rt", "ip.empty_rt", "ip.src_rt", "ip.cur_rt", "icmpv6.reserved"})
 
 
 class Mismatches(list):

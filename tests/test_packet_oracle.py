@@ -33,12 +33,12 @@ from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRe
                                 IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting)
 from scapy.layers.l2 import CookedLinux, CookedLinuxV2
 
-from packet_helpers import (ALL_TSHARK_FIELDS, LINKTYPE_ENC, LINKTYPE_ENC_OPENBSD,
+from packet_helpers import (ALL_TSHARK_FIELDS, IPV6 as IPV6_FIELDS, LINKTYPE_ENC, LINKTYPE_ENC_OPENBSD,
                             LINKTYPE_ETHERNET, LINKTYPE_RAW_OPENBSD,
                             LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL,
                             LINKTYPE_LINUX_SLL2, LINKTYPE_LOOP, LINKTYPE_NULL, LINKTYPE_RAW,
                             LINKTYPE_RAW_OPENBSD_LOOP, LINKTYPE_USER0, Mismatches,
-                            check_iphdr, check_reprs, compare_with_tshark, get, read_feed, read_raw,
+                            check_iphdr, check_reprs, compare_with_tshark, t_hexint, get, read_feed, read_raw,
                             t_int, t_ip, tshark_rows, type_names, write_pcap)
 
 MAC_A = "00:09:6b:e0:ca:ce"
@@ -156,6 +156,19 @@ def extra_timestamp_option(p, raw, row, m):
 def extra_iphdr(p, raw, row, m):
     """The quoted IP header of an ICMP error, against tshark's 2nd ip.*."""
     check_iphdr(p, row, m)
+
+
+def extra_ip6hdr(p, raw, row, m):
+    """ICMPv6 errors: the quoted IPv6 header (``ip6hdr``, a field of the type
+    stubs) against tshark's second ipv6.* occurrence."""
+    icmp6 = p["icmp6"]
+    hdr = get(icmp6, "ip6hdr")
+    m.check("ip6hdr.TYPE", get(hdr, "TYPE"), "IPv6")
+    m.check("ip6hdr.offset", get(hdr, "offset"), icmp6.offset + 8)
+    for field, tfield, conv in IPV6_FIELDS:
+        m.check(f"ip6hdr.{field}", get(hdr, field), conv(row[tfield][1]))
+    if icmp6.TYPE in ("ICMP6DestinationUnreachable", "ICMP6TimeExceeded"):
+        m.check("unused", get(icmp6, "unused"), t_hexint(row["icmpv6.reserved"][0]))
 
 
 def extra_router_solicitation(p, raw, row, m):
@@ -404,13 +417,13 @@ def _cases():
     # ICMPv6, every subtype of the contract
     q6 = S_IPv6(src="2001:db8::1:0:0:2", dst="2001:db8::99") / S_UDP(sport=1, dport=2)
     add(Case("icmp6_dest_unreachable", E / ip6 / ICMPv6DestUnreach(code=4) / q6,
-             ["Ethernet", "IPv6", "ICMP6DestinationUnreachable"], [0, 14, 54]))
+             ["Ethernet", "IPv6", "ICMP6DestinationUnreachable"], [0, 14, 54], extra=extra_ip6hdr))
     add(Case("icmp6_packet_too_big", E / ip6 / ICMPv6PacketTooBig(mtu=1280) / q6,
-             ["Ethernet", "IPv6", "ICMP6PacketTooBig"], [0, 14, 54]))
+             ["Ethernet", "IPv6", "ICMP6PacketTooBig"], [0, 14, 54], extra=extra_ip6hdr))
     add(Case("icmp6_time_exceeded", E / ip6 / ICMPv6TimeExceeded(code=1) / q6,
-             ["Ethernet", "IPv6", "ICMP6TimeExceeded"], [0, 14, 54]))
+             ["Ethernet", "IPv6", "ICMP6TimeExceeded"], [0, 14, 54], extra=extra_ip6hdr))
     add(Case("icmp6_parameter_problem", E / ip6 / ICMPv6ParamProblem(code=1, ptr=40) / q6,
-             ["Ethernet", "IPv6", "ICMP6ParameterProblem"], [0, 14, 54]))
+             ["Ethernet", "IPv6", "ICMP6ParameterProblem"], [0, 14, 54], extra=extra_ip6hdr))
     add(Case("icmp6_echo_request", E / ip6 / ICMPv6EchoRequest(id=12106, seq=5, data=b"0123456789"),
              ["Ethernet", "IPv6", "ICMP6EchoRequest"], [0, 14, 54]))
     add(Case("icmp6_echo_reply_trailer", E / ip6 / ICMPv6EchoReply(id=12106, seq=5, data=b"01"),
