@@ -6,5 +6,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    pyopenbsd::packet::exercise(data);
+    // The library crate is named `_native` (the extension module's name).
+    _native::packet::exercise(data);
 });
