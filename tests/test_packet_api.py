@@ -629,3 +629,41 @@ def test_every_prefix_of_crafted_packets_decodes():
             p = packet.Packet(klass, case.data[:cut])
             exercise(p)
             assert len(p.getProtoList()) <= full
+
+
+# --- packets outlive their feed; Dumper takes a Packet ------------------------------------
+
+def test_packets_outlive_the_feed(tmp_path):
+    import gc
+
+    path = write_pcap(tmp_path / "e.pcap", LINKTYPE_ETHERNET, [TCP_PKT, IPIP_PKT])
+    kept, protos = [], []
+    feed = pcap.Offline(str(path))
+
+    def keep(pkt, tstamp, length):
+        kept.append(pkt)
+        protos.append(pkt["ip"])
+
+    feed.loop(0, keep, interpret=1)
+    feed.close()
+    del feed
+    gc.collect()
+    assert [bytes(p) for p in kept] == [TCP_PKT, IPIP_PKT]
+    assert [x.src for x in protos] == ["192.168.0.9", "172.16.0.1"]
+    assert protos[1]["ip"].dst == "10.2.0.1"
+    assert protos[0].packet is kept[0]
+    del kept
+    gc.collect()
+    # a protocol object keeps its packet alive
+    assert protos[0].packet["tcp"].dstPort == 22
+    assert bytes(protos[1].packet) == IPIP_PKT
+
+
+def test_dumper_writes_interpreted_packets_unchanged(tmp_path):
+    src = write_pcap(tmp_path / "in.pcap", LINKTYPE_ETHERNET, [TCP_PKT, ECHO_PKT, UDP_PADDED])
+    out = tmp_path / "out.pcap"
+    with pcap.Offline(str(src)) as feed:
+        dumper = pcap.Dumper(feed, str(out))
+        feed.loop(0, dumper, interpret=1)
+        dumper.close()
+    assert [d for d, _ in read_file_records(out)[1]] == [TCP_PKT, ECHO_PKT, UDP_PADDED]
