@@ -652,7 +652,7 @@ def test_packets_outlive_the_feed(tmp_path):
     assert [x.src for x in protos] == ["192.168.0.9", "172.16.0.1"]
     assert protos[1]["ip"].dst == "10.2.0.1"
     assert protos[0].packet is kept[0]
-    del kept
+    kept.clear()
     gc.collect()
     # a protocol object keeps its packet alive
     assert protos[0].packet["tcp"].dstPort == 22
