@@ -35,13 +35,14 @@ from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRe
                                 IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting)
 from scapy.layers.l2 import CookedLinux, CookedLinuxV2
 
-from packet_helpers import (ALL_TSHARK_FIELDS, IPV6 as IPV6_FIELDS, LINKTYPE_ENC, LINKTYPE_ENC_OPENBSD,
-                            LINKTYPE_ETHERNET, LINKTYPE_RAW_OPENBSD,
-                            LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL,
-                            LINKTYPE_LINUX_SLL2, LINKTYPE_LOOP, LINKTYPE_NULL, LINKTYPE_RAW,
-                            LINKTYPE_RAW_OPENBSD_LOOP, LINKTYPE_USER0, Mismatches,
-                            check_iphdr, check_reprs, compare_with_tshark, t_hexint, get, read_feed, read_raw,
-                            t_int, t_ip, tshark_rows, type_names, write_pcap)
+from packet_helpers import (ALL_TSHARK_FIELDS, IPV6 as IPV6_FIELDS, LINKTYPE_ENC,
+                            LINKTYPE_ENC_OPENBSD, LINKTYPE_ETHERNET, LINKTYPE_IPV4,
+                            LINKTYPE_IPV6, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2,
+                            LINKTYPE_LOOP, LINKTYPE_NULL, LINKTYPE_RAW, LINKTYPE_RAW_OPENBSD,
+                            LINKTYPE_RAW_OPENBSD_LOOP, LINKTYPE_USER0, SAMPLE, Mismatches,
+                            check_iphdr, check_reprs, compare_with_tshark, get, read_feed,
+                            read_file_records, read_raw, t_hexint, t_int, t_ip, tshark_rows,
+                            type_names, write_pcap)
 
 MAC_A = "00:09:6b:e0:ca:ce"
 MAC_B = "00:02:b3:41:aa:c3"
@@ -819,4 +820,26 @@ def test_random_packets_match_tshark(tmp_path):
             compare_with_tshark(q, row, data, m)
             check_reprs(q, m)
             bad.extend(f"#{i} {label}: {x}" for x in m)
+    assert bad == []
+
+
+def test_bundled_sample_matches_tshark():
+    """The capture bundled with the package (python/openbsd/data/sample.pcap)."""
+    from openbsd import packet
+
+    rows = tshark_rows(SAMPLE, ALL_TSHARK_FIELDS)
+    recs = read_file_records(SAMPLE)[1]
+    fed = read_feed(SAMPLE)
+    assert len(rows) == len(recs) == len(fed) == 14
+    bad = []
+    for i, (row, (data, _), p) in enumerate(zip(rows, recs, fed)):
+        for label, q in (("feed", p), ("Packet()", packet.Packet(packet.Ethernet, data))):
+            m = Mismatches()
+            compare_with_tshark(q, row, data, m)
+            check_reprs(q, m)
+            bad.extend(f"#{i} {label}: {x}" for x in m)
+    stacks = [type_names(p) for p in fed]
+    assert stacks[0] == stacks[1] == ["Ethernet", "ARP"]
+    assert stacks[12] == ["Ethernet", "VLAN", "IP", "UDP"]
+    assert stacks[10] == ["Ethernet", "IPv6", "ICMP6EchoRequest"]
     assert bad == []
