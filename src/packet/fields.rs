@@ -118,10 +118,69 @@ pub fn fmt_ipv4(buf: &mut Buf, a: [u8; 4]) {
     }
 }
 
+/// RFC 5952 text of an IPv6 address (what Python's `ipaddress`, tshark and
+/// Rust's `Ipv6Addr` print): lower-case hex groups without leading zeros,
+/// the longest run (the first of equal ones) of two or more zero groups
+/// shown as `::`; IPv4-mapped addresses as `::ffff:a.b.c.d`, like tshark
+/// and `Ipv6Addr`.
 pub fn fmt_ipv6(buf: &mut Buf, a: [u8; 16]) {
-    // std's Display follows RFC 5952 (as Python's ipaddress and tshark do);
-    // IPv4-mapped addresses are shown as `::ffff:a.b.c.d`, like tshark.
-    let _ = write!(buf, "{}", std::net::Ipv6Addr::from(a));
+    let mut g = [0u16; 8];
+    for (slot, pair) in g.iter_mut().zip(a.chunks_exact(2)) {
+        *slot = u16::from_be_bytes([pair[0], pair[1]]);
+    }
+    if g[..5] == [0; 5] && g[5] == 0xffff {
+        for c in b"::ffff:" {
+            buf.push(*c);
+        }
+        fmt_ipv4(buf, [a[12], a[13], a[14], a[15]]);
+        return;
+    }
+    // Longest run of zero groups.
+    let (mut best_at, mut best_len) = (8usize, 0usize);
+    let mut i = 0;
+    while i < 8 {
+        if g[i] == 0 {
+            let start = i;
+            while i < 8 && g[i] == 0 {
+                i += 1;
+            }
+            if i - start > best_len {
+                best_at = start;
+                best_len = i - start;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if best_len < 2 {
+        best_at = 8;
+        best_len = 0;
+    }
+    let mut i = 0;
+    while i < 8 {
+        if i == best_at {
+            buf.push(b':');
+            buf.push(b':');
+            i += best_len;
+            continue;
+        }
+        if i > 0 && i != best_at + best_len {
+            buf.push(b':');
+        }
+        push_hex16(buf, g[i]);
+        i += 1;
+    }
+}
+
+fn push_hex16(buf: &mut Buf, v: u16) {
+    let mut started = false;
+    for shift in [12u32, 8, 4, 0] {
+        let d = ((v >> shift) & 15) as usize;
+        if d != 0 || started || shift == 0 {
+            buf.push(HEX[d]);
+            started = true;
+        }
+    }
 }
 
 /// Colon-separated lower-case hex bytes (a MAC address for 6 bytes).
@@ -263,6 +322,28 @@ mod tests {
         a[8..].copy_from_slice(&[0x02, 0xe0, 0x29, 0xff, 0xfe, 0x94, 0x49, 0x5d]);
         assert_eq!(ipv6_str(a), "fe80::2e0:29ff:fe94:495d");
         assert_eq!(hw_str(&[0, 9, 0x6b, 0xe0, 0xca, 0xce]), "00:09:6b:e0:ca:ce");
+        // Agrees with std's RFC 5952 formatting on awkward addresses.
+        let mut rng = 0x1234_5678_9abc_def0u64;
+        for n in 0..20000u32 {
+            let mut a = [0u8; 16];
+            for (i, b) in a.iter_mut().enumerate() {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                // Mostly zero groups, to exercise the runs.
+                *b = if (rng >> (i % 8)) & 3 == 0 { rng as u8 } else { 0 };
+            }
+            if n % 7 == 0 {
+                a[..10].fill(0);
+                a[10] = 0xff;
+                a[11] = 0xff;
+            }
+            assert_eq!(ipv6_str(a), std::net::Ipv6Addr::from(a).to_string(), "{a:?}");
+        }
+        assert_eq!(ipv6_str([0; 16]), "::");
+        let mut one = [0u8; 16];
+        one[15] = 1;
+        assert_eq!(ipv6_str(one), "::1");
         assert_eq!(padded_str(b"lo0\0\0\0"), "lo0");
         assert_eq!(H(&[1, 2]).be32(0), 0);
     }
