@@ -502,6 +502,19 @@ def _cases():
              E / S_IP(src="172.16.0.1", dst="172.16.0.2") /
              S_IP(src="10.1.0.1", dst="10.2.0.1", ttl=9) / S_UDP(sport=7, dport=9) / b"inner",
              ["Ethernet", "IP", "IP", "UDP"], [0, 14, 34, 54], extra=extra_ip_in_ip))
+    # other tunnels: 6in4, 4in6, 6in6 (decoded like IP-in-IP)
+    add(Case("ipv6_in_ip",
+             E / S_IP(src="192.0.2.1", dst="198.51.100.1") /
+             S_IPv6(src="2001:db8::a", dst="2001:db8::b") / S_UDP(sport=11, dport=12) / b"6in4",
+             ["Ethernet", "IP", "IPv6", "UDP"], [0, 14, 34, 74]))
+    add(Case("ip_in_ipv6",
+             E / S_IPv6(src="2001:db8::a", dst="2001:db8::b") /
+             S_IP(src="10.0.0.1", dst="10.0.0.2") / S_TCP(sport=5, dport=6, flags="R"),
+             ["Ethernet", "IPv6", "IP", "TCP"], [0, 14, 54, 74]))
+    add(Case("ipv6_in_ipv6",
+             E / S_IPv6(src="2001:db8::a", dst="2001:db8::b") /
+             S_IPv6(src="2001:db8::c", dst="2001:db8::d", hlim=3) / ICMPv6EchoReply(id=5, seq=6),
+             ["Ethernet", "IPv6", "IPv6", "ICMP6EchoReply"], [0, 14, 54, 94]))
     # Non-first IPv4 fragment: no transport header in it.
     add(Case("ip_nonfirst_fragment",
              E / S_IP(src="10.0.0.1", dst="10.0.0.2", proto=6, frag=100, flags="MF") / (b"\x06" * 40),
