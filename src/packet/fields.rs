@@ -5,7 +5,6 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
-use std::fmt::Write as _;
 
 /// A header's bytes with bounds-checked big-endian readers.
 #[derive(Clone, Copy)]

@@ -9,7 +9,7 @@
 
 use etherparse::{
     ArpPacketSlice, Ethernet2HeaderSlice, IpAuthHeaderSlice, Ipv4HeaderSlice,
-    Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice, LinuxSllHeaderSlice,
+    Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice,
     SingleVlanHeaderSlice, TcpHeaderSlice, UdpHeaderSlice,
 };
 
@@ -292,10 +292,10 @@ fn step(kind: Kind, s: &[u8]) -> Option<Step> {
             Some(Step { hlen: h.slice().len(), end: all, next: by_ethertype(h.ether_type().0) })
         }
         Kind::Loopback => fixed(4, by_address_family(loop_family(s))),
-        Kind::Sll => {
-            let h = LinuxSllHeaderSlice::from_slice(s).ok()?;
-            fixed(h.slice().len(), be16(s, 14).and_then(by_ethertype))
-        }
+        // Our own reading of the cooked headers: etherparse's rejects
+        // hardware types it does not know (PPP, for one), which real
+        // `tcpdump -i any` captures carry.
+        Kind::Sll => fixed(16, be16(s, 14).and_then(by_ethertype)),
         Kind::Sll2 => fixed(20, be16(s, 0).and_then(by_ethertype)),
         Kind::Pf => {
             let hlen = pf_header_len(*s.first()?);

@@ -78,10 +78,19 @@ pub fn object(py: Python<'_>, base: Protocol) -> PyResult<Py<PyAny>> {
     }
 }
 
+/// Offset of the direction byte: 44 in the classic 48-byte header
+/// (`length` 45), 60 since OpenBSD added uid/pid fields (`length` 61, and
+/// 100 once addresses and ports were added after the direction).
+fn pf_dir_offset(h: H<'_>) -> usize {
+    if h.u8(0) >= 61 {
+        60
+    } else {
+        44
+    }
+}
+
 fn pf_direction(h: H<'_>) -> u8 {
-    // The direction is the last byte before the padding, wherever newer
-    // header layouts moved it: `length` is the offset of the padding.
-    h.u8((h.u8(0) as usize).saturating_sub(1))
+    h.u8(pf_dir_offset(h))
 }
 
 fn enc_flag_names(flags: u32) -> String {
@@ -190,11 +199,11 @@ impl Pf {
     fn direction(slf: &Bound<'_, Self>) -> u8 {
         pf_direction(hdr(slf))
     }
-    /// The padding after the header proper (3 bytes in the classic layout).
+    /// The 3 bytes after the direction (padding in the classic layout).
     #[getter]
     fn pad<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyBytes> {
         let h = hdr(slf);
-        py_bytes(slf.py(), h.bytes(h.u8(0) as usize, 3))
+        py_bytes(slf.py(), h.bytes(pf_dir_offset(h) + 1, 3))
     }
 }
 
