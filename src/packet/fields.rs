@@ -75,6 +75,9 @@ impl Buf {
             self.n += 1;
         }
     }
+    pub fn as_bytes(&self) -> &[u8] {
+        self.b.get(..self.n).unwrap_or(&[])
+    }
     pub fn as_str(&self) -> &str {
         // Only ASCII is ever pushed.
         std::str::from_utf8(self.b.get(..self.n).unwrap_or(&[])).unwrap_or("")
@@ -211,11 +214,13 @@ pub fn hw_str(a: &[u8]) -> String {
     b.as_str().to_owned()
 }
 
-/// A Python `str` of ASCII text, built directly (no UTF-8 decoding).
-/// (The crate builds against the full, non-limited C API.)
-pub fn py_ascii<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyString> {
+/// A Python `str` of the text in `b`, built directly as a compact ASCII
+/// string when it is ASCII (no UTF-8 decoding). The crate builds against
+/// the full (non-limited) C API.
+pub fn py_ascii<'py>(py: Python<'py>, b: &Buf) -> Bound<'py, PyString> {
+    let s = b.as_bytes();
     if !s.is_ascii() {
-        return PyString::new(py, s);
+        return PyString::new(py, b.as_str());
     }
     // SAFETY: PyUnicode_New(n, 127) returns a compact ASCII string with room
     // for exactly `n` one-byte characters, which are all written before the
@@ -224,7 +229,7 @@ pub fn py_ascii<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyString> {
         let o = pyo3::ffi::PyUnicode_New(s.len() as pyo3::ffi::Py_ssize_t, 127);
         if o.is_null() {
             pyo3::ffi::PyErr_Clear();
-            return PyString::new(py, s);
+            return PyString::new(py, b.as_str());
         }
         std::ptr::copy_nonoverlapping(s.as_ptr(), pyo3::ffi::PyUnicode_1BYTE_DATA(o), s.len());
         Bound::from_owned_ptr(py, o).cast_into_unchecked()
@@ -235,19 +240,19 @@ pub fn py_ascii<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyString> {
 pub fn py_ipv4<'py>(py: Python<'py>, h: H<'_>, i: usize) -> Bound<'py, PyString> {
     let mut b = Buf::new();
     fmt_ipv4(&mut b, h.ipv4(i).unwrap_or_default());
-    py_ascii(py, b.as_str())
+    py_ascii(py, &b)
 }
 
 pub fn py_ipv6<'py>(py: Python<'py>, h: H<'_>, i: usize) -> Bound<'py, PyString> {
     let mut b = Buf::new();
     fmt_ipv6(&mut b, h.ipv6(i).unwrap_or_default());
-    py_ascii(py, b.as_str())
+    py_ascii(py, &b)
 }
 
 pub fn py_mac<'py>(py: Python<'py>, h: H<'_>, i: usize) -> Bound<'py, PyString> {
     let mut b = Buf::new();
     fmt_hw(&mut b, h.bytes(i, 6));
-    py_ascii(py, b.as_str())
+    py_ascii(py, &b)
 }
 
 /// A network address of `n` bytes: dotted for 4, IPv6 notation for 16,
