@@ -11,6 +11,13 @@
 //! `ip`, `ipv6`, `icmp`, `icmp6`, `transport`, `dhcp`, `arp`, `ipsec`,
 //! `igmp`.
 //!
+//! Lifetimes: a protocol object holds its packet, and the packet's cache
+//! holds the objects, so both are garbage-collected types (`__traverse__`,
+//! `__clear__`). The read loop calls [`release_after_callback`] after each
+//! callback, which drops the cache when nothing outside refers to the packet
+//! or its objects, so in the common case a packet is freed by reference
+//! counting as soon as the callback returns.
+//!
 //! Design for writable packets (next issue): the bytes live behind
 //! [`Packet::bytes`] only, and every protocol object reads through its
 //! packet, so making the storage mutable and re-running `layer::locate`
