@@ -67,7 +67,7 @@ pub fn decode_for_feed<'py>(
     link: &LinkInfo,
 ) -> PyResult<Bound<'py, PyAny>> {
     let first = layer::first_kind(link.dlt, data);
-    let packet = Packet::build(py, PyBytes::new(py, data), first, Some(link.dlt), link.swapped);
+    let packet = Packet::build(PyBytes::new(py, data), first, Some(link.dlt), link.swapped);
     Ok(Bound::new(py, packet)?.into_any())
 }
 
@@ -166,7 +166,6 @@ pub struct Packet {
 
 impl Packet {
     fn build(
-        _py: Python<'_>,
         data: Bound<'_, PyBytes>,
         first: Kind,
         linktype: Option<i32>,
@@ -400,31 +399,10 @@ pub fn exercise(data: &[u8]) {
 fn kind_of_class(klass: &Bound<'_, PyAny>) -> PyResult<Kind> {
     let t = klass.getattr("TYPE").map_err(|_| PyTypeError::new_err("not a protocol class"))?;
     let t: String = t.extract()?;
-    let all = [
-        Kind::Raw,
-        Kind::Ethernet,
-        Kind::Vlan,
-        Kind::Loopback,
-        Kind::Sll,
-        Kind::Sll2,
-        Kind::Pf,
-        Kind::PfOld,
-        Kind::Enc,
-        Kind::Ip,
-        Kind::Ipv6,
-        Kind::Ipv6HopByHop,
-        Kind::Ipv6Routing,
-        Kind::Ipv6Fragment,
-        Kind::Ipv6DestOpts,
-        Kind::Tcp,
-        Kind::Udp,
-        Kind::Dhcp,
-        Kind::Arp,
-        Kind::Ah,
-        Kind::Esp,
-        Kind::Igmp,
-    ];
-    if let Some(k) = all.into_iter().find(|&k| type_names(k, 0).0 == t) {
+    // ICMP kinds are named after their subtype by `type_names`; they are
+    // matched by the TYPE names below instead.
+    let mut plain = ALL_KINDS.into_iter().filter(|k| !matches!(k, Kind::Icmp | Kind::Icmp6));
+    if let Some(k) = plain.find(|&k| type_names(k, 0).0 == t) {
         return Ok(k);
     }
     if t == "ICMP" || icmp::is_subtype_name(&t) {
@@ -448,7 +426,7 @@ impl Packet {
                 b.cast_into::<PyBytes>()?
             }
         };
-        Ok(Packet::build(py, bytes, kind, None, false))
+        Ok(Packet::build(bytes, kind, None, false))
     }
 
     /// The first protocol of the stack whose type (or a base type) is `name`.
