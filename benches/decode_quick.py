@@ -66,8 +66,8 @@ def main() -> None:
         for label, fn in [
             ("bytes, empty callback", lambda: run(path, 0, False)),
             ("interpret=1, empty callback", lambda: run(path, 1, False)),
-            ("interpret=1, src/dst/protocol/ports", lambda: run(path, 1, True)),
-            ("interpret=1, p['ip'] x3 p['tcp'] x2", lambda: run_repeated_lookups(path)),
+            ("interpret=1, 5 fields kept in a list", lambda: run(path, 1, True)),
+            ("interpret=1, p['ip'].src .. p['tcp'].dstPort", lambda: run_repeated_lookups(path)),
         ]:
             best = max(fn() for _ in range(5))
             print(f"{label:40s} {best / 1e6:6.2f} M packets/s  ({1e9 / best:5.0f} ns/packet)")
