@@ -11,20 +11,47 @@ use std::ptr::NonNull;
 use pyo3::prelude::*;
 use pyo3::PyClassInitializer;
 
-/// Opens a capture file with libpcap, naming the path in any error.
-fn open_file(path: &PathArg) -> PyResult<OfflineFile> {
-    let c = path.c_path()?; // a NUL in the path is a ValueError, not a libpcap error
+/// Opens the stream to read: the file, or for `"-"` (libpcap's and
+/// tcpdump's convention, when `stdin_dash`) a duplicate of standard input,
+/// so that closing the feed leaves the process's stdin open.
+///
+/// # Safety
+/// Returns a stream the caller must close.
+unsafe fn open_stream(path: &PathArg, c: &std::ffi::CStr, stdin_dash: bool) -> PyResult<*mut libc::FILE> {
+    let os_error = || pcap_error_about(&path.display, &os_error_text(&std::io::Error::last_os_error()));
+    if stdin_dash && c.to_bytes() == b"-" {
+        let fd = libc::dup(libc::STDIN_FILENO);
+        if fd < 0 {
+            return Err(os_error());
+        }
+        set_cloexec(fd);
+        let f = libc::fdopen(fd, c"rb".as_ptr());
+        if f.is_null() {
+            let e = os_error();
+            libc::close(fd);
+            return Err(e);
+        }
+        return Ok(f);
+    }
     if path.path.is_dir() {
         return Err(pcap_error_about(&path.display, "is a directory, not a capture file"));
     }
+    let f = libc::fopen(c.as_ptr(), c"rb".as_ptr());
+    if f.is_null() {
+        return Err(os_error());
+    }
+    set_cloexec(libc::fileno(f));
+    Ok(f)
+}
+
+/// Opens a capture file with libpcap, naming the path in any error.
+/// `stdin_dash`: whether `"-"` means standard input.
+fn open_file(path: &PathArg, stdin_dash: bool) -> PyResult<OfflineFile> {
+    let c = path.c_path()?; // a NUL in the path is a ValueError, not a libpcap error
     // SAFETY: valid C strings; the stream is handed to libpcap, which
     // closes it with the handle, or closed here if libpcap refuses it.
     unsafe {
-        let f = libc::fopen(c.as_ptr(), c"rb".as_ptr());
-        if f.is_null() {
-            return Err(pcap_error_about(&path.display, &os_error_text(&std::io::Error::last_os_error())));
-        }
-        set_cloexec(libc::fileno(f));
+        let f = open_stream(path, &c, stdin_dash)?;
         let mut buffer = vec![0u8; OfflineFile::STDIO_BUFFER].into_boxed_slice();
         libc::setvbuf(f, buffer.as_mut_ptr().cast(), libc::_IOFBF, OfflineFile::STDIO_BUFFER);
         let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
@@ -53,8 +80,9 @@ fn describe_open_error(text: &str) -> String {
 /// Offline(filename)
 ///
 /// A feed reading a pcap or pcapng file. `filename` is `str`, `bytes` or
-/// `os.PathLike`. Raises `PcapError` naming the path when the file is
-/// missing, unreadable, empty or not a capture.
+/// `os.PathLike`; `"-"` reads standard input (as `tcpdump -r -` does).
+/// Raises `PcapError` naming the path when the file is missing,
+/// unreadable, empty or not a capture.
 #[pyclass(frozen, extends = Feed, module = "openbsd.pcap")]
 pub struct Offline {
     /// The file name as given.
@@ -65,9 +93,11 @@ pub struct Offline {
 #[pymethods]
 impl Offline {
     #[new]
-    fn new(filename: &Bound<'_, PyAny>) -> PyResult<PyClassInitializer<Self>> {
+    fn new(py: Python<'_>, filename: &Bound<'_, PyAny>) -> PyResult<PyClassInitializer<Self>> {
         let path = PathArg::extract(filename)?;
-        let cap = open_file(&path)?;
+        // Opening can block (a FIFO waits for its writer, stdin for data):
+        // other threads run meanwhile.
+        let cap = py.detach(|| open_file(&path, true))?;
         let feed = Feed::new(Handle::Offline(cap), path.display);
         Ok(PyClassInitializer::from(feed).add_subclass(Offline { filename: filename.clone().unbind() }))
     }
@@ -159,7 +189,8 @@ impl Dead {
 /// True when `path` opens as a capture file (pcap or pcapng); false for
 /// anything else, including a missing or unreadable file.
 #[pyfunction(name = "isPCapFile")]
-pub fn is_pcap_file(path: &Bound<'_, PyAny>) -> PyResult<bool> {
+pub fn is_pcap_file(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<bool> {
     let path = PathArg::extract(path)?;
-    Ok(path.c_path().is_ok() && open_file(&path).is_ok())
+    // "-" is a file name here: testing a path must not consume stdin.
+    Ok(path.c_path().is_ok() && py.detach(|| open_file(&path, false).is_ok()))
 }

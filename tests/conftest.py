@@ -1,9 +1,12 @@
-"""Shared fixtures of the capture tests (helpers and oracles: pcaptools.py)."""
+"""Shared fixtures. Helpers and oracles live beside this file:
+pcaptools.py (capture tests) and packet_helpers.py (packet tests).
+"""
 
 import pytest
 
 import pcaptools
 from pcaptools import OPENBSD, SAMPLE
+from packet_helpers import CAPTURES
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +51,12 @@ def big_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("big") / "big.pcap"
     path.write_bytes(hdr + body * 2_000_000)
     return path
+
+
+@pytest.fixture(scope="session")
+def captures_dir():
+    """../shared/captures next to the repository (present in CI)."""
+    if not CAPTURES.is_dir():
+        pytest.skip(f"shared captures not found at {CAPTURES} (the repo is expected "
+                    "to be cloned next to shared/)")
+    return CAPTURES

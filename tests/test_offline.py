@@ -279,3 +279,53 @@ def test_file_descriptors_are_not_inherited(sample, tmp_path):
                         assert os.get_inheritable(fd) is False
                 except OSError:
                     pass
+
+
+STDIN_SCRIPT = """
+import os, sys
+from openbsd import pcap
+f = pcap.Offline(sys.argv[1])
+recs = list(f)
+f.close()
+os.fstat(0)  # closing the feed left stdin open
+print(len(recs), sum(len(p) for p, _, _ in recs), recs[-1][1])
+"""
+
+
+@pytest.mark.parametrize("how", ["pipe", "file"])
+def test_dash_reads_standard_input(mixed, how):
+    """libpcap's and tcpdump's convention: "-" is standard input."""
+    path, recs = mixed
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    with open(path, "rb") as fh:
+        if how == "pipe":
+            r = subprocess.run([sys.executable, "-c", STDIN_SCRIPT, "-"], input=fh.read(),
+                               capture_output=True, env=env)
+        else:
+            r = subprocess.run([sys.executable, "-c", STDIN_SCRIPT, "-"], stdin=fh, capture_output=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().strip().split(maxsplit=2) == [str(len(recs)), str(sum(len(p) for p, _, _ in recs)), str(recs[-1][1])]
+    # isPCapFile("-") looks for a file named "-": it never consumes stdin
+    assert pcap.isPCapFile("-") is os.path.isfile("-")
+
+
+def test_empty_standard_input():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    r = subprocess.run([sys.executable, "-c", "from openbsd import pcap; pcap.Offline('-')"],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env)
+    assert "PcapError: -: empty file, not a capture file" in r.stderr
+
+
+def test_fifo(sample, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    import threading
+    writer = threading.Thread(target=lambda: fifo.write_bytes(sample.read_bytes()))
+    writer.start()
+    try:
+        with pcap.Offline(fifo) as f:
+            assert list(f) == pcaptools.read_pcap(sample)[1]
+            with pytest.raises(pcap.PcapError, match=f"^{fifo}: Illegal seek$"):
+                f.ftell()
+    finally:
+        writer.join(10)

@@ -1,7 +1,40 @@
 """Decoded packets: a stack of protocol objects looked up by name.
 
-Placeholder until packet decoding lands: ``interpret=1`` on a feed raises
-``PcapError`` saying decoding is not available.
+``Packet`` and every protocol class are implemented in Rust
+(``openbsd._native``); this module re-exports them under the legacy names.
+See docs/packet.md and the type stubs (``packet.pyi``).
 """
 
-__all__: list = []
+from openbsd import _native
+
+_CLASSES = [
+    "Packet", "Protocol",
+    "Raw", "Ethernet", "VLAN", "Loopback", "SLL", "SLL2",
+    "PF", "PFOld", "Enc",
+    "IP", "IPv6", "IPv6HopByHopHeader", "IPv6RoutingHeader", "IPv6FragmentHeader",
+    "IPv6DestinationOptionsHeader",
+    "IPOptionEndOfList", "IPOptionNOP", "IPOptionSecurity", "IPOptionLooseSourceRouting",
+    "IPOptionStrictSourceRouting", "IPOptionRecordRoute", "IPOptionStreamID",
+    "IPOptionInternetTimestamp", "IPOption",
+    "ICMP", "ICMPEchoReply", "ICMPDestinationUnreachable", "ICMPSourceQuench", "ICMPRedirect",
+    "ICMPEchoRequest", "ICMPRouterAdvertisement", "ICMPRouterSolicitation", "ICMPTimeExceeded",
+    "ICMPParameterProblem", "ICMPTimestampRequest", "ICMPTimestampReply",
+    "ICMPInformationRequest", "ICMPInformationReply", "ICMPAddressMaskRequest",
+    "ICMPAddressMaskReply",
+    "ICMP6", "ICMP6DestinationUnreachable", "ICMP6PacketTooBig", "ICMP6TimeExceeded",
+    "ICMP6ParameterProblem", "ICMP6EchoRequest", "ICMP6EchoReply",
+    "ICMP6NeighbourSolicitation", "ICMP6NeighbourAdvertisement",
+    "TCP", "UDP", "DHCP", "ARP", "AH", "ESP", "IGMP",
+]
+
+ProtocolOptions = _native.ProtocolOptions
+
+__all__ = [name for name in _CLASSES if hasattr(_native, name)] + ["ProtocolOptions"]
+
+# The intermediate classes (shared fields of several subclasses).
+_BASES = [
+    "_PFBase", "_IPOptionRouting", "_ICMPIDSeqBase", "_ICMPTimestampBase", "_ICMPWithIPHdr",
+    "_ICMP6Error", "_ICMP6EchoBase", "_ICMP6NeighbourBase",
+]
+
+globals().update({name: getattr(_native, name) for name in __all__ + _BASES})

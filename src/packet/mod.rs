@@ -1,10 +1,54 @@
 //! `openbsd.packet`: decoded packets.
 //!
-//! Placeholder until the packet-decoding work lands: `interpret=1` raises
-//! `PcapError` saying decoding is not available.
+//! A [`Packet`] owns the captured bytes and the located stack of layers
+//! ([`layer::locate`], one pass per packet, no allocation). Protocol objects
+//! (`p["ip"]`) are created on first use and cached on the packet; their
+//! fields are read from the bytes when asked for.
+//!
+//! Modules: `layer` (locating), `proto` (the `Protocol` base class), `fields`
+//! (byte readers, address formatting, option tables) and one module per
+//! protocol family for the classes and their fields: `link`, `openbsd`,
+//! `ip`, `ipv6`, `icmp`, `icmp6`, `transport`, `dhcp`, `arp`, `ipsec`,
+//! `igmp`.
+//!
+//! Lifetimes: a protocol object holds its packet, and the packet's cache
+//! holds the objects, so both are garbage-collected types (`__traverse__`,
+//! `__clear__`). The read loop calls [`release_after_callback`] after each
+//! callback, which drops the cache when nothing outside refers to the packet
+//! or its objects, so in the common case a packet is freed by reference
+//! counting as soon as the callback returns.
+//!
+//! Design for writable packets (next issue): the bytes live behind
+//! [`Packet::bytes`] only, and every protocol object reads through its
+//! packet, so making the storage mutable and re-running `layer::locate`
+//! after a change (dropping cached objects whose layer moved) touches this
+//! module and `proto` only.
 
-use crate::error::pcap_error;
+pub mod fields;
+pub mod layer;
+pub mod proto;
+
+mod arp;
+mod dhcp;
+mod icmp;
+mod icmp6;
+mod igmp;
+mod ip;
+mod ipsec;
+mod ipv6;
+mod link;
+mod openbsd;
+mod transport;
+
+use fields::H;
+use layer::{Kind, Layer, Layers, MAX_LAYERS};
+use proto::Protocol;
+use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::PyTraverseError;
+use std::cell::UnsafeCell;
 
 /// What a feed knows about the link layer of the packets it hands out.
 #[derive(Clone, Copy, Debug)]
@@ -18,15 +62,448 @@ pub struct LinkInfo {
 
 /// Decodes one packet handed out by a feed with `interpret` true.
 pub fn decode_for_feed<'py>(
-    _py: Python<'py>,
-    _data: &[u8],
-    _link: &LinkInfo,
+    py: Python<'py>,
+    data: &[u8],
+    link: &LinkInfo,
 ) -> PyResult<Bound<'py, PyAny>> {
-    Err(pcap_error(
-        "packet decoding (interpret=1) is not available in this build yet",
-    ))
+    let first = layer::first_kind(link.dlt, data);
+    let packet = Packet::build(PyBytes::new(py, data), first, Some(link.dlt), link.swapped);
+    Ok(Bound::new(py, packet)?.into_any())
 }
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+/// Called by the read loop once the callback has returned: when neither the
+/// packet nor any of its cached protocol objects is referenced from outside
+/// (the usual case), drop the cache so the packet is freed at once by
+/// reference counting instead of waiting for the cycle collector (the cache
+/// and the objects' `packet` references form a cycle).
+pub fn release_after_callback(obj: &Bound<'_, PyAny>) {
+    let Ok(pkt) = obj.cast::<Packet>() else { return };
+    let p = pkt.get();
+    let Some(n) = p.cache.unshared_count(obj.py()) else { return };
+    // SAFETY: `obj` is a live object.
+    if n > 0 && unsafe { pyo3::ffi::Py_REFCNT(obj.as_ptr()) } == 1 + n as isize {
+        p.cache.clear();
+    }
+}
+
+/// The protocol objects created so far, one slot per layer.
+///
+/// Only touched with the GIL held (every access goes through a method that
+/// has a `Python` token, and the module is not declared free-threaded), so
+/// the cells are never accessed concurrently.
+struct Cache([UnsafeCell<Option<Py<PyAny>>>; MAX_LAYERS]);
+
+// SAFETY: see the type's documentation: all access is serialised by the GIL.
+unsafe impl Sync for Cache {}
+
+impl Cache {
+    fn new() -> Self {
+        Cache(std::array::from_fn(|_| UnsafeCell::new(None)))
+    }
+
+    fn get(&self, _py: Python<'_>, i: usize) -> Option<Py<PyAny>> {
+        let cell = self.0.get(i)?;
+        // SAFETY: GIL held (the token), no other reference into the cell lives.
+        unsafe { (*cell.get()).as_ref().map(|o| o.clone_ref(_py)) }
+    }
+
+    fn set(&self, _py: Python<'_>, i: usize, obj: Py<PyAny>) {
+        if let Some(cell) = self.0.get(i) {
+            // SAFETY: as in `get`; the previous value is dropped after the
+            // cell is no longer borrowed.
+            let old = unsafe { (*cell.get()).replace(obj) };
+            drop(old);
+        }
+    }
+
+    fn clear(&self) {
+        for cell in &self.0 {
+            // SAFETY: called by the garbage collector with the GIL held.
+            let old = unsafe { (*cell.get()).take() };
+            drop(old);
+        }
+    }
+
+    /// Whether every cached object is referenced by the cache alone;
+    /// returns how many there are.
+    fn unshared_count(&self, _py: Python<'_>) -> Option<usize> {
+        let mut n = 0;
+        for cell in &self.0 {
+            // SAFETY: GIL held (the token); read only.
+            if let Some(o) = unsafe { &*cell.get() } {
+                // SAFETY: `o` is a live object.
+                if unsafe { pyo3::ffi::Py_REFCNT(o.as_ptr()) } != 1 {
+                    return None;
+                }
+                n += 1;
+            }
+        }
+        Some(n)
+    }
+
+    fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        for cell in &self.0 {
+            // SAFETY: traversal runs with the GIL held and does not mutate.
+            visit.call(unsafe { &*cell.get() })?;
+        }
+        Ok(())
+    }
+}
+
+/// A decoded packet: a stack of protocol objects looked up by name.
+///
+/// `Packet(klass, data)` decodes `data` starting with protocol class
+/// `klass`; `p["ip"]`, `p.has_key("tcp")`, `"udp" in p`, `p.getProtoList()`,
+/// `p.getRaw()`/`bytes(p)`, `len(p)`.
+#[pyclass(frozen, module = "openbsd.packet", name = "Packet")]
+pub struct Packet {
+    data: Py<PyBytes>,
+    pub(crate) layers: Layers,
+    cache: Cache,
+    linktype: Option<i32>,
+    pub(crate) swapped: bool,
+}
+
+impl Packet {
+    fn build(
+        data: Bound<'_, PyBytes>,
+        first: Kind,
+        linktype: Option<i32>,
+        swapped: bool,
+    ) -> Packet {
+        let layers = layer::locate(data.as_bytes(), first);
+        Packet { data: data.unbind(), layers, cache: Cache::new(), linktype, swapped }
+    }
+
+    /// The packet's bytes.
+    pub fn bytes<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
+        self.data.bind(py).as_bytes()
+    }
+
+    /// Index of the first layer at or after `start` matching `name`.
+    pub(crate) fn find(&self, py: Python<'_>, name: &str, start: usize) -> Option<usize> {
+        let data = self.bytes(py);
+        let layers = self.layers.as_slice();
+        (start..layers.len()).find(|&i| layers.get(i).is_some_and(|l| layer_matches(data, l, name)))
+    }
+
+    fn repr_string(&self, py: Python<'_>) -> String {
+        let mut out = String::new();
+        for l in self.layers.as_slice() {
+            let s = repr_layer(py, self, l);
+            if !s.is_empty() {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push('[');
+                out.push_str(&s);
+                out.push(']');
+            }
+        }
+        out
+    }
+}
+
+/// The protocol object of layer `i` of `pkt`, created on first use.
+pub(crate) fn object_at(pkt: &Bound<'_, Packet>, i: usize) -> PyResult<Py<PyAny>> {
+    let py = pkt.py();
+    let p = pkt.get();
+    if let Some(o) = p.cache.get(py, i) {
+        return Ok(o);
+    }
+    let Some(&l) = p.layers.get(i) else {
+        return Err(PyKeyError::new_err("no such layer"));
+    };
+    let base = Protocol::new(pkt.clone().unbind(), i as u8, l);
+    let obj = make_object(py, base, p.bytes(py))?;
+    p.cache.set(py, i, obj.clone_ref(py));
+    Ok(obj)
+}
+
+/// A protocol object of the class its layer (and, for ICMP, type) calls for.
+pub(crate) fn make_object(py: Python<'_>, base: Protocol, data: &[u8]) -> PyResult<Py<PyAny>> {
+    let l = base.layer;
+    let first = data.get(l.hdr_start()).copied().unwrap_or(0);
+    match l.kind {
+        Kind::Raw | Kind::Ethernet | Kind::Vlan | Kind::Loopback | Kind::Sll | Kind::Sll2 => {
+            link::object(py, base)
+        }
+        Kind::Pf | Kind::PfOld | Kind::Enc => openbsd::object(py, base),
+        Kind::Ip => ip::object(py, base),
+        Kind::Ipv6 | Kind::Ipv6HopByHop | Kind::Ipv6Routing | Kind::Ipv6Fragment
+        | Kind::Ipv6DestOpts => ipv6::object(py, base),
+        Kind::Icmp => icmp::object(py, base, first),
+        Kind::Icmp6 => icmp6::object(py, base, first),
+        Kind::Tcp | Kind::Udp => transport::object(py, base),
+        Kind::Dhcp => dhcp::object(py, base),
+        Kind::Arp => arp::object(py, base),
+        Kind::Ah | Kind::Esp => ipsec::object(py, base),
+        Kind::Igmp => igmp::object(py, base),
+    }
+}
+
+/// The TYPE of a layer's class followed by its base classes' TYPEs.
+fn type_names(kind: Kind, first: u8) -> (&'static str, &'static str) {
+    match kind {
+        Kind::Raw => ("Raw", ""),
+        Kind::Ethernet => ("Ethernet", ""),
+        Kind::Vlan => ("VLAN", ""),
+        Kind::Loopback => ("Loopback", ""),
+        Kind::Sll => ("SLL", ""),
+        Kind::Sll2 => ("SLL2", ""),
+        Kind::Pf => ("PF", ""),
+        Kind::PfOld => ("PFOld", "PF"),
+        Kind::Enc => ("Enc", ""),
+        Kind::Ip => ("IP", ""),
+        Kind::Ipv6 => ("IPv6", ""),
+        Kind::Ipv6HopByHop => ("IPv6HopByHopHeader", ""),
+        Kind::Ipv6Routing => ("IPv6RoutingHeader", ""),
+        Kind::Ipv6Fragment => ("IPv6FragmentHeader", ""),
+        Kind::Ipv6DestOpts => ("IPv6DestinationOptions", ""),
+        Kind::Icmp => (icmp::subtype_name(first).unwrap_or("ICMP"), "ICMP"),
+        Kind::Icmp6 => (icmp6::subtype_name(first).unwrap_or("ICMP6"), "ICMP6"),
+        Kind::Tcp => ("TCP", ""),
+        Kind::Udp => ("UDP", ""),
+        Kind::Dhcp => ("DHCP", ""),
+        Kind::Arp => ("ARP", ""),
+        Kind::Ah => ("AH", ""),
+        Kind::Esp => ("ESP", ""),
+        Kind::Igmp => ("IGMP", ""),
+    }
+}
+
+/// Whether the layer's class or one of its bases has TYPE `name`
+/// (ASCII case-insensitively).
+pub(crate) fn layer_matches(data: &[u8], l: &Layer, name: &str) -> bool {
+    let first = data.get(l.hdr_start()).copied().unwrap_or(0);
+    let (own, base) = type_names(l.kind, first);
+    own.eq_ignore_ascii_case(name)
+        || (!base.is_empty() && base.eq_ignore_ascii_case(name))
+        || "Protocol".eq_ignore_ascii_case(name)
+}
+
+/// The repr of one layer, without brackets (empty for Loopback).
+pub(crate) fn repr_layer(py: Python<'_>, p: &Packet, l: &Layer) -> String {
+    repr_of(p.bytes(py), l, p.swapped)
+}
+
+/// The repr of layer `l` of `data` (pure: no Python involved).
+pub fn repr_of(data: &[u8], l: &Layer, swapped: bool) -> String {
+    let hdr = H(data.get(l.hdr_start()..l.payload_start()).unwrap_or(&[]));
+    match l.kind {
+        Kind::Raw | Kind::Ethernet | Kind::Vlan | Kind::Loopback | Kind::Sll | Kind::Sll2 => {
+            link::repr(l.kind, hdr)
+        }
+        Kind::Pf | Kind::PfOld | Kind::Enc => openbsd::repr(l.kind, hdr, swapped),
+        Kind::Ip => ip::repr(hdr),
+        Kind::Ipv6 | Kind::Ipv6HopByHop | Kind::Ipv6Routing | Kind::Ipv6Fragment
+        | Kind::Ipv6DestOpts => ipv6::repr(l.kind, hdr),
+        Kind::Icmp => icmp::repr(hdr.u8(0)),
+        Kind::Icmp6 => icmp6::repr(hdr.u8(0)),
+        Kind::Tcp | Kind::Udp => transport::repr(l.kind, hdr),
+        Kind::Dhcp => "DHCP".to_owned(),
+        Kind::Arp => arp::repr(hdr),
+        Kind::Ah => "AH".to_owned(),
+        Kind::Esp => "ESP".to_owned(),
+        Kind::Igmp => "IGMP".to_owned(),
+    }
+}
+
+/// The repr of a whole packet of `data` read with link type `dlt` (pure; for
+/// tests and fuzzing).
+pub fn repr_packet(data: &[u8], dlt: i32, swapped: bool) -> String {
+    let layers = layer::locate(data, layer::first_kind(dlt, data));
+    let mut out = String::new();
+    for l in layers.as_slice() {
+        let s = repr_of(data, l, swapped);
+        if !s.is_empty() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push('[');
+            out.push_str(&s);
+            out.push(']');
+        }
+    }
+    out
+}
+
+/// Every layer kind.
+pub const ALL_KINDS: [Kind; 24] = [
+    Kind::Raw,
+    Kind::Ethernet,
+    Kind::Vlan,
+    Kind::Loopback,
+    Kind::Sll,
+    Kind::Sll2,
+    Kind::Pf,
+    Kind::PfOld,
+    Kind::Enc,
+    Kind::Ip,
+    Kind::Ipv6,
+    Kind::Ipv6HopByHop,
+    Kind::Ipv6Routing,
+    Kind::Ipv6Fragment,
+    Kind::Ipv6DestOpts,
+    Kind::Icmp,
+    Kind::Icmp6,
+    Kind::Tcp,
+    Kind::Udp,
+    Kind::Dhcp,
+    Kind::Arp,
+    Kind::Ah,
+    Kind::Esp,
+    Kind::Igmp,
+];
+
+/// Runs everything the decoder does that does not need Python over `data`,
+/// starting with every protocol kind and every link type it knows, and
+/// checks the located layers' invariants. Panics on a violated invariant;
+/// for the fuzz target and the randomised tests.
+pub fn exercise(data: &[u8]) {
+    let dlts = [0, 1, 12, 13, 14, 17, 101, 108, 109, 113, 117, 228, 229, 276, 9999];
+    for dlt in dlts {
+        let _ = repr_packet(data, dlt, false);
+        let _ = repr_packet(data, dlt, true);
+    }
+    for first in ALL_KINDS {
+        let layers = layer::locate(data, first);
+        let mut bound = data.len();
+        let mut next_off = 0usize;
+        for l in layers.as_slice() {
+            assert_eq!(l.hdr_start(), next_off, "layer starts where the previous header ended");
+            assert!(l.payload_start() <= l.end(), "header within the layer");
+            assert!(l.end() <= bound, "payload within the parent's");
+            bound = l.end();
+            next_off = l.payload_start();
+            let _ = repr_of(data, l, false);
+            let hdr = data.get(l.hdr_start()..l.payload_start()).unwrap_or(&[]);
+            let payload = data.get(l.payload_start()..l.end()).unwrap_or(&[]);
+            let _ = ip::split_options(hdr.get(20..).unwrap_or(&[]));
+            let _ = transport::split_tcp_options(hdr.get(20..).unwrap_or(&[]));
+            let _ = dhcp::split_dhcp_options(payload);
+            let _ = icmp6::linklayer_addr(payload);
+            // The quoted headers of ICMP errors.
+            if let Some(q) = data.get(l.payload_start()..l.end()) {
+                for k in [Kind::Ip, Kind::Ipv6] {
+                    for ql in layer::locate(q, k).as_slice() {
+                        assert!(ql.end() <= q.len());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The layer kind of a protocol class, from its TYPE.
+fn kind_of_class(klass: &Bound<'_, PyAny>) -> PyResult<Kind> {
+    let t = klass.getattr("TYPE").map_err(|_| PyTypeError::new_err("not a protocol class"))?;
+    let t: String = t.extract()?;
+    // ICMP kinds are named after their subtype by `type_names`; they are
+    // matched by the TYPE names below instead.
+    let mut plain = ALL_KINDS.into_iter().filter(|k| !matches!(k, Kind::Icmp | Kind::Icmp6));
+    if let Some(k) = plain.find(|&k| type_names(k, 0).0 == t) {
+        return Ok(k);
+    }
+    if t == "ICMP" || icmp::is_subtype_name(&t) {
+        return Ok(Kind::Icmp);
+    }
+    if t == "ICMP6" || icmp6::is_subtype_name(&t) {
+        return Ok(Kind::Icmp6);
+    }
+    Err(PyTypeError::new_err(format!("cannot decode a packet starting with {t}")))
+}
+
+#[pymethods]
+impl Packet {
+    #[new]
+    fn py_new(py: Python<'_>, klass: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let kind = kind_of_class(klass)?;
+        let bytes = match data.cast::<PyBytes>() {
+            Ok(b) => b.clone(),
+            Err(_) => {
+                let b = py.get_type::<PyBytes>().call1((data,))?;
+                b.cast_into::<PyBytes>()?
+            }
+        };
+        Ok(Packet::build(bytes, kind, None, false))
+    }
+
+    /// The first protocol of the stack whose type (or a base type) is `name`.
+    fn __getitem__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
+        let key = name.to_str()?;
+        match slf.get().find(slf.py(), key, 0) {
+            Some(i) => object_at(slf, i),
+            None => Err(PyKeyError::new_err(format!("No such protocol: {key}."))),
+        }
+    }
+
+    fn has_key(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
+        Ok(self.find(py, name.to_str()?, 0).is_some())
+    }
+
+    fn __contains__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
+        Ok(self.find(py, name.to_str()?, 0).is_some())
+    }
+
+    /// The protocol objects, outermost first.
+    #[pyo3(name = "getProtoList")]
+    fn get_proto_list<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+        let n = slf.get().layers.len();
+        let objs = (0..n).map(|i| object_at(slf, i)).collect::<PyResult<Vec<_>>>()?;
+        PyList::new(slf.py(), objs)
+    }
+
+    /// The packet's bytes.
+    #[pyo3(name = "getRaw")]
+    fn get_raw(&self, py: Python<'_>) -> Py<PyBytes> {
+        self.data.clone_ref(py)
+    }
+
+    fn __bytes__(&self, py: Python<'_>) -> Py<PyBytes> {
+        self.data.clone_ref(py)
+    }
+
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.bytes(py).len()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        self.repr_string(py)
+    }
+
+    /// The DLT the packet was read with (None when built by hand).
+    #[getter]
+    fn linktype(&self) -> Option<i32> {
+        self.linktype
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.cache.traverse(&visit)
+    }
+
+    fn __clear__(&self) {
+        self.cache.clear();
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Packet>()?;
+    m.add_class::<Protocol>()?;
+    m.add("ProtocolOptions", fields::table(m.py(), fields::PROTOCOLS)?)?;
+    link::register(m)?;
+    openbsd::register(m)?;
+    ip::register(m)?;
+    ipv6::register(m)?;
+    icmp::register(m)?;
+    icmp6::register(m)?;
+    transport::register(m)?;
+    dhcp::register(m)?;
+    arp::register(m)?;
+    ipsec::register(m)?;
+    igmp::register(m)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

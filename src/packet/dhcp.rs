@@ -1,0 +1,139 @@
+//! DHCP (BOOTP with the DHCP magic cookie), decoded over UDP 67/68.
+
+use super::fields::{padded_str, py_bytes, py_ipv4, py_mac, table};
+use super::proto::{base, hdr, new_object, protocol_class, Protocol};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+protocol_class!(
+    /// A DHCP message: the fixed BOOTP part and the magic cookie are the
+    /// header, the options are the payload.
+    Dhcp, "DHCP");
+
+pub fn object(py: Python<'_>, base: Protocol) -> PyResult<Py<PyAny>> {
+    new_object!(py, base, Dhcp)
+}
+
+/// Splits DHCP options into `(code, data)`, skipping pad (0) and stopping
+/// at end (255) or at the first truncated option.
+pub fn split_dhcp_options(opts: &[u8]) -> Vec<(u8, &[u8])> {
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    while let Some(&c) = opts.get(i) {
+        match c {
+            0 => i += 1,
+            255 => break,
+            _ => {
+                let Some(&len) = opts.get(i + 1) else { break };
+                let Some(data) = opts.get(i + 2..i + 2 + len as usize) else { break };
+                out.push((c, data));
+                i += 2 + len as usize;
+            }
+        }
+    }
+    out
+}
+
+#[pymethods]
+impl Dhcp {
+    #[classattr]
+    const TYPE: &'static str = "DHCP";
+    #[classattr]
+    #[pyo3(name = "FlagsOptions")]
+    fn flags_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        table(py, &[("BROADCAST", 0x8000)])
+    }
+    #[classattr]
+    #[pyo3(name = "OpOptions")]
+    fn op_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        table(py, &[("BOOTREQUEST", 1), ("BOOTREPLY", 2)])
+    }
+    #[getter]
+    fn op(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(0)
+    }
+    #[getter]
+    fn htype(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(1)
+    }
+    #[getter]
+    fn hlen(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(2)
+    }
+    #[getter]
+    fn hops(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(3)
+    }
+    #[getter]
+    fn xid(slf: &Bound<'_, Self>) -> u32 {
+        hdr(slf).be32(4)
+    }
+    #[getter]
+    fn secs(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(8)
+    }
+    #[getter]
+    fn flags(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(10)
+    }
+    #[getter]
+    fn ciaddr<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyString> {
+        py_ipv4(slf.py(), hdr(slf), 12)
+    }
+    #[getter]
+    fn yiaddr<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyString> {
+        py_ipv4(slf.py(), hdr(slf), 16)
+    }
+    #[getter]
+    fn siaddr<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyString> {
+        py_ipv4(slf.py(), hdr(slf), 20)
+    }
+    #[getter]
+    fn giaddr<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyString> {
+        py_ipv4(slf.py(), hdr(slf), 24)
+    }
+    /// Client hardware address: the first 6 bytes, as a MAC string.
+    #[getter]
+    fn chaddr<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyString> {
+        py_mac(slf.py(), hdr(slf), 28)
+    }
+    #[getter]
+    fn sname(slf: &Bound<'_, Self>) -> String {
+        padded_str(hdr(slf).bytes(44, 64))
+    }
+    #[getter]
+    fn filename(slf: &Bound<'_, Self>) -> String {
+        padded_str(hdr(slf).bytes(108, 128))
+    }
+    #[getter]
+    fn cookie(slf: &Bound<'_, Self>) -> u32 {
+        hdr(slf).be32(236)
+    }
+    /// The options as a list of `(code, data)`, without pad and end.
+    #[getter]
+    fn options<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let p = base(slf);
+        let items = split_dhcp_options(p.payload_bytes(py))
+            .into_iter()
+            .map(|(c, d)| PyTuple::new(py, [c.into_pyobject(py)?.into_any(), py_bytes(py, d).into_any()]))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Dhcp>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dhcp_options() {
+        let o = [53, 1, 3, 0, 0, 61, 2, 1, 2, 255, 1, 1];
+        assert_eq!(split_dhcp_options(&o), vec![(53, &[3u8][..]), (61, &[1u8, 2][..])]);
+        assert_eq!(split_dhcp_options(&[53, 5, 1]), vec![]);
+    }
+}

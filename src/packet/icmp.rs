@@ -1,0 +1,343 @@
+//! ICMP for IPv4: the `ICMP` base class and one subclass per message type,
+//! chosen by the type byte.
+
+use super::fields::{py_ipv4, table};
+use super::layer::Kind;
+use super::proto::{base, detached_object, hdr, new_object, protocol_class, Protocol};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+/// `ICMP.itype` options: the subclass names and their type numbers.
+pub const TYPES: &[(&str, u32)] = &[
+    ("ICMPEchoReply", 0),
+    ("ICMPDestinationUnreachable", 3),
+    ("ICMPSourceQuench", 4),
+    ("ICMPRedirect", 5),
+    ("ICMPEchoRequest", 8),
+    ("ICMPRouterAdvertisement", 9),
+    ("ICMPRouterSolicitation", 10),
+    ("ICMPTimeExceeded", 11),
+    ("ICMPParameterProblem", 12),
+    ("ICMPTimestampRequest", 13),
+    ("ICMPTimestampReply", 14),
+    ("ICMPInformationRequest", 15),
+    ("ICMPInformationReply", 16),
+    ("ICMPAddressMaskRequest", 17),
+    ("ICMPAddressMaskReply", 18),
+];
+
+pub fn subtype_name(t: u8) -> Option<&'static str> {
+    TYPES.iter().find(|(_, v)| *v == t as u32).map(|(n, _)| *n)
+}
+
+pub fn is_subtype_name(n: &str) -> bool {
+    TYPES.iter().any(|(k, _)| *k == n)
+}
+
+pub fn repr(t: u8) -> String {
+    match t {
+        0 => "ICMP Echo Reply",
+        3 => "ICMP Destination Unreachable",
+        4 => "ICMP Source Quench",
+        5 => "ICMP Redirect",
+        8 => "ICMP Echo Request",
+        9 => "ICMP Router Advertisement",
+        10 => "ICMP Router Solicitation",
+        11 => "ICMP Time Exceeded",
+        12 => "ICMP Parameter Problem",
+        13 => "ICMP Timestamp Request",
+        14 => "ICMP Timestamp Reply",
+        15 => "ICMP Information Request",
+        16 => "ICMP Information Reply",
+        17 => "ICMP Address Mask Request",
+        18 => "ICMP Address Mask Reply",
+        _ => "ICMP",
+    }
+    .to_owned()
+}
+
+protocol_class!(
+    /// An ICMP message of a type without a subclass; base of the subclasses.
+    Icmp, "ICMP", subclass);
+
+/// Base of the messages with an identifier and a sequence number.
+#[pyclass(subclass, frozen, extends = Icmp, module = "openbsd.packet", name = "_ICMPIDSeqBase")]
+pub struct IdSeq;
+unsafe impl super::proto::IsProtocol for IdSeq {}
+
+/// Base of the timestamp messages.
+#[pyclass(subclass, frozen, extends = IdSeq, module = "openbsd.packet", name = "_ICMPTimestampBase")]
+pub struct TsBase;
+unsafe impl super::proto::IsProtocol for TsBase {}
+
+/// Base of the error messages that quote an IP header (`iphdr`).
+#[pyclass(subclass, frozen, extends = Icmp, module = "openbsd.packet", name = "_ICMPWithIPHdr")]
+pub struct WithIpHdr;
+unsafe impl super::proto::IsProtocol for WithIpHdr {}
+
+macro_rules! leaf {
+    ($rust:ident, $name:literal, $base:ty) => {
+        protocol_class!($rust, $name, extends $base);
+    };
+}
+
+leaf!(EchoReply, "ICMPEchoReply", IdSeq);
+leaf!(EchoRequest, "ICMPEchoRequest", IdSeq);
+leaf!(InformationRequest, "ICMPInformationRequest", IdSeq);
+leaf!(InformationReply, "ICMPInformationReply", IdSeq);
+leaf!(AddressMaskRequest, "ICMPAddressMaskRequest", IdSeq);
+leaf!(AddressMaskReply, "ICMPAddressMaskReply", IdSeq);
+leaf!(TimestampRequest, "ICMPTimestampRequest", TsBase);
+leaf!(TimestampReply, "ICMPTimestampReply", TsBase);
+leaf!(DestinationUnreachable, "ICMPDestinationUnreachable", WithIpHdr);
+leaf!(SourceQuench, "ICMPSourceQuench", WithIpHdr);
+leaf!(Redirect, "ICMPRedirect", WithIpHdr);
+leaf!(TimeExceeded, "ICMPTimeExceeded", WithIpHdr);
+leaf!(ParameterProblem, "ICMPParameterProblem", WithIpHdr);
+leaf!(RouterAdvertisement, "ICMPRouterAdvertisement", Icmp);
+leaf!(RouterSolicitation, "ICMPRouterSolicitation", Icmp);
+
+pub fn object(py: Python<'_>, base: Protocol, t: u8) -> PyResult<Py<PyAny>> {
+    match t {
+        0 => new_object!(py, base, Icmp, IdSeq, EchoReply),
+        8 => new_object!(py, base, Icmp, IdSeq, EchoRequest),
+        15 => new_object!(py, base, Icmp, IdSeq, InformationRequest),
+        16 => new_object!(py, base, Icmp, IdSeq, InformationReply),
+        17 => new_object!(py, base, Icmp, IdSeq, AddressMaskRequest),
+        18 => new_object!(py, base, Icmp, IdSeq, AddressMaskReply),
+        13 => new_object!(py, base, Icmp, IdSeq, TsBase, TimestampRequest),
+        14 => new_object!(py, base, Icmp, IdSeq, TsBase, TimestampReply),
+        3 => new_object!(py, base, Icmp, WithIpHdr, DestinationUnreachable),
+        4 => new_object!(py, base, Icmp, WithIpHdr, SourceQuench),
+        5 => new_object!(py, base, Icmp, WithIpHdr, Redirect),
+        11 => new_object!(py, base, Icmp, WithIpHdr, TimeExceeded),
+        12 => new_object!(py, base, Icmp, WithIpHdr, ParameterProblem),
+        9 => new_object!(py, base, Icmp, RouterAdvertisement),
+        10 => new_object!(py, base, Icmp, RouterSolicitation),
+        _ => new_object!(py, base, Icmp),
+    }
+}
+
+#[pymethods]
+impl Icmp {
+    #[classattr]
+    const TYPE: &'static str = "ICMP";
+    #[classattr]
+    #[pyo3(name = "TypeOptions")]
+    fn type_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        table(py, TYPES)
+    }
+    #[getter]
+    fn itype(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(0)
+    }
+    #[getter]
+    fn code(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(1)
+    }
+    #[getter]
+    fn checksum(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(2)
+    }
+}
+
+#[pymethods]
+impl IdSeq {
+    #[getter]
+    fn identifier(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(4)
+    }
+    #[getter]
+    fn seq_num(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(6)
+    }
+}
+
+#[pymethods]
+impl TsBase {
+    #[getter]
+    fn origin_ts(slf: &Bound<'_, Self>) -> u32 {
+        hdr(slf).be32(8)
+    }
+    #[getter]
+    fn receive_ts(slf: &Bound<'_, Self>) -> u32 {
+        hdr(slf).be32(12)
+    }
+    #[getter]
+    fn transmit_ts(slf: &Bound<'_, Self>) -> u32 {
+        hdr(slf).be32(16)
+    }
+}
+
+#[pymethods]
+impl WithIpHdr {
+    /// The quoted IP header (an `IP` object outside the stack), or None
+    /// when fewer than 20 bytes of it were captured.
+    #[getter]
+    fn iphdr(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        let p = base(slf);
+        detached_object(slf.py(), p, Kind::Ip, p.layer.payload_start())
+    }
+}
+
+fn code_table(py: Python<'_>, items: &[(&str, u32)]) -> PyResult<Py<PyDict>> {
+    table(py, items)
+}
+
+macro_rules! leaf_methods {
+    ($rust:ident, $name:literal) => {
+        #[pymethods]
+        impl $rust {
+            #[classattr]
+            const TYPE: &'static str = $name;
+        }
+    };
+}
+
+leaf_methods!(EchoReply, "ICMPEchoReply");
+leaf_methods!(EchoRequest, "ICMPEchoRequest");
+leaf_methods!(InformationRequest, "ICMPInformationRequest");
+leaf_methods!(InformationReply, "ICMPInformationReply");
+leaf_methods!(AddressMaskRequest, "ICMPAddressMaskRequest");
+leaf_methods!(TimestampRequest, "ICMPTimestampRequest");
+leaf_methods!(TimestampReply, "ICMPTimestampReply");
+leaf_methods!(SourceQuench, "ICMPSourceQuench");
+
+#[pymethods]
+impl AddressMaskReply {
+    #[classattr]
+    const TYPE: &'static str = "ICMPAddressMaskReply";
+    #[getter]
+    fn subnet_mask<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyString> {
+        py_ipv4(slf.py(), hdr(slf), 8)
+    }
+}
+
+#[pymethods]
+impl DestinationUnreachable {
+    #[classattr]
+    const TYPE: &'static str = "ICMPDestinationUnreachable";
+    #[classattr]
+    #[pyo3(name = "CodeOptions")]
+    fn code_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        code_table(
+            py,
+            &[
+                ("NET_UNREACHABLE", 0),
+                ("HOST_UNREACHABLE", 1),
+                ("PROTOCOL_UNREACHABLE", 2),
+                ("PORT_UNREACHABLE", 3),
+                ("FRAG_NEEDED_DF_SET", 4),
+                ("SOURCE_ROUTE_FAILED", 5),
+            ],
+        )
+    }
+}
+
+#[pymethods]
+impl Redirect {
+    #[classattr]
+    const TYPE: &'static str = "ICMPRedirect";
+    #[classattr]
+    #[pyo3(name = "CodeOptions")]
+    fn code_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        code_table(
+            py,
+            &[
+                ("NETWORK_REDIRECT", 0),
+                ("HOST_REDIRECT", 1),
+                ("TOS_NETWORK_REDIRECT", 2),
+                ("TOS_HOST_REDIRECT", 3),
+            ],
+        )
+    }
+    #[getter]
+    fn gateway_addr<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyString> {
+        py_ipv4(slf.py(), hdr(slf), 4)
+    }
+}
+
+#[pymethods]
+impl TimeExceeded {
+    #[classattr]
+    const TYPE: &'static str = "ICMPTimeExceeded";
+    #[classattr]
+    #[pyo3(name = "CodeOptions")]
+    fn code_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        code_table(py, &[("TRANSIT", 0), ("REASSEMBLY", 1)])
+    }
+}
+
+#[pymethods]
+impl ParameterProblem {
+    #[classattr]
+    const TYPE: &'static str = "ICMPParameterProblem";
+    #[classattr]
+    #[pyo3(name = "CodeOptions")]
+    fn code_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        code_table(py, &[("HEADER_BAD", 0), ("OPTION_MISSING", 1)])
+    }
+    #[getter]
+    fn pointer(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(4)
+    }
+}
+
+#[pymethods]
+impl RouterAdvertisement {
+    #[classattr]
+    const TYPE: &'static str = "ICMPRouterAdvertisement";
+    #[getter]
+    fn num_addresses(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(4)
+    }
+    #[getter]
+    fn address_size(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(5)
+    }
+    #[getter]
+    fn lifetime(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(6)
+    }
+}
+
+#[pymethods]
+impl RouterSolicitation {
+    #[classattr]
+    const TYPE: &'static str = "ICMPRouterSolicitation";
+    #[getter]
+    fn num_addresses(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(4)
+    }
+    #[getter]
+    fn address_size(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(5)
+    }
+    #[getter]
+    fn lifetime(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(6)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Icmp>()?;
+    m.add_class::<IdSeq>()?;
+    m.add_class::<TsBase>()?;
+    m.add_class::<WithIpHdr>()?;
+    m.add_class::<EchoReply>()?;
+    m.add_class::<EchoRequest>()?;
+    m.add_class::<InformationRequest>()?;
+    m.add_class::<InformationReply>()?;
+    m.add_class::<AddressMaskRequest>()?;
+    m.add_class::<AddressMaskReply>()?;
+    m.add_class::<TimestampRequest>()?;
+    m.add_class::<TimestampReply>()?;
+    m.add_class::<DestinationUnreachable>()?;
+    m.add_class::<SourceQuench>()?;
+    m.add_class::<Redirect>()?;
+    m.add_class::<TimeExceeded>()?;
+    m.add_class::<ParameterProblem>()?;
+    m.add_class::<RouterAdvertisement>()?;
+    m.add_class::<RouterSolicitation>()?;
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! ICMPv6: the `ICMP6` base class and one subclass per message type.
+
+use super::fields::{fmt_hw, py_ipv6, table, Buf};
+use super::layer::Kind;
+use super::proto::{base, detached_object, hdr, new_object, protocol_class, Protocol};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+/// `ICMP6.icmp6type` options.
+pub const TYPES: &[(&str, u32)] = &[
+    ("DESTINATION_UNREACHABLE", 1),
+    ("PACKET_TOO_BIG", 2),
+    ("TIME_EXCEEDED", 3),
+    ("PARAMETER_PROBLEM", 4),
+    ("ECHO_REQUEST", 128),
+    ("ECHO_REPLY", 129),
+    ("MULTICAST_LISTENER_QUERY", 130),
+    ("MULTICAST_LISTENER_REPORT", 131),
+    ("MULTICAST_LISTENER_DONE", 132),
+    ("ROUTER_SOLICITATION", 133),
+    ("ROUTER_ADVERTISEMENT", 134),
+    ("NEIGHBOUR_SOLICITATION", 135),
+    ("NEIGHBOUR_ADVERTISEMENT", 136),
+    ("REDIRECT", 137),
+    ("ROUTER_RENUMBERING", 138),
+    ("NODE_INFO_QUERY", 139),
+    ("NODE_INFO_RESPONSE", 140),
+    ("INVERSE_ND_SOLICITATION", 141),
+    ("INVERSE_ND_ADV", 142),
+];
+
+const SUBTYPES: &[(&str, u8, &str)] = &[
+    ("ICMP6DestinationUnreachable", 1, "ICMPv6 Destination Unreachable"),
+    ("ICMP6PacketTooBig", 2, "ICMPv6 Packet Too Big"),
+    ("ICMP6TimeExceeded", 3, "ICMPv6 Time Exceeded"),
+    ("ICMP6ParameterProblem", 4, "ICMPv6 Parameter Problem"),
+    ("ICMP6EchoRequest", 128, "ICMPv6 Echo Request"),
+    ("ICMP6EchoReply", 129, "ICMPv6 Echo Reply"),
+    ("ICMP6NeighbourSolicitation", 135, "ICMPv6 Neighbour Solicitation"),
+    ("ICMP6NeighbourAdvertisement", 136, "ICMPv6 Neighbour Advertisement"),
+];
+
+pub fn subtype_name(t: u8) -> Option<&'static str> {
+    SUBTYPES.iter().find(|s| s.1 == t).map(|s| s.0)
+}
+
+pub fn is_subtype_name(n: &str) -> bool {
+    SUBTYPES.iter().any(|s| s.0 == n)
+}
+
+pub fn repr(t: u8) -> String {
+    SUBTYPES.iter().find(|s| s.1 == t).map(|s| s.2).unwrap_or("ICMP6").to_owned()
+}
+
+/// The first source/target link-layer address option in neighbour
+/// discovery options `opts` (8-byte units), as colon hex.
+pub fn linklayer_addr(opts: &[u8]) -> Option<String> {
+    let mut i = 0usize;
+    loop {
+        let t = *opts.get(i)?;
+        let units = *opts.get(i + 1)? as usize;
+        if units == 0 {
+            return None;
+        }
+        if t == 1 || t == 2 {
+            let addr = opts.get(i + 2..i + units * 8)?;
+            let addr = addr.get(..6).unwrap_or(addr);
+            let mut b = Buf::new();
+            fmt_hw(&mut b, addr);
+            return Some(b.as_str().to_owned());
+        }
+        i += units * 8;
+    }
+}
+
+protocol_class!(
+    /// An ICMPv6 message of a type without a subclass; base of the subclasses.
+    Icmp6, "ICMP6", subclass);
+
+/// Base of the error messages that quote an IPv6 header (`ip6hdr`).
+#[pyclass(subclass, frozen, extends = Icmp6, module = "openbsd.packet", name = "_ICMP6Error")]
+pub struct Error6;
+unsafe impl super::proto::IsProtocol for Error6 {}
+
+/// Base of echo request/reply.
+#[pyclass(subclass, frozen, extends = Icmp6, module = "openbsd.packet", name = "_ICMP6EchoBase")]
+pub struct Echo6;
+unsafe impl super::proto::IsProtocol for Echo6 {}
+
+/// Base of neighbour solicitation/advertisement.
+#[pyclass(subclass, frozen, extends = Icmp6, module = "openbsd.packet", name = "_ICMP6NeighbourBase")]
+pub struct Neighbour6;
+unsafe impl super::proto::IsProtocol for Neighbour6 {}
+
+protocol_class!(DestinationUnreachable, "ICMP6DestinationUnreachable", extends Error6);
+protocol_class!(PacketTooBig, "ICMP6PacketTooBig", extends Error6);
+protocol_class!(TimeExceeded, "ICMP6TimeExceeded", extends Error6);
+protocol_class!(ParameterProblem, "ICMP6ParameterProblem", extends Error6);
+protocol_class!(EchoRequest, "ICMP6EchoRequest", extends Echo6);
+protocol_class!(EchoReply, "ICMP6EchoReply", extends Echo6);
+protocol_class!(NeighbourSolicitation, "ICMP6NeighbourSolicitation", extends Neighbour6);
+protocol_class!(NeighbourAdvertisement, "ICMP6NeighbourAdvertisement", extends Neighbour6);
+
+pub fn object(py: Python<'_>, base: Protocol, t: u8) -> PyResult<Py<PyAny>> {
+    match t {
+        1 => new_object!(py, base, Icmp6, Error6, DestinationUnreachable),
+        2 => new_object!(py, base, Icmp6, Error6, PacketTooBig),
+        3 => new_object!(py, base, Icmp6, Error6, TimeExceeded),
+        4 => new_object!(py, base, Icmp6, Error6, ParameterProblem),
+        128 => new_object!(py, base, Icmp6, Echo6, EchoRequest),
+        129 => new_object!(py, base, Icmp6, Echo6, EchoReply),
+        135 => new_object!(py, base, Icmp6, Neighbour6, NeighbourSolicitation),
+        136 => new_object!(py, base, Icmp6, Neighbour6, NeighbourAdvertisement),
+        _ => new_object!(py, base, Icmp6),
+    }
+}
+
+#[pymethods]
+impl Icmp6 {
+    #[classattr]
+    const TYPE: &'static str = "ICMP6";
+    #[classattr]
+    #[pyo3(name = "TypeOptions")]
+    fn type_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        table(py, TYPES)
+    }
+    #[getter]
+    fn icmp6type(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(0)
+    }
+    #[getter]
+    fn code(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(1)
+    }
+    #[getter]
+    fn checksum(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(2)
+    }
+}
+
+#[pymethods]
+impl Error6 {
+    /// The quoted IPv6 header (an `IPv6` object outside the stack), or None.
+    #[getter]
+    fn ip6hdr(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        let p = base(slf);
+        detached_object(slf.py(), p, Kind::Ipv6, p.layer.payload_start())
+    }
+}
+
+#[pymethods]
+impl Echo6 {
+    #[getter]
+    fn identifier(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(4)
+    }
+    #[getter]
+    fn seq_num(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(6)
+    }
+}
+
+#[pymethods]
+impl Neighbour6 {
+    #[getter]
+    fn target_addr<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyString> {
+        py_ipv6(slf.py(), hdr(slf), 8)
+    }
+    /// The source/target link-layer address option (MAC string), or None.
+    #[getter]
+    fn linklayer_addr(slf: &Bound<'_, Self>) -> Option<String> {
+        let p = base(slf);
+        linklayer_addr(p.payload_bytes(slf.py()))
+    }
+}
+
+#[pymethods]
+impl DestinationUnreachable {
+    #[classattr]
+    const TYPE: &'static str = "ICMP6DestinationUnreachable";
+    #[getter]
+    fn unused(slf: &Bound<'_, Self>) -> u32 {
+        hdr(slf).be32(4)
+    }
+}
+
+#[pymethods]
+impl PacketTooBig {
+    #[classattr]
+    const TYPE: &'static str = "ICMP6PacketTooBig";
+    #[getter]
+    fn mtu(slf: &Bound<'_, Self>) -> u32 {
+        hdr(slf).be32(4)
+    }
+}
+
+#[pymethods]
+impl TimeExceeded {
+    #[classattr]
+    const TYPE: &'static str = "ICMP6TimeExceeded";
+    #[getter]
+    fn unused(slf: &Bound<'_, Self>) -> u32 {
+        hdr(slf).be32(4)
+    }
+}
+
+#[pymethods]
+impl ParameterProblem {
+    #[classattr]
+    const TYPE: &'static str = "ICMP6ParameterProblem";
+    #[getter]
+    fn pointer(slf: &Bound<'_, Self>) -> u32 {
+        hdr(slf).be32(4)
+    }
+}
+
+#[pymethods]
+impl EchoRequest {
+    #[classattr]
+    const TYPE: &'static str = "ICMP6EchoRequest";
+}
+
+#[pymethods]
+impl EchoReply {
+    #[classattr]
+    const TYPE: &'static str = "ICMP6EchoReply";
+}
+
+#[pymethods]
+impl NeighbourSolicitation {
+    #[classattr]
+    const TYPE: &'static str = "ICMP6NeighbourSolicitation";
+}
+
+#[pymethods]
+impl NeighbourAdvertisement {
+    #[classattr]
+    const TYPE: &'static str = "ICMP6NeighbourAdvertisement";
+    #[classattr]
+    #[pyo3(name = "FlagsOptions")]
+    fn flags_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        table(py, &[("OVERRIDE", 1), ("SOLICITED", 2), ("ROUTER", 4)])
+    }
+    /// The three flag bits: ROUTER 4, SOLICITED 2, OVERRIDE 1.
+    #[getter]
+    fn flags(slf: &Bound<'_, Self>) -> u8 {
+        hdr(slf).u8(4) >> 5
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Icmp6>()?;
+    m.add_class::<Error6>()?;
+    m.add_class::<Echo6>()?;
+    m.add_class::<Neighbour6>()?;
+    m.add_class::<DestinationUnreachable>()?;
+    m.add_class::<PacketTooBig>()?;
+    m.add_class::<TimeExceeded>()?;
+    m.add_class::<ParameterProblem>()?;
+    m.add_class::<EchoRequest>()?;
+    m.add_class::<EchoReply>()?;
+    m.add_class::<NeighbourSolicitation>()?;
+    m.add_class::<NeighbourAdvertisement>()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ll_option() {
+        let o = [1, 1, 0, 0xe0, 0x29, 0x94, 0x49, 0x5d];
+        assert_eq!(linklayer_addr(&o).as_deref(), Some("00:e0:29:94:49:5d"));
+        assert_eq!(linklayer_addr(&[1, 0, 0, 0]), None);
+        assert_eq!(linklayer_addr(&[5, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1]), None);
+    }
+}

@@ -1,0 +1,214 @@
+//! `Protocol`, the base class of every protocol object: where the protocol
+//! sits in its packet, lookups inward from it, `payload`, `offset`,
+//! `packet`, `isType`, `len`, `repr`.
+//!
+//! A protocol object holds its `Packet` and its located layer; each field
+//! getter reads the packet's bytes when it is called.
+
+use super::layer::{Kind, Layer};
+use super::{fields::H, Packet};
+use pyo3::exceptions::PyKeyError;
+use pyo3::gc::PyVisit;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+use pyo3::PyTraverseError;
+
+/// `idx` of a protocol object that is not part of its packet's stack (the IP
+/// header quoted inside an ICMP error).
+pub const DETACHED: u8 = u8::MAX;
+
+#[pyclass(subclass, frozen, module = "openbsd.packet", name = "Protocol")]
+pub struct Protocol {
+    pub(crate) pkt: Py<Packet>,
+    pub(crate) idx: u8,
+    pub(crate) layer: Layer,
+}
+
+impl Protocol {
+    pub fn new(pkt: Py<Packet>, idx: u8, layer: Layer) -> Self {
+        Protocol { pkt, idx, layer }
+    }
+
+    /// The whole packet's bytes.
+    pub fn data<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
+        self.pkt.get().bytes(py)
+    }
+
+    /// This protocol's header bytes.
+    pub fn hdr<'a>(&'a self, py: Python<'a>) -> H<'a> {
+        let l = &self.layer;
+        H(self.data(py).get(l.hdr_start()..l.payload_start()).unwrap_or(&[]))
+    }
+
+    /// This protocol's header and payload bytes.
+    pub fn whole<'a>(&'a self, py: Python<'a>) -> H<'a> {
+        let l = &self.layer;
+        H(self.data(py).get(l.hdr_start()..l.end()).unwrap_or(&[]))
+    }
+
+    pub fn payload_bytes<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
+        let l = &self.layer;
+        self.data(py).get(l.payload_start()..l.end()).unwrap_or(&[])
+    }
+
+    pub fn swapped(&self) -> bool {
+        self.pkt.get().swapped
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.layer.kind
+    }
+
+    /// Where inward lookups from this object start.
+    fn inner_start(&self) -> Option<usize> {
+        (self.idx != DETACHED).then_some(self.idx as usize + 1)
+    }
+}
+
+/// Marker for the pyclasses that extend [`Protocol`] (directly or through
+/// `ICMP`/`ICMP6`/`_PFBase`), so their instances can be read as one.
+///
+/// # Safety
+/// Only implement for classes whose base chain ends in `Protocol`.
+pub unsafe trait IsProtocol: pyo3::PyClass {}
+
+/// The `Protocol` part of a protocol object.
+pub fn base<'a, T: IsProtocol>(slf: &'a Bound<'_, T>) -> &'a Protocol {
+    // SAFETY: `T: IsProtocol` guarantees the object's layout begins with a
+    // `Protocol` (pyo3 lays subclasses out after their base).
+    unsafe { slf.as_any().cast_unchecked::<Protocol>() }.get()
+}
+
+#[pymethods]
+impl Protocol {
+    #[classattr]
+    const TYPE: &'static str = "Protocol";
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        super::repr_layer(py, self.pkt.get(), &self.layer)
+    }
+
+    /// The first protocol *after* this one whose type (or base type) is
+    /// `name`, case-insensitively.
+    fn __getitem__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
+        let key = name.to_str()?;
+        let pkt = self.pkt.bind(py);
+        match self.inner_start().and_then(|s| pkt.get().find(py, key, s)) {
+            Some(i) => super::object_at(pkt, i),
+            None => Err(PyKeyError::new_err(format!("No such protocol: {key}."))),
+        }
+    }
+
+    fn has_key(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
+        self.__contains__(py, name)
+    }
+
+    fn __contains__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
+        let key = name.to_str()?;
+        Ok(self.inner_start().and_then(|s| self.pkt.get().find(py, key, s)).is_some())
+    }
+
+    /// Number of protocols from this one to the innermost.
+    fn __len__(&self) -> usize {
+        match self.inner_start() {
+            Some(s) => self.pkt.get().layers.len().saturating_sub(s) + 1,
+            None => 1,
+        }
+    }
+
+    /// Whether this protocol's type, or one of its base types, is `name`.
+    #[pyo3(name = "isType")]
+    fn is_type(&self, py: Python<'_>, name: &str) -> bool {
+        super::layer_matches(self.data(py), &self.layer, name)
+    }
+
+    /// Byte offset of this protocol's header in the packet.
+    #[getter]
+    fn offset(&self) -> usize {
+        self.layer.hdr_start()
+    }
+
+    /// The bytes after this protocol's header, bounded by what encloses it.
+    #[getter]
+    fn payload<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.payload_bytes(py))
+    }
+
+    #[getter]
+    fn packet(&self, py: Python<'_>) -> Py<Packet> {
+        self.pkt.clone_ref(py)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.pkt)
+    }
+
+    fn __clear__(&self) {
+        // The packet's cache is the side of the cycle that gets cleared.
+    }
+}
+
+/// The header bytes of a protocol object.
+pub fn hdr<'a, T: IsProtocol>(slf: &'a Bound<'_, T>) -> H<'a> {
+    base(slf).hdr(slf.py())
+}
+
+/// Declares a protocol class: a frozen pyclass extending `$base` (default
+/// `Protocol`), marked as a protocol. Add `subclass` for classes that have
+/// subclasses of their own.
+macro_rules! protocol_class {
+    ($(#[$m:meta])* $rust:ident, $name:literal) => {
+        $(#[$m])*
+        #[pyclass(frozen, extends = $crate::packet::proto::Protocol, module = "openbsd.packet", name = $name)]
+        pub struct $rust;
+        // SAFETY: extends Protocol.
+        unsafe impl $crate::packet::proto::IsProtocol for $rust {}
+    };
+    ($(#[$m:meta])* $rust:ident, $name:literal, subclass) => {
+        $(#[$m])*
+        #[pyclass(subclass, frozen, extends = $crate::packet::proto::Protocol, module = "openbsd.packet", name = $name)]
+        pub struct $rust;
+        // SAFETY: extends Protocol.
+        unsafe impl $crate::packet::proto::IsProtocol for $rust {}
+    };
+    ($(#[$m:meta])* $rust:ident, $name:literal, extends $base:ty) => {
+        $(#[$m])*
+        #[pyclass(frozen, extends = $base, module = "openbsd.packet", name = $name)]
+        pub struct $rust;
+        // SAFETY: $base extends Protocol.
+        unsafe impl $crate::packet::proto::IsProtocol for $rust {}
+    };
+}
+pub(crate) use protocol_class;
+
+/// A new protocol object of class `$sub` (through the intermediate classes
+/// listed before it) over `$base`.
+macro_rules! new_object {
+    ($py:expr, $base:expr, $($sub:expr),+) => {
+        pyo3::Py::new($py, pyo3::PyClassInitializer::from($base)$(.add_subclass($sub))+)
+            .map(|o| o.into_any())
+    };
+}
+pub(crate) use new_object;
+
+/// A protocol object for a header found inside `p`'s payload at absolute
+/// offset `at` that is not part of the stack (the IP header quoted by an
+/// ICMP error), or `None` when that header is not complete.
+pub fn detached(py: Python<'_>, p: &Protocol, kind: Kind, at: usize) -> Option<Protocol> {
+    let sub = p.data(py).get(at..p.layer.end())?;
+    let l = *super::layer::locate(sub, kind).get(0)?;
+    let at32 = at as u32;
+    let layer = Layer { kind, off: l.off + at32, hlen: l.hlen, end: l.end + at32 };
+    Some(Protocol::new(p.pkt.clone_ref(py), DETACHED, layer))
+}
+
+/// The Python object for [`detached`], or `None`.
+pub fn detached_object(py: Python<'_>, p: &Protocol, kind: Kind, at: usize) -> PyResult<Option<Py<PyAny>>> {
+    match detached(py, p, kind, at) {
+        Some(d) => {
+            let data = p.data(py);
+            super::make_object(py, d, data).map(Some)
+        }
+        None => Ok(None),
+    }
+}
