@@ -1,4 +1,10 @@
-"""Every ```python block of every docs/*.md runs, from the repository root.
+"""Every ```python block of every docs/*.md runs.
+
+The blocks of one document run in order in one namespace (a later block may
+use names an earlier one defined), in a scratch directory that looks like
+the repository root (`python/` and `README.md` are linked into it), so
+examples name the bundled capture as `python/openbsd/data/sample.pcap` and
+the files they write do not land in the repository.
 
 A block right after a line `<!-- no-test -->` is skipped (live capture
 examples that need privileges)."""
@@ -11,11 +17,9 @@ import pytest
 
 from pcaptools import REPO
 
-# docs/packet.md is one session (later blocks use earlier names): it is run
-# in order by test_docs_packet.py.
-SESSION_DOCS = {"packet.md"}
-DOCS = sorted(p for p in (REPO / "docs").glob("*.md") if p.name not in SESSION_DOCS)
+DOCS = sorted((REPO / "docs").glob("*.md"))
 BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+NO_TEST = "<!-- no-test -->"
 
 
 def blocks():
@@ -25,17 +29,32 @@ def blocks():
         for m in BLOCK.finditer(text):
             before = text[:m.start()].rstrip("\n").rsplit("\n", 1)[-1].strip()
             line = text.count("\n", 0, m.start()) + 1
-            marks = [pytest.mark.skip(reason="marked <!-- no-test -->")] if before == "<!-- no-test -->" else []
+            marks = [pytest.mark.skip(reason=f"marked {NO_TEST}")] if before == NO_TEST else []
             params.append(pytest.param(doc, line, m.group(1), id=f"{doc.name}:{line}", marks=marks))
     return params or [pytest.param(None, 0, "", marks=pytest.mark.skip(reason="no docs"))]
 
 
+@pytest.fixture(scope="module")
+def namespaces():
+    return {}
+
+
+@pytest.fixture(scope="module")
+def root_like(tmp_path_factory):
+    d = tmp_path_factory.mktemp("docs-cwd")
+    for name in ("python", "README.md"):
+        if (REPO / name).exists():
+            (d / name).symlink_to(REPO / name)
+    return d
+
+
 @pytest.mark.parametrize("doc,line,code", blocks())
-def test_doc_example_runs(doc, line, code, monkeypatch):
-    monkeypatch.chdir(REPO)
-    compiled = compile("\n" * (line) + code, str(doc), "exec")
+def test_doc_example_runs(doc, line, code, namespaces, root_like, monkeypatch):
+    monkeypatch.chdir(root_like)
+    ns = namespaces.setdefault(doc, {"__name__": "__doc_example__"})
+    compiled = compile("\n" * line + code, str(doc), "exec")
     with contextlib.redirect_stdout(io.StringIO()):
-        exec(compiled, {"__name__": "__doc_example__"})
+        exec(compiled, ns)
 
 
 def test_feeds_manual_exists_and_has_examples():

@@ -243,6 +243,23 @@ def test_interpret_not_available_yet(sample):
     assert f.next(interpret=False) is not None
 
 
+def test_interpret_hands_out_packets(mixed):
+    from openbsd import _native
+    if not hasattr(_native, "Packet"):
+        pytest.skip("packet decoding has not landed")
+    from openbsd import packet
+    path, recs = mixed
+    f = pcap.Offline(path)
+    first = f.next(1)
+    assert isinstance(first[0], packet.Packet) and bytes(first[0]) == recs[0][0]
+    assert first[1:] == recs[0][1:]
+    got = []
+    assert f.dispatch(10, lambda *a: got.append(a), 1) == 10
+    assert f.loop(0, lambda *a: got.append(a), interpret=True) == len(recs) - 11
+    assert all(isinstance(p, packet.Packet) for p, _, _ in got)
+    assert [(bytes(p), t, n) for p, t, n in got] == recs[1:]
+
+
 def dlt_header_values():
     """The DLT_* macros of <pcap/dlt.h> as this platform's preprocessor sees them."""
     if not os.path.exists("/usr/include/pcap/dlt.h") or shutil.which("cpp") is None:
