@@ -66,6 +66,53 @@ impl Drop for Writer {
     }
 }
 
+/// libpcap reads some link types it cannot write: a file whose link type
+/// field has no `LINKTYPE_*` mapping on this platform (on Linux, OpenBSD's
+/// `DLT_ENC` 13 and old pflog 17) is read with that raw value as its
+/// `datalink()`, but `pcap_dump_open` refuses it ("isn't supported in
+/// savefiles"). For a regular file, write the savefile with libpcap all the
+/// same, storing the raw value back in the header, so that such captures
+/// can be copied and filtered byte for byte.
+///
+/// `None` when this does not apply (another error, or an output that is not
+/// a regular file, where the header cannot be rewritten): the caller
+/// reports libpcap's error.
+///
+/// # Safety
+/// `p` must be an open handle.
+unsafe fn open_with_raw_linktype(
+    p: *mut ffi::pcap_t,
+    path: &PathArg,
+    c: &std::ffi::CStr,
+    reason: &str,
+) -> Option<Result<Writer, std::io::Error>> {
+    if !reason.contains("isn't supported in savefiles") || c.to_bytes() == b"-" {
+        return None;
+    }
+    match std::fs::metadata(&path.path) {
+        Ok(m) if !m.is_file() => return None,
+        _ => {}
+    }
+    let dlt = u32::try_from(ffi::pcap_datalink(p)).ok()?;
+    // The header is written for Ethernet (which every libpcap can write)
+    // with the feed's snap length, then its link type field is replaced.
+    let dead = crate::handle::RawHandle::open_dead(crate::dlt::DLT_EN10MB, ffi::pcap_snapshot(p))?;
+    let w = Writer(NonNull::new(ffi::pcap_dump_open(dead.ptr(), c.as_ptr()))?);
+    let f = ffi::pcap_dump_file(w.ptr());
+    if f.is_null() {
+        return None;
+    }
+    if libc::fflush(f) != 0 {
+        return Some(Err(std::io::Error::last_os_error()));
+    }
+    // Offset 20 of the file header: the link type, in this machine's order.
+    let field = dlt.to_ne_bytes();
+    if libc::pwrite(libc::fileno(f), field.as_ptr().cast(), field.len(), 20) != field.len() as isize {
+        return Some(Err(std::io::Error::last_os_error()));
+    }
+    Some(Ok(w))
+}
+
 /// Dumper(feed, filename)
 ///
 /// Opens `filename` for writing a savefile with `feed`'s link type and snap
@@ -119,9 +166,17 @@ impl Dumper {
             let p = h.ptr();
             // SAFETY: live handle, valid C string.
             let d = unsafe { ffi::pcap_dump_open(p, c.as_ptr()) };
-            let w = NonNull::new(d)
-                .map(Writer)
-                .ok_or_else(|| pcap_error_about(&path.display, &unsafe { ffi::last_error(p) }))?;
+            let w = match NonNull::new(d) {
+                Some(d) => Writer(d),
+                None => {
+                    let reason = unsafe { ffi::last_error(p) };
+                    // SAFETY: as above.
+                    match unsafe { open_with_raw_linktype(p, &path, &c, &reason) } {
+                        Some(r) => r.map_err(|e| pcap_error_about(&path.display, &os_error_text(&e)))?,
+                        None => return Err(pcap_error_about(&path.display, &reason)),
+                    }
+                }
+            };
             // SAFETY: the FILE belongs to the open dumper.
             let f = unsafe { ffi::pcap_dump_file(w.ptr()) };
             if !f.is_null() {
@@ -133,8 +188,8 @@ impl Dumper {
     }
 
     /// dumper(packet, (sec, usec), length): writes one packet. `packet` is
-    /// bytes, bytearray, memoryview or a `Packet`; `length` is the length on
-    /// the wire (at least `len(packet)` is recorded as captured).
+    /// bytes, bytearray, memoryview or a `Packet` (recorded whole as the
+    /// captured data); `length` is the packet's length on the wire.
     fn __call__(&self, packet: &Bound<'_, PyAny>, tstamp: (i64, i64), length: i64) -> PyResult<()> {
         let data = packet_bytes(packet)?;
         let (sec, usec) = tstamp;

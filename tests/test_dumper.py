@@ -4,6 +4,7 @@ error reported."""
 import gc
 import os
 import struct
+import subprocess
 
 import pytest
 
@@ -47,30 +48,58 @@ def test_loop_ten_packets_into_a_dumper(mixed, tmp_path):
 @pytest.mark.parametrize("path", pcaptools.openbsd_params())
 def test_openbsd_round_trip(path, tmp_path):
     """Where tcpdump can copy a file, the Dumper writes the same bytes; the
-    packet records are always the input's (libpcap writes link type 12, which
-    Linux reads as DLT_RAW, back as LINKTYPE_RAW 101, as tcpdump does)."""
+    packet records are always the input's. libpcap writes link type 12
+    (which Linux reads as DLT_RAW) back as LINKTYPE_RAW 101, as tcpdump does;
+    link types it has no savefile value for (OpenBSD's enc 13 and old pflog
+    17 on Linux) are written back as they were read."""
     hdr, recs = pcaptools.read_pcap(path)
     out = tmp_path / "ours.pcap"
-    try:
-        copy_with_dumper(path, out)
-    except pcap.PcapError as e:
-        # libpcap has no savefile link type for OpenBSD's DLT 13 (enc) and 17
-        # (old pflog) on this platform.
-        assert hdr["linktype"] in (13, 17)
-        assert str(e) == f"{out}: link-layer type {hdr['linktype']} isn't supported in savefiles"
-        return
+    copy_with_dumper(path, out)
     ours = out.read_bytes()
     assert pcaptools.parse_pcap(ours)[1] == recs
     assert ours[24:] == path.read_bytes()[24:]
     ref = tmp_path / "tcpdump.pcap"
-    import subprocess
     r = subprocess.run(["tcpdump", "-r", str(path), "-w", str(ref)], capture_output=True)
     if r.returncode == 0:
         assert ours == ref.read_bytes()
+    else:
+        assert b"unknown data link type" in r.stderr
+    with pcap.Offline(out) as f, pcap.Offline(path) as g:
+        assert f.datalink() == g.datalink()
     if hdr["linktype"] == 12:
         assert struct.unpack("<I", ours[20:24])[0] == 101
-        with pcap.Offline(out) as f:
-            assert f.datalink() == pcap.DLT_RAW == 12
+    else:
+        assert ours == path.read_bytes()
+
+
+def test_unwritable_link_type_to_a_pipe(captures, tmp_path):
+    """Where the header cannot be rewritten (not a regular file), libpcap's
+    own error stands."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    import threading
+    sink = threading.Thread(target=lambda: fifo.read_bytes())
+    sink.start()
+    try:
+        with pcap.Offline(captures / "packets" / "enc") as f:
+            with pytest.raises(pcap.PcapError) as e:
+                pcap.Dumper(f, fifo)
+        assert str(e.value) == f"{fifo}: link-layer type 13 isn't supported in savefiles"
+    finally:
+        with open(fifo, "wb"):
+            pass
+        sink.join(10)
+
+
+def test_dead_feed_of_an_openbsd_link_type(tmp_path):
+    out = tmp_path / "enc.pcap"
+    with pcap.Dumper(pcap.Dead(13, 96), out) as d:
+        d(b"\x02\x00\x00\x00" + b"x" * 8, (7, 8), 12)
+    hdr, recs = pcaptools.read_pcap(out)
+    assert (hdr["linktype"], hdr["snaplen"]) == (13, 96)
+    assert recs == [(b"\x02\x00\x00\x00" + b"x" * 8, (7, 8), 12)]
+    with pcap.Offline(out) as f:
+        assert f.datalink() == 13
 
 
 def test_swapped_and_nanosecond_inputs_are_written_natively(mixed, tmp_path):
