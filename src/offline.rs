@@ -194,3 +194,24 @@ pub fn is_pcap_file(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<bool> {
     // "-" is a file name here: testing a path must not consume stdin.
     Ok(path.c_path().is_ok() && py.detach(|| open_file(&path, false).is_ok()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::describe_open_error;
+
+    #[test]
+    fn cryptic_libpcap_reasons_are_made_plain() {
+        assert_eq!(
+            describe_open_error("truncated dump file; tried to read 4 file header bytes, only got 0"),
+            "empty file, not a capture file (truncated dump file; tried to read 4 file header bytes, only got 0)"
+        );
+        assert_eq!(describe_open_error("unknown file format"), "not a capture file (unknown file format)");
+    }
+
+    #[test]
+    fn other_reasons_are_libpcap_s_own() {
+        let r = "truncated dump file; tried to read 24 file header bytes, only got 6";
+        assert_eq!(describe_open_error(r), r);
+        assert_eq!(describe_open_error("archaic pcap savefile format"), "archaic pcap savefile format");
+    }
+}
