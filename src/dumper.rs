@@ -142,7 +142,8 @@ impl Dumper {
         let guard = self.lock();
         let w = guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
         let hdr = ffi::pcap_pkthdr {
-            ts: libc::timeval { tv_sec: sec as libc::time_t, tv_usec: usec as libc::suseconds_t },
+            // The same 32 bits whichever way the seconds came.
+            ts: libc::timeval { tv_sec: sec as u32 as libc::time_t, tv_usec: usec as libc::suseconds_t },
             caplen: data.len() as u32,
             len,
         };
@@ -193,8 +194,10 @@ impl Dumper {
     fn __call__(&self, packet: &Bound<'_, PyAny>, tstamp: (i64, i64), length: i64) -> PyResult<()> {
         let data = packet_bytes(packet)?;
         let (sec, usec) = tstamp;
-        // A savefile stores the seconds as an unsigned 32-bit number.
-        if !(0..=u32::MAX as i64).contains(&sec) {
+        // A savefile stores the seconds in 32 bits: unsigned by the format's
+        // definition, signed as libpcap 1.10 reads them back (so a packet
+        // read with seconds past 2038 may come as a negative number).
+        if !(i32::MIN as i64..=u32::MAX as i64).contains(&sec) {
             return Err(PyValueError::new_err(format!("tstamp seconds out of range: {sec}")));
         }
         if !(0..1_000_000).contains(&usec) {
