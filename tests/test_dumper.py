@@ -325,3 +325,13 @@ def test_seconds_past_2038_same_from_every_reader(tmp_path, monkeypatch):
     slow = list(pcap.Offline(src))
     assert fast == Y2038
     assert slow == fast
+
+
+def test_dumper_takes_decoded_packets(mixed, tmp_path):
+    from openbsd import _native
+    if not hasattr(_native, "Packet"):
+        pytest.skip("packet decoding has not landed")
+    path, recs = mixed
+    with pcap.Offline(path) as f, pcap.Dumper(f, tmp_path / "decoded.pcap") as d:
+        assert f.loop(0, d, interpret=1) == len(recs)
+    assert (tmp_path / "decoded.pcap").read_bytes() == path.read_bytes()

@@ -346,3 +346,17 @@ def test_fifo(sample, tmp_path):
                 f.ftell()
     finally:
         writer.join(10)
+
+
+def test_nanosecond_pcapng(mixed, tmp_path):
+    """pcapng with nanosecond resolution (if_tsresol 9), made by editcap from
+    a nanosecond pcap file: microseconds, truncated, like the pcap file."""
+    import struct
+    path, recs = mixed
+    data = pcaptools.pcap_bytes([], snaplen=256, nano=True)
+    for i, (p, (s, u), n) in enumerate(recs[:200]):
+        data += struct.pack("<IIII", s, u * 1000 + i % 1000, len(p), n) + p  # sub-microsecond digits
+    src = tmp_path / "ns.pcap"
+    src.write_bytes(data)
+    ng = pcaptools.editcap(src, tmp_path / "ns.pcapng", "pcapng")
+    assert records(ng) == records(src) == recs[:200]
