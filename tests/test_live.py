@@ -650,6 +650,42 @@ def test_callback_exception_stops_the_capture_at_once(net):
         assert [udp_of(x[0])[3] for x in got] == [b"e3", b"e4"]
 
 
+def test_callback_may_not_reenter_or_close_its_live_feed(net):
+    with open_host(net, timeout=300) as f:
+        sent(net, [(net.port, b"r%d" % i) for i in range(5)])
+        seen = []
+        for misuse in (lambda: f.dispatch(1, print), f.close, f.next, f.stats):
+            def cb(pkt, ts, n):
+                seen.append(udp_of(pkt)[3])
+                misuse()
+            with pytest.raises(pcap.PcapError, match="busy"):
+                f.loop(0, cb)
+        assert seen == [b"r0", b"r1", b"r2", b"r3"]
+        # Still open and usable.
+        pkt, ts, n = f.next()
+        assert udp_of(pkt)[3] == b"r4"
+    assert f.closed
+
+
+def open_fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_dropped_feeds_release_their_descriptors(net):
+    before = open_fds()
+    for _ in range(30):
+        f = pcap.Live(net.host, 96, 0, 100)
+        f.filter("udp")
+        del f
+    import gc
+    gc.collect()
+    assert open_fds() <= before
+    # And an explicitly closed one too.
+    f = pcap.Live(net.host)
+    f.close()
+    assert open_fds() <= before
+
+
 # --- errors ----------------------------------------------------------------
 
 
