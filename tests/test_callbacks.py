@@ -339,3 +339,48 @@ def test_sigint_stops_a_long_loop(big_file, tmp_path, kind, expr):
         pytest.fail(f"SIGINT never arrived during loop(): {r.stdout}")
     assert 24 < int(off) < int(size), "interrupted in the middle of the file"
     assert float(latency) < 0.5
+
+
+PIPE_SCRIPT = textwrap.dedent("""
+    import os, signal, subprocess, sys, time
+    from openbsd import pcap
+    fifo, head, tail = sys.argv[1], sys.argv[2], sys.argv[3]
+    # the writer sends the header and three packets, then pauses 3 s; SIGINT
+    # comes while the read waits for the rest
+    writer = subprocess.Popen([sys.executable, "-c",
+        "import sys, time; f = open(sys.argv[1], 'wb'); f.write(open(sys.argv[2], 'rb').read()); f.flush();"
+        "time.sleep(3); f.write(open(sys.argv[3], 'rb').read())", fifo, head, tail])
+    f = pcap.Offline(fifo)
+    got = []
+    subprocess.Popen(["sh", "-c", "sleep 0.5; kill -INT %d" % os.getpid()])
+    try:
+        f.loop(0, lambda *a: got.append(a))
+        print("finished", len(got))
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt", len(got))
+    except pcap.PcapError as e:
+        print("PcapError", len(got), e)
+    writer.wait()
+""")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "src/savefile.rs OfflineFile::slow_next (and Feed::next_record): SIGINT while libpcap waits "
+    "for data on a pipe/FIFO/stdin makes fread fail with EINTR; the read raises "
+    "PcapError('...: error reading dump file: Interrupted system call') and the "
+    "KeyboardInterrupt surfaces later, elsewhere. Checking Python's pending signals "
+    "(py.check_signals()) before turning a libpcap read error into PcapError fixes it"))
+def test_sigint_while_waiting_on_a_pipe(sample, tmp_path):
+    data = sample.read_bytes()
+    cut = 24 + sum(16 + len(p) for p, _, _ in pcaptools.parse_pcap(data)[1][:3])  # three whole packets
+    (tmp_path / "head").write_bytes(data[:cut])
+    (tmp_path / "tail").write_bytes(data[cut:])
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    script = tmp_path / "pipe.py"
+    script.write_text(PIPE_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    r = subprocess.run([sys.executable, str(script), str(fifo), str(tmp_path / "head"), str(tmp_path / "tail")],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[:2] == ["KeyboardInterrupt", "3"], r.stdout
