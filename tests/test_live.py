@@ -58,6 +58,20 @@ def link_mac(name, ns=None):
     return bytes.fromhex(out.replace(":", ""))
 
 
+DISABLE_IPV6 = textwrap.dedent("""
+    import os, sys
+    path = "/proc/sys/net/ipv6/conf/%s/disable_ipv6" % sys.argv[1]
+    if os.path.exists(path):  # absent when the kernel has no IPv6
+        with open(path, "w") as f:
+            f.write("1")
+""")
+
+
+def disable_ipv6(link, ns=None):
+    pre = ("ip", "netns", "exec", ns) if ns else ()
+    sh(*pre, PY, "-c", DISABLE_IPV6, link)
+
+
 def free_subnet():
     """A 10.213.x.0/30 that nothing on this host uses yet."""
     used = sh("ip", "-4", "-o", "addr", "show")
@@ -106,8 +120,8 @@ def net():
             made_links.append(a)
             sh("ip", "link", "set", b, "netns", ns)
             # No IPv6 on either end: no DAD, router solicitations, MLD.
-            sh("sysctl", "-qw", f"net.ipv6.conf.{a}.disable_ipv6=1")
-            sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{b}.disable_ipv6=1")
+            disable_ipv6(a)
+            disable_ipv6(b, ns)
         sh("ip", "addr", "add", f"{host_ip}/30", "dev", host)
         sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{peer_ip}/30", "dev", peer)
         for a, b in ((host, peer), (bare, bare_peer)):
@@ -739,7 +753,7 @@ def test_interface_deleted_during_capture():
     a, b = f"pyo-x{tag}", f"pyo-y{tag}"
     sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
     try:
-        sh("sysctl", "-qw", f"net.ipv6.conf.{a}.disable_ipv6=1")
+        disable_ipv6(a)
         sh("ip", "link", "set", a, "up")
         f = pcap.Live(a, timeout=200)
         sh("ip", "link", "del", a)
