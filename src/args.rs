@@ -48,8 +48,9 @@ impl PathArg {
     }
 }
 
-/// The bytes of a packet argument: `bytes`, `bytearray`, `memoryview` (any
-/// buffer of bytes), or an object with `__bytes__` such as a `Packet`.
+/// The bytes of a packet argument: `bytes`, `bytearray`, `memoryview` or
+/// any other object with the buffer protocol (its raw bytes), or an object
+/// with `__bytes__` such as a `Packet`.
 pub fn packet_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Cow::Borrowed(b.as_bytes()));
@@ -60,8 +61,9 @@ pub fn packet_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(buf) = PyBuffer::<u8>::get(obj) {
         return Ok(Cow::Owned(buf.to_vec(obj.py())?));
     }
-    if let Ok(view) = obj.cast::<PyMemoryView>() {
-        // A view with another item format (say `cast("I")`): its raw bytes.
+    if let Ok(view) = PyMemoryView::from(obj) {
+        // Any other buffer (a memoryview `cast("I")`, an `array('h')`, an
+        // mmap...): its raw bytes.
         let b = view.call_method0("tobytes")?;
         return Ok(Cow::Owned(b.cast::<PyBytes>()?.as_bytes().to_vec()));
     }

@@ -131,13 +131,16 @@ def test_buffer_types_and_header(tmp_path):
         d(memoryview(b"abcdefgh")[::2], (7, 8), 4)  # non-contiguous
         d(memoryview(b"wxyz").cast("I"), (9, 10), 4)  # not a byte format
         d(b"", (11, 999999), 0)
+        import array
+        d(array.array("H", [0x4142, 0x4344]), (12, 0), 4)  # any buffer: its raw bytes
         d.flush()
         assert d.ftell() == os.path.getsize(out)
     assert d.closed
     hdr, recs = pcaptools.read_pcap(out)
     assert hdr == dict(endian=pcaptools.native_endian(), nano=False, version=(2, 4), snaplen=300, linktype=1)
     assert recs == [(b"bytes", (1, 2), 5), (b"bytearray", (3, 4), 100), (b"memoryview", (5, 6), 10),
-                    (b"aceg", (7, 8), 4), (b"wxyz", (9, 10), 4), (b"", (11, 999999), 0)]
+                    (b"aceg", (7, 8), 4), (b"wxyz", (9, 10), 4), (b"", (11, 999999), 0),
+                    (array.array("H", [0x4142, 0x4344]).tobytes(), (12, 0), 4)]
     # tcpdump reads it (it prints no timestamp for the empty record)
     assert pcaptools.tcpdump_records(out) == [(p, ts) for p, ts, _ in recs if p]
 
