@@ -293,9 +293,15 @@ fn lookupnet_raw(interface: &str) -> Option<(u32, u32)> {
 }
 
 /// The netmask to compile filters with on `interface` (for `ip broadcast`).
+///
+/// `pcap_compile` compares it with addresses loaded as host-order words, so
+/// it takes the mask in *host* byte order, while `pcap_lookupnet` returns
+/// network byte order; passing the latter straight through (as tcpdump
+/// does) makes `ip broadcast` test the wrong octets on little-endian
+/// machines (see libpcap pull request #1454).
 pub fn netmask_of(interface: &str) -> u32 {
     match lookupnet_raw(interface) {
-        Some((_, mask)) => mask.to_be(),
+        Some((_, mask)) => mask,
         None => ffi::PCAP_NETMASK_UNKNOWN,
     }
 }

@@ -143,6 +143,7 @@ def net():
         yield types.SimpleNamespace(
             ns=ns, host=host, peer=peer, bare=bare, bare_peer=bare_peer,
             host_ip=host_ip, peer_ip=peer_ip, net=f"10.213.{x}.0", mask="255.255.255.252",
+            broadcast=f"10.213.{x}.3",
             host_mac=host_mac, peer_mac=peer_mac, port=port,
         )
     finally:
@@ -173,6 +174,7 @@ SENDER = textwrap.dedent("""
     import socket, sys, time
     dst, delay, gap = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     time.sleep(delay)
     for i, item in enumerate(sys.argv[4:]):
         port, payload = item.split(":")
@@ -182,12 +184,14 @@ SENDER = textwrap.dedent("""
 """)
 
 
-def send_udp(net, items, delay=0.0, gap=0.0):
+def send_udp(net, items, delay=0.0, gap=0.0, dst=None):
     """Starts sending `items` ((port, payload) pairs) as UDP datagrams from
-    the namespace end to the host end; returns the sender process."""
+    the namespace end to the host end (or `dst`, the pair's broadcast
+    address); returns the sender process."""
+    assert dst in (None, net.broadcast)
     args = [f"{port}:{payload.hex()}" for port, payload in items]
     return subprocess.Popen(
-        ["ip", "netns", "exec", net.ns, PY, "-c", SENDER, net.host_ip, str(delay), str(gap), *args]
+        ["ip", "netns", "exec", net.ns, PY, "-c", SENDER, dst or net.host_ip, str(delay), str(gap), *args]
     )
 
 
@@ -423,6 +427,21 @@ def test_lookupnet(net):
     assert str(ipaddress.IPv4Address(mask)) == net.mask
     with pcap.Live(net.bare) as f:
         assert f.lookupnet() == (0, 0)
+
+
+def test_filters_use_the_interface_netmask(net):
+    # "ip broadcast" needs the netmask: the live feed compiles it with the
+    # interface's own, and matches the pair's broadcast address.
+    with open_host(net, timeout=300, flt="ip broadcast and udp") as f:
+        sent(net, [(net.port, b"to host")])
+        sent(net, [(net.port, b"to all")], dst=net.broadcast)
+        pkt, ts, n = f.next()
+        assert udp_of(pkt)[1:] == (net.broadcast, net.port, b"to all")
+        assert pkt[:6] == b"\xff" * 6
+        assert f.next() is None
+    with pcap.Live(net.bare) as f:
+        with pytest.raises(pcap.PcapError, match="netmask not known"):
+            f.filter("ip broadcast")
 
 
 # --- inject ----------------------------------------------------------------
