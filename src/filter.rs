@@ -95,7 +95,13 @@ impl BPFProgram {
     fn new(feed: &Bound<'_, Feed>, filterstr: String, optimise: i32) -> PyResult<Self> {
         let f = feed.get();
         let compiled = f.with_handle(|h| {
-            CompiledFilter::compile(h.ptr(), &f.name, &filterstr, optimise != 0, ffi::PCAP_NETMASK_UNKNOWN)
+            // As `Feed.filter` does: a live feed's filters know its netmask
+            // (for `ip broadcast`); files and dead feeds have none.
+            let netmask = match h {
+                crate::handle::Handle::Live(_) => crate::live::netmask_of(&f.name),
+                _ => ffi::PCAP_NETMASK_UNKNOWN,
+            };
+            CompiledFilter::compile(h.ptr(), &f.name, &filterstr, optimise != 0, netmask)
         })?;
         Ok(BPFProgram { compiled, expr: filterstr })
     }

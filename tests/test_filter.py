@@ -182,3 +182,26 @@ def test_filter_on_dead_feed_and_program_from_dead(sample):
         assert [(p, ts) for p, ts, _ in f] == pcaptools.tcpdump_records(sample, "udp")
     with pcap.Offline(sample) as f:
         assert prog.instructions() == pcap.BPFProgram(f, "udp").instructions()
+
+
+def test_program_for_a_live_feed_knows_the_netmask():
+    """`ip broadcast` needs the interface's netmask: BPFProgram compiles it
+    for a live feed as feed.filter() does (loopback: 127.0.0.0/8)."""
+    try:
+        live = pcap.Live("lo", timeout=10)
+    except pcap.PcapError as e:
+        pytest.skip(f"cannot capture on lo here: {e}")
+    with live:
+        if live.lookupnet() != (0x7F000000, 0xFF000000) or live.datalink() != pcap.DLT_EN10MB:
+            pytest.skip("lo is not the usual Linux loopback")
+        prog = pcap.BPFProgram(live, "ip broadcast")
+        live.filter("ip broadcast")
+
+    def frame(dst):
+        ip = bytes.fromhex("450000140000000040110000") + bytes([127, 0, 0, 1]) + bytes(dst)
+        return bytes(12) + b"\x08\x00" + ip
+
+    assert prog.matches(frame([127, 255, 255, 255])) is True
+    assert prog.matches(frame([127, 0, 0, 1])) is False
+    with pytest.raises(pcap.PcapError, match="netmask not known, so 'ip broadcast' not supported"):
+        pcap.BPFProgram(pcap.Dead(pcap.DLT_EN10MB), "ip broadcast")
