@@ -27,6 +27,7 @@
 pub mod fields;
 pub mod layer;
 pub mod proto;
+pub mod query;
 
 mod arp;
 mod dhcp;
@@ -43,6 +44,7 @@ mod transport;
 use fields::H;
 use layer::{Kind, Layer, Layers, MAX_LAYERS};
 use proto::Protocol;
+use query::Query;
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
@@ -180,11 +182,13 @@ impl Packet {
         self.data.bind(py).as_bytes()
     }
 
-    /// Index of the first layer at or after `start` matching `name`.
-    pub(crate) fn find(&self, py: Python<'_>, name: &str, start: usize) -> Option<usize> {
+    /// Index of the first layer at or after `start` matching `q`.
+    #[inline]
+    pub(crate) fn find(&self, py: Python<'_>, q: &Query, start: usize) -> Option<usize> {
         let data = self.bytes(py);
         let layers = self.layers.as_slice();
-        (start..layers.len()).find(|&i| layers.get(i).is_some_and(|l| layer_matches(data, l, name)))
+        let found = layers.get(start..)?.iter().position(|l| q.matches(data, l));
+        found.map(|i| i + start)
     }
 
     fn repr_string(&self, py: Python<'_>) -> String {
@@ -242,8 +246,13 @@ pub(crate) fn make_object(py: Python<'_>, base: Protocol, data: &[u8]) -> PyResu
     }
 }
 
+/// The `KeyError` of a lookup that found nothing.
+pub(crate) fn no_such_protocol(name: &Bound<'_, PyString>) -> PyErr {
+    PyKeyError::new_err(format!("No such protocol: {}.", name.to_string_lossy()))
+}
+
 /// The TYPE of a layer's class followed by its base classes' TYPEs.
-fn type_names(kind: Kind, first: u8) -> (&'static str, &'static str) {
+pub(crate) fn type_names(kind: Kind, first: u8) -> (&'static str, &'static str) {
     match kind {
         Kind::Raw => ("Raw", ""),
         Kind::Ethernet => ("Ethernet", ""),
@@ -275,11 +284,7 @@ fn type_names(kind: Kind, first: u8) -> (&'static str, &'static str) {
 /// Whether the layer's class or one of its bases has TYPE `name`
 /// (ASCII case-insensitively).
 pub(crate) fn layer_matches(data: &[u8], l: &Layer, name: &str) -> bool {
-    let first = data.get(l.hdr_start()).copied().unwrap_or(0);
-    let (own, base) = type_names(l.kind, first);
-    own.eq_ignore_ascii_case(name)
-        || (!base.is_empty() && base.eq_ignore_ascii_case(name))
-        || "Protocol".eq_ignore_ascii_case(name)
+    Query::parse(name).matches(data, l)
 }
 
 /// The repr of one layer, without brackets (empty for Loopback).
@@ -431,19 +436,18 @@ impl Packet {
 
     /// The first protocol of the stack whose type (or a base type) is `name`.
     fn __getitem__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
-        let key = name.to_str()?;
-        match slf.get().find(slf.py(), key, 0) {
+        match slf.get().find(slf.py(), &Query::of(name)?, 0) {
             Some(i) => object_at(slf, i),
-            None => Err(PyKeyError::new_err(format!("No such protocol: {key}."))),
+            None => Err(no_such_protocol(name)),
         }
     }
 
     fn has_key(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
-        Ok(self.find(py, name.to_str()?, 0).is_some())
+        Ok(self.find(py, &Query::of(name)?, 0).is_some())
     }
 
     fn __contains__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
-        Ok(self.find(py, name.to_str()?, 0).is_some())
+        Ok(self.find(py, &Query::of(name)?, 0).is_some())
     }
 
     /// The protocol objects, outermost first.

@@ -6,8 +6,8 @@
 //! getter reads the packet's bytes when it is called.
 
 use super::layer::{Kind, Layer};
+use super::query::Query;
 use super::{fields::H, Packet};
-use pyo3::exceptions::PyKeyError;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
@@ -91,11 +91,11 @@ impl Protocol {
     /// The first protocol *after* this one whose type (or base type) is
     /// `name`, case-insensitively.
     fn __getitem__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
-        let key = name.to_str()?;
+        let q = Query::of(name)?;
         let pkt = self.pkt.bind(py);
-        match self.inner_start().and_then(|s| pkt.get().find(py, key, s)) {
+        match self.inner_start().and_then(|s| pkt.get().find(py, &q, s)) {
             Some(i) => super::object_at(pkt, i),
-            None => Err(PyKeyError::new_err(format!("No such protocol: {key}."))),
+            None => Err(super::no_such_protocol(name)),
         }
     }
 
@@ -104,8 +104,8 @@ impl Protocol {
     }
 
     fn __contains__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
-        let key = name.to_str()?;
-        Ok(self.inner_start().and_then(|s| self.pkt.get().find(py, key, s)).is_some())
+        let q = Query::of(name)?;
+        Ok(self.inner_start().and_then(|s| self.pkt.get().find(py, &q, s)).is_some())
     }
 
     /// Number of protocols from this one to the innermost.
