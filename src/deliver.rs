@@ -235,9 +235,6 @@ impl<'py, 'a> Delivery<'py, 'a> {
         }
         // SAFETY: `res` is an owned reference we no longer need.
         unsafe { py::Py_DECREF(res) };
-        if self.args.interpret.is_some() {
-            crate::packet::release_after_callback(&args[0]);
-        }
         self.count += 1;
         self.tick()
     }
