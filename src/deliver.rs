@@ -11,29 +11,11 @@ use crate::ffi;
 use crate::packet::LinkInfo;
 use pyo3::ffi as py;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// How many packets pass between two checks for pending signals when the
 /// callback never runs Python bytecode (which checks them itself).
 const SIGNAL_CHECK_INTERVAL: u32 = 1024;
-
-/// Lengths up to this are answered from a table of ready-made ints (every
-/// Ethernet frame length), saving an allocation per packet.
-const SMALL_INTS: usize = 2048;
-static INTS: PyOnceLock<Vec<Py<PyAny>>> = PyOnceLock::new();
-
-/// `n` as a Python int, shared for small values.
-#[inline]
-fn small_int(py: Python<'_>, n: u32) -> PyResult<Bound<'_, PyAny>> {
-    let table = INTS.get_or_try_init(py, || -> PyResult<_> {
-        (0..SMALL_INTS as u32).map(|i| Ok(i.into_pyobject(py)?.into_any().unbind())).collect()
-    })?;
-    match table.get(n as usize) {
-        Some(o) => Ok(o.bind(py).clone()),
-        None => Ok(n.into_pyobject(py)?.into_any()),
-    }
-}
 
 /// Builds the Python objects of one packet record.
 pub struct ArgBuilder {
@@ -132,7 +114,7 @@ impl ArgBuilder {
     ) -> PyResult<[Bound<'py, PyAny>; 3]> {
         let pkt = self.packet(py, data)?;
         let ts = self.tstamp(py, sec, usec)?;
-        let len = small_int(py, len)?;
+        let len = crate::ints::u32_int(py, len);
         Ok([pkt, ts, len])
     }
 
@@ -235,9 +217,6 @@ impl<'py, 'a> Delivery<'py, 'a> {
         }
         // SAFETY: `res` is an owned reference we no longer need.
         unsafe { py::Py_DECREF(res) };
-        if self.args.interpret.is_some() {
-            crate::packet::release_after_callback(&args[0]);
-        }
         self.count += 1;
         self.tick()
     }

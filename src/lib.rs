@@ -18,6 +18,7 @@ mod feed;
 mod ffi;
 mod filter;
 mod handle;
+mod ints;
 mod live;
 mod offline;
 pub mod packet;

@@ -4,6 +4,7 @@
 //! straight into Python strings without going through `ipaddress`.
 
 use pyo3::prelude::*;
+use std::cell::UnsafeCell;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 /// A header's bytes with bounds-checked big-endian readers.
@@ -236,17 +237,69 @@ pub fn py_ascii<'py>(py: Python<'py>, b: &Buf) -> Bound<'py, PyString> {
     }
 }
 
+/// Recently formatted addresses: a direct-mapped table (4096 slots per
+/// address family, well under a megabyte) from an address to
+/// its (immutable, so shareable) Python string. Traffic repeats its
+/// addresses, so most reads of `src`/`dst` format nothing and allocate
+/// nothing.
+///
+/// Only touched with the GIL held (every caller has a `Python` token, and
+/// the module is not declared free-threaded), so never concurrently.
+struct AddrCache<const K: usize>(UnsafeCell<[Option<([u8; K], Py<PyString>)>; ADDR_SLOTS]>);
+
+const ADDR_SLOTS: usize = 4096;
+
+// SAFETY: see the type's documentation: all access is serialised by the GIL.
+unsafe impl<const K: usize> Sync for AddrCache<K> {}
+
+impl<const K: usize> AddrCache<K> {
+    const fn new() -> Self {
+        AddrCache(UnsafeCell::new([const { None }; ADDR_SLOTS]))
+    }
+
+    fn slot(a: &[u8; K]) -> usize {
+        let mut x = 0u64;
+        for chunk in a.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            x ^= u64::from_ne_bytes(w);
+        }
+        (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - ADDR_SLOTS.trailing_zeros())) as usize
+    }
+
+    /// The string of `a`, formatted by `fmt` on a miss.
+    fn get<'py>(&self, py: Python<'py>, a: [u8; K], fmt: fn(&mut Buf, [u8; K])) -> Bound<'py, PyString> {
+        let i = Self::slot(&a);
+        // SAFETY: GIL held (the token); no other reference into the table
+        // lives across this block, and dropping an evicted string cannot
+        // re-enter it (a str has no finaliser).
+        unsafe {
+            let table = &mut *self.0.get();
+            if let Some((k, s)) = &table[i] {
+                if *k == a {
+                    return s.bind(py).clone();
+                }
+            }
+            let mut b = Buf::new();
+            fmt(&mut b, a);
+            let s = py_ascii(py, &b);
+            let old = table[i].replace((a, s.clone().unbind()));
+            drop(old);
+            s
+        }
+    }
+}
+
+static IPV4_STRINGS: AddrCache<4> = AddrCache::new();
+static IPV6_STRINGS: AddrCache<16> = AddrCache::new();
+
 /// Python string of the IPv4 address at `i` (`"0.0.0.0"` if absent).
 pub fn py_ipv4<'py>(py: Python<'py>, h: H<'_>, i: usize) -> Bound<'py, PyString> {
-    let mut b = Buf::new();
-    fmt_ipv4(&mut b, h.ipv4(i).unwrap_or_default());
-    py_ascii(py, &b)
+    IPV4_STRINGS.get(py, h.ipv4(i).unwrap_or_default(), fmt_ipv4)
 }
 
 pub fn py_ipv6<'py>(py: Python<'py>, h: H<'_>, i: usize) -> Bound<'py, PyString> {
-    let mut b = Buf::new();
-    fmt_ipv6(&mut b, h.ipv6(i).unwrap_or_default());
-    py_ascii(py, &b)
+    IPV6_STRINGS.get(py, h.ipv6(i).unwrap_or_default(), fmt_ipv6)
 }
 
 pub fn py_mac<'py>(py: Python<'py>, h: H<'_>, i: usize) -> Bound<'py, PyString> {

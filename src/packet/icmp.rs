@@ -34,6 +34,11 @@ pub fn is_subtype_name(n: &str) -> bool {
     TYPES.iter().any(|(k, _)| *k == n)
 }
 
+/// The message type of a subclass name, ASCII case-insensitively.
+pub fn subtype_by_name(n: &str) -> Option<u8> {
+    TYPES.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).and_then(|(_, v)| u8::try_from(*v).ok())
+}
+
 pub fn repr(t: u8) -> String {
     match t {
         0 => "ICMP Echo Reply",

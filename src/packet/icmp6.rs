@@ -48,6 +48,11 @@ pub fn is_subtype_name(n: &str) -> bool {
     SUBTYPES.iter().any(|s| s.0 == n)
 }
 
+/// The message type of a subclass name, ASCII case-insensitively.
+pub fn subtype_by_name(n: &str) -> Option<u8> {
+    SUBTYPES.iter().find(|s| s.0.eq_ignore_ascii_case(n)).map(|s| s.1)
+}
+
 pub fn repr(t: u8) -> String {
     SUBTYPES.iter().find(|s| s.1 == t).map(|s| s.2).unwrap_or("ICMP6").to_owned()
 }

@@ -1,9 +1,10 @@
 //! `openbsd.packet`: decoded packets.
 //!
 //! A [`Packet`] owns the captured bytes and the located stack of layers
-//! ([`layer::locate`], one pass per packet, no allocation). Protocol objects
-//! (`p["ip"]`) are created on first use and cached on the packet; their
-//! fields are read from the bytes when asked for.
+//! ([`layer::locate`], one pass per packet, no allocation). A lookup
+//! (`p["ip"]`) makes a small protocol object that holds the packet and its
+//! layer; its fields are read from the bytes when asked for. Names are
+//! matched through [`query::Query`].
 //!
 //! Modules: `layer` (locating), `proto` (the `Protocol` base class), `fields`
 //! (byte readers, address formatting, option tables) and one module per
@@ -11,22 +12,21 @@
 //! `ip`, `ipv6`, `icmp`, `icmp6`, `transport`, `dhcp`, `arp`, `ipsec`,
 //! `igmp`.
 //!
-//! Lifetimes: a protocol object holds its packet, and the packet's cache
-//! holds the objects, so both are garbage-collected types (`__traverse__`,
-//! `__clear__`). The read loop calls [`release_after_callback`] after each
-//! callback, which drops the cache when nothing outside refers to the packet
-//! or its objects, so in the common case a packet is freed by reference
-//! counting as soon as the callback returns.
+//! Lifetimes: protocol objects refer to their packet and the packet refers
+//! to none of them, so there are no reference cycles: a packet and its
+//! objects are freed by reference counting as soon as the last of them goes,
+//! and neither is a garbage-collected type. (Protocol objects are not cached:
+//! `p["ip"]` twice gives two equal views of the same bytes.)
 //!
 //! Design for writable packets (next issue): the bytes live behind
 //! [`Packet::bytes`] only, and every protocol object reads through its
 //! packet, so making the storage mutable and re-running `layer::locate`
-//! after a change (dropping cached objects whose layer moved) touches this
-//! module and `proto` only.
+//! after a change touches this module and `proto` only.
 
 pub mod fields;
 pub mod layer;
 pub mod proto;
+pub mod query;
 
 mod arp;
 mod dhcp;
@@ -41,14 +41,12 @@ mod openbsd;
 mod transport;
 
 use fields::H;
-use layer::{Kind, Layer, Layers, MAX_LAYERS};
+use layer::{Kind, Layer, Layers};
 use proto::Protocol;
+use query::Query;
 use pyo3::exceptions::{PyKeyError, PyTypeError};
-use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
-use pyo3::PyTraverseError;
-use std::cell::UnsafeCell;
 
 /// What a feed knows about the link layer of the packets it hands out.
 #[derive(Clone, Copy, Debug)]
@@ -71,95 +69,15 @@ pub fn decode_for_feed<'py>(
     Ok(Bound::new(py, packet)?.into_any())
 }
 
-/// Called by the read loop once the callback has returned: when neither the
-/// packet nor any of its cached protocol objects is referenced from outside
-/// (the usual case), drop the cache so the packet is freed at once by
-/// reference counting instead of waiting for the cycle collector (the cache
-/// and the objects' `packet` references form a cycle).
-pub fn release_after_callback(obj: &Bound<'_, PyAny>) {
-    let Ok(pkt) = obj.cast::<Packet>() else { return };
-    let p = pkt.get();
-    let Some(n) = p.cache.unshared_count(obj.py()) else { return };
-    // SAFETY: `obj` is a live object.
-    if n > 0 && unsafe { pyo3::ffi::Py_REFCNT(obj.as_ptr()) } == 1 + n as isize {
-        p.cache.clear();
-    }
-}
-
-/// The protocol objects created so far, one slot per layer.
-///
-/// Only touched with the GIL held (every access goes through a method that
-/// has a `Python` token, and the module is not declared free-threaded), so
-/// the cells are never accessed concurrently.
-struct Cache([UnsafeCell<Option<Py<PyAny>>>; MAX_LAYERS]);
-
-// SAFETY: see the type's documentation: all access is serialised by the GIL.
-unsafe impl Sync for Cache {}
-
-impl Cache {
-    fn new() -> Self {
-        Cache(std::array::from_fn(|_| UnsafeCell::new(None)))
-    }
-
-    fn get(&self, _py: Python<'_>, i: usize) -> Option<Py<PyAny>> {
-        let cell = self.0.get(i)?;
-        // SAFETY: GIL held (the token), no other reference into the cell lives.
-        unsafe { (*cell.get()).as_ref().map(|o| o.clone_ref(_py)) }
-    }
-
-    fn set(&self, _py: Python<'_>, i: usize, obj: Py<PyAny>) {
-        if let Some(cell) = self.0.get(i) {
-            // SAFETY: as in `get`; the previous value is dropped after the
-            // cell is no longer borrowed.
-            let old = unsafe { (*cell.get()).replace(obj) };
-            drop(old);
-        }
-    }
-
-    fn clear(&self) {
-        for cell in &self.0 {
-            // SAFETY: called by the garbage collector with the GIL held.
-            let old = unsafe { (*cell.get()).take() };
-            drop(old);
-        }
-    }
-
-    /// Whether every cached object is referenced by the cache alone;
-    /// returns how many there are.
-    fn unshared_count(&self, _py: Python<'_>) -> Option<usize> {
-        let mut n = 0;
-        for cell in &self.0 {
-            // SAFETY: GIL held (the token); read only.
-            if let Some(o) = unsafe { &*cell.get() } {
-                // SAFETY: `o` is a live object.
-                if unsafe { pyo3::ffi::Py_REFCNT(o.as_ptr()) } != 1 {
-                    return None;
-                }
-                n += 1;
-            }
-        }
-        Some(n)
-    }
-
-    fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
-        for cell in &self.0 {
-            // SAFETY: traversal runs with the GIL held and does not mutate.
-            visit.call(unsafe { &*cell.get() })?;
-        }
-        Ok(())
-    }
-}
-
 /// A decoded packet: a stack of protocol objects looked up by name.
 ///
 /// `Packet(klass, data)` decodes `data` starting with protocol class
 /// `klass`; `p["ip"]`, `p.has_key("tcp")`, `"udp" in p`, `p.getProtoList()`,
 /// `p.getRaw()`/`bytes(p)`, `len(p)`.
-#[pyclass(frozen, module = "openbsd.packet", name = "Packet")]
+#[pyclass(frozen, weakref, module = "openbsd.packet", name = "Packet")]
 pub struct Packet {
     data: Py<PyBytes>,
     pub(crate) layers: Layers,
-    cache: Cache,
     linktype: Option<i32>,
     pub(crate) swapped: bool,
 }
@@ -172,7 +90,7 @@ impl Packet {
         swapped: bool,
     ) -> Packet {
         let layers = layer::locate(data.as_bytes(), first);
-        Packet { data: data.unbind(), layers, cache: Cache::new(), linktype, swapped }
+        Packet { data: data.unbind(), layers, linktype, swapped }
     }
 
     /// The packet's bytes.
@@ -180,11 +98,13 @@ impl Packet {
         self.data.bind(py).as_bytes()
     }
 
-    /// Index of the first layer at or after `start` matching `name`.
-    pub(crate) fn find(&self, py: Python<'_>, name: &str, start: usize) -> Option<usize> {
+    /// Index of the first layer at or after `start` matching `q`.
+    #[inline]
+    pub(crate) fn find(&self, py: Python<'_>, q: &Query, start: usize) -> Option<usize> {
         let data = self.bytes(py);
         let layers = self.layers.as_slice();
-        (start..layers.len()).find(|&i| layers.get(i).is_some_and(|l| layer_matches(data, l, name)))
+        let found = layers.get(start..)?.iter().position(|l| q.matches(data, l));
+        found.map(|i| i + start)
     }
 
     fn repr_string(&self, py: Python<'_>) -> String {
@@ -204,20 +124,15 @@ impl Packet {
     }
 }
 
-/// The protocol object of layer `i` of `pkt`, created on first use.
+/// A new protocol object for layer `i` of `pkt`.
 pub(crate) fn object_at(pkt: &Bound<'_, Packet>, i: usize) -> PyResult<Py<PyAny>> {
     let py = pkt.py();
     let p = pkt.get();
-    if let Some(o) = p.cache.get(py, i) {
-        return Ok(o);
-    }
     let Some(&l) = p.layers.get(i) else {
         return Err(PyKeyError::new_err("no such layer"));
     };
     let base = Protocol::new(pkt.clone().unbind(), i as u8, l);
-    let obj = make_object(py, base, p.bytes(py))?;
-    p.cache.set(py, i, obj.clone_ref(py));
-    Ok(obj)
+    make_object(py, base, p.bytes(py))
 }
 
 /// A protocol object of the class its layer (and, for ICMP, type) calls for.
@@ -242,8 +157,13 @@ pub(crate) fn make_object(py: Python<'_>, base: Protocol, data: &[u8]) -> PyResu
     }
 }
 
+/// The `KeyError` of a lookup that found nothing.
+pub(crate) fn no_such_protocol(name: &Bound<'_, PyString>) -> PyErr {
+    PyKeyError::new_err(format!("No such protocol: {}.", name.to_string_lossy()))
+}
+
 /// The TYPE of a layer's class followed by its base classes' TYPEs.
-fn type_names(kind: Kind, first: u8) -> (&'static str, &'static str) {
+pub(crate) fn type_names(kind: Kind, first: u8) -> (&'static str, &'static str) {
     match kind {
         Kind::Raw => ("Raw", ""),
         Kind::Ethernet => ("Ethernet", ""),
@@ -275,11 +195,7 @@ fn type_names(kind: Kind, first: u8) -> (&'static str, &'static str) {
 /// Whether the layer's class or one of its bases has TYPE `name`
 /// (ASCII case-insensitively).
 pub(crate) fn layer_matches(data: &[u8], l: &Layer, name: &str) -> bool {
-    let first = data.get(l.hdr_start()).copied().unwrap_or(0);
-    let (own, base) = type_names(l.kind, first);
-    own.eq_ignore_ascii_case(name)
-        || (!base.is_empty() && base.eq_ignore_ascii_case(name))
-        || "Protocol".eq_ignore_ascii_case(name)
+    Query::parse(name).matches(data, l)
 }
 
 /// The repr of one layer, without brackets (empty for Loopback).
@@ -431,19 +347,18 @@ impl Packet {
 
     /// The first protocol of the stack whose type (or a base type) is `name`.
     fn __getitem__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
-        let key = name.to_str()?;
-        match slf.get().find(slf.py(), key, 0) {
+        match slf.get().find(slf.py(), &Query::of(name)?, 0) {
             Some(i) => object_at(slf, i),
-            None => Err(PyKeyError::new_err(format!("No such protocol: {key}."))),
+            None => Err(no_such_protocol(name)),
         }
     }
 
     fn has_key(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
-        Ok(self.find(py, name.to_str()?, 0).is_some())
+        Ok(self.find(py, &Query::of(name)?, 0).is_some())
     }
 
     fn __contains__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
-        Ok(self.find(py, name.to_str()?, 0).is_some())
+        Ok(self.find(py, &Query::of(name)?, 0).is_some())
     }
 
     /// The protocol objects, outermost first.
@@ -478,13 +393,6 @@ impl Packet {
         self.linktype
     }
 
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.cache.traverse(&visit)
-    }
-
-    fn __clear__(&self) {
-        self.cache.clear();
-    }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

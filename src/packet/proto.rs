@@ -6,12 +6,10 @@
 //! getter reads the packet's bytes when it is called.
 
 use super::layer::{Kind, Layer};
+use super::query::Query;
 use super::{fields::H, Packet};
-use pyo3::exceptions::PyKeyError;
-use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
-use pyo3::PyTraverseError;
 
 /// `idx` of a protocol object that is not part of its packet's stack (the IP
 /// header quoted inside an ICMP error).
@@ -91,11 +89,11 @@ impl Protocol {
     /// The first protocol *after* this one whose type (or base type) is
     /// `name`, case-insensitively.
     fn __getitem__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
-        let key = name.to_str()?;
+        let q = Query::of(name)?;
         let pkt = self.pkt.bind(py);
-        match self.inner_start().and_then(|s| pkt.get().find(py, key, s)) {
+        match self.inner_start().and_then(|s| pkt.get().find(py, &q, s)) {
             Some(i) => super::object_at(pkt, i),
-            None => Err(PyKeyError::new_err(format!("No such protocol: {key}."))),
+            None => Err(super::no_such_protocol(name)),
         }
     }
 
@@ -104,8 +102,24 @@ impl Protocol {
     }
 
     fn __contains__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
-        let key = name.to_str()?;
-        Ok(self.inner_start().and_then(|s| self.pkt.get().find(py, key, s)).is_some())
+        let q = Query::of(name)?;
+        Ok(self.inner_start().and_then(|s| self.pkt.get().find(py, &q, s)).is_some())
+    }
+
+    /// Two protocol objects are equal when they are the same layer of the
+    /// same packet (each lookup makes a new object: `p["ip"] == p["ip"]`).
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        match other.cast::<Protocol>() {
+            Ok(o) => {
+                let o = o.get();
+                o.pkt.is(&self.pkt) && o.idx == self.idx && o.layer == self.layer
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn __hash__(&self) -> u64 {
+        (self.pkt.as_ptr() as u64).rotate_left(8) ^ (self.layer.hdr_start() as u64) ^ self.idx as u64
     }
 
     /// Number of protocols from this one to the innermost.
@@ -139,13 +153,6 @@ impl Protocol {
         self.pkt.clone_ref(py)
     }
 
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.pkt)
-    }
-
-    fn __clear__(&self) {
-        // The packet's cache is the side of the cycle that gets cleared.
-    }
 }
 
 /// The header bytes of a protocol object.
