@@ -13,14 +13,33 @@ use std::sync::{Mutex, MutexGuard};
 const DUMPER_CLOSED: &str = "dumper is closed";
 
 /// An open `pcap_dumper_t`, flushed and closed on drop.
-struct Writer(NonNull<ffi::pcap_dumper_t>);
+///
+/// For the file name `"-"` libpcap writes to the process's standard output
+/// (C's `stdout`); that stream is flushed but never closed, so that closing
+/// a Dumper does not close file descriptor 1 under Python's `sys.stdout`.
+struct Writer {
+    dumper: NonNull<ffi::pcap_dumper_t>,
+    owns_stream: bool,
+}
 
 // Access is serialised by the Dumper's mutex.
 unsafe impl Send for Writer {}
 
 impl Writer {
+    /// Takes over a dumper libpcap opened for the file name `c`.
+    fn new(dumper: NonNull<ffi::pcap_dumper_t>, c: &std::ffi::CStr) -> Self {
+        let owns_stream = c.to_bytes() != b"-";
+        // SAFETY: the FILE belongs to the open dumper.
+        let f = unsafe { ffi::pcap_dump_file(dumper.as_ptr()) };
+        if owns_stream && !f.is_null() {
+            // Our own file: not inherited by child processes (PEP 446).
+            set_cloexec(unsafe { libc::fileno(f) });
+        }
+        Writer { dumper, owns_stream }
+    }
+
     fn ptr(&self) -> *mut ffi::pcap_dumper_t {
-        self.0.as_ptr()
+        self.dumper.as_ptr()
     }
 
     /// The pending error of the underlying stream, if a write failed.
@@ -61,8 +80,14 @@ impl Writer {
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        // SAFETY: closed exactly once.
-        unsafe { ffi::pcap_dump_close(self.ptr()) }
+        // SAFETY: closed exactly once; stdout is only flushed.
+        unsafe {
+            if self.owns_stream {
+                ffi::pcap_dump_close(self.ptr())
+            } else {
+                ffi::pcap_dump_flush(self.ptr());
+            }
+        }
     }
 }
 
@@ -97,7 +122,7 @@ unsafe fn open_with_raw_linktype(
     // The header is written for Ethernet (which every libpcap can write)
     // with the feed's snap length, then its link type field is replaced.
     let dead = crate::handle::RawHandle::open_dead(crate::dlt::DLT_EN10MB, ffi::pcap_snapshot(p))?;
-    let w = Writer(NonNull::new(ffi::pcap_dump_open(dead.ptr(), c.as_ptr()))?);
+    let w = Writer::new(NonNull::new(ffi::pcap_dump_open(dead.ptr(), c.as_ptr()))?, c);
     let f = ffi::pcap_dump_file(w.ptr());
     if f.is_null() {
         return None;
@@ -168,7 +193,7 @@ impl Dumper {
             // SAFETY: live handle, valid C string.
             let d = unsafe { ffi::pcap_dump_open(p, c.as_ptr()) };
             let w = match NonNull::new(d) {
-                Some(d) => Writer(d),
+                Some(d) => Writer::new(d, &c),
                 None => {
                     let reason = unsafe { ffi::last_error(p) };
                     // SAFETY: as above.
@@ -178,11 +203,6 @@ impl Dumper {
                     }
                 }
             };
-            // SAFETY: the FILE belongs to the open dumper.
-            let f = unsafe { ffi::pcap_dump_file(w.ptr()) };
-            if !f.is_null() {
-                set_cloexec(unsafe { libc::fileno(f) });
-            }
             Ok(w)
         })?;
         Ok(Dumper { writer: Mutex::new(Some(w)), filename: filename.clone().unbind(), path: path.display })

@@ -338,3 +338,21 @@ def test_dumper_takes_decoded_packets(mixed, tmp_path):
     with pcap.Offline(path) as f, pcap.Dumper(f, tmp_path / "decoded.pcap") as d:
         assert f.loop(0, d, interpret=1) == len(recs)
     assert (tmp_path / "decoded.pcap").read_bytes() == path.read_bytes()
+
+
+DASH_SCRIPT = """
+import os, sys
+from openbsd import pcap
+f = pcap.Offline(sys.argv[1])
+with pcap.Dumper(f, "-") as d:      # libpcap's convention: standard output
+    f.loop(0, d)
+os.write(1, b"still open" if os.get_inheritable(1) else b"not inheritable")
+"""
+
+
+def test_dash_writes_standard_output_and_leaves_it_open(sample):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(__import__("sys").path))
+    r = subprocess.run([__import__("sys").executable, "-c", DASH_SCRIPT, str(sample)], capture_output=True, env=env)
+    assert r.returncode == 0, r.stderr
+    data = sample.read_bytes()
+    assert r.stdout == data + b"still open"
