@@ -201,6 +201,10 @@ impl<'py, 'a> Delivery<'py, 'a> {
         }
     }
 
+    pub fn py(&self) -> Python<'py> {
+        self.py
+    }
+
     /// Hands one packet to the callback.
     #[inline]
     pub fn deliver(&mut self, sec: i64, usec: i64, len: u32, data: &[u8]) -> PyResult<()> {

@@ -127,6 +127,8 @@ impl Feed {
             return Err(e);
         }
         if rc == -1 {
+            // A read interrupted by a signal: the signal's exception first.
+            d.py().check_signals()?;
             return Err(self.last_error(p));
         }
         Ok(d.count)
@@ -166,7 +168,10 @@ impl Feed {
             }
             0 => Ok((Next::Timeout, None)),
             -2 => Ok((Next::End, None)),
-            _ => Err(self.last_error(p)),
+            _ => {
+                py.check_signals()?;
+                Err(self.last_error(p))
+            }
         }
     }
 

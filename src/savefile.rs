@@ -238,6 +238,17 @@ pub struct OfflineFile {
     _stdio_buffer: Box<[u8]>,
 }
 
+/// The seconds of a savefile record as the pcap format defines them, an
+/// unsigned 32-bit number: libpcap 1.10 sign-extends them (a time past
+/// 2038 comes out negative), the fast reader does not.
+fn file_seconds(sec: i64) -> i64 {
+    if (-(1i64 << 31)..0).contains(&sec) {
+        sec + (1i64 << 32)
+    } else {
+        sec
+    }
+}
+
 /// What one libpcap read gave.
 enum Slow {
     Packet(i64, i64, u32, *const u8, usize),
@@ -280,29 +291,40 @@ impl OfflineFile {
 
     /// Lets libpcap read the next record (applying the filter itself) at the
     /// fast reader's offset, then moves the fast reader past what it read.
-    fn slow_next(&mut self, feed: &Feed) -> PyResult<Slow> {
+    fn slow_next(&mut self, feed: &Feed, py: Python<'_>) -> PyResult<Slow> {
         let p = self.ptr();
         // SAFETY: open handle; the record stays valid until the next read.
         unsafe {
             let file = ffi::pcap_file(p);
-            if let Some(r) = &self.fast {
-                if libc::fseeko(file, r.offset() as libc::off_t, libc::SEEK_SET) != 0 {
+            let start = self.fast.as_ref().map(FastReader::offset);
+            if let Some(off) = start {
+                if libc::fseeko(file, off as libc::off_t, libc::SEEK_SET) != 0 {
                     return Err(feed.last_error(p));
                 }
             }
             let mut hdr: *mut ffi::pcap_pkthdr = std::ptr::null_mut();
             let mut data: *const libc::c_uchar = std::ptr::null();
             let rc = ffi::pcap_next_ex(p, &mut hdr, &mut data);
-            if let Some(r) = &mut self.fast {
-                r.resync(libc::ftello(file).max(0) as u64);
+            if let (Some(r), Some(start)) = (&mut self.fast, start) {
+                // Past what libpcap read; or, when it read no whole record
+                // (end of file, a record cut short), back at that record, so
+                // a file still being written is read on where it will grow.
+                let at = if rc == 1 { libc::ftello(file).max(0) as u64 } else { start };
+                r.resync(at);
             }
             match rc {
                 1 if !hdr.is_null() => {
                     let h = &*hdr;
-                    Ok(Slow::Packet(h.ts.tv_sec as i64, h.ts.tv_usec as i64, h.len, data, h.caplen as usize))
+                    Ok(Slow::Packet(file_seconds(h.ts.tv_sec as i64), h.ts.tv_usec as i64, h.len, data, h.caplen as usize))
                 }
                 -2 => Ok(Slow::End),
-                _ => Err(feed.last_error(p)),
+                _ => {
+                    // A signal that interrupted a read of a pipe shows as
+                    // EINTR from fread: the signal's exception, not the
+                    // libpcap error, is what the caller must see.
+                    py.check_signals()?;
+                    Err(feed.last_error(p))
+                }
             }
         }
     }
@@ -323,7 +345,7 @@ impl OfflineFile {
                     continue;
                 }
             }
-            match self.slow_next(feed)? {
+            match self.slow_next(feed, d.py())? {
                 Slow::Packet(sec, usec, len, data, caplen) => {
                     // SAFETY: libpcap's record, valid until its next read.
                     let data = if data.is_null() { &[][..] } else { unsafe { std::slice::from_raw_parts(data, caplen) } };
@@ -364,7 +386,7 @@ impl OfflineFile {
                 }
             }
         }
-        match self.slow_next(feed)? {
+        match self.slow_next(feed, py)? {
             Slow::Packet(sec, usec, len, data, caplen) => {
                 // SAFETY: libpcap's record, valid until its next read.
                 let data = if data.is_null() { &[][..] } else { unsafe { std::slice::from_raw_parts(data, caplen) } };

@@ -364,12 +364,6 @@ PIPE_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/savefile.rs OfflineFile::slow_next (and Feed::next_record): SIGINT while libpcap waits "
-    "for data on a pipe/FIFO/stdin makes fread fail with EINTR; the read raises "
-    "PcapError('...: error reading dump file: Interrupted system call') and the "
-    "KeyboardInterrupt surfaces later, elsewhere. Checking Python's pending signals "
-    "(py.check_signals()) before turning a libpcap read error into PcapError fixes it"))
 def test_sigint_while_waiting_on_a_pipe(sample, tmp_path):
     data = sample.read_bytes()
     cut = 24 + sum(16 + len(p) for p, _, _ in pcaptools.parse_pcap(data)[1][:3])  # three whole packets

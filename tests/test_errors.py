@@ -205,12 +205,6 @@ def test_closed_feed_errors(sample):
     assert "closed" in repr(f)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/savefile.rs OfflineFile::slow_next: after libpcap fails on a record cut short, the fast "
-    "reader is resynced to where libpcap's stream stopped (inside the record), not to the record's "
-    "start; when the file grows (a capture still being written) the next read takes packet bytes "
-    "for a record header: 'invalid packet capture length 11059283' or garbage packets. Resyncing "
-    "to the record's start on error makes the read resume with the completed record"))
 def test_read_resumes_after_a_growing_file_completes_its_record(sample, tmp_path):
     data = sample.read_bytes()
     recs = pcaptools.parse_pcap(data)[1]
