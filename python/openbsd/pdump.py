@@ -78,38 +78,47 @@ def evaluate(compiled, packet):
     for _, code in compiled:
         try:
             values.append(repr(eval(code, {"p": packet})))
-        except (KeyError, IndexError, AttributeError, TypeError, ValueError) as err:
-            values.append("-" if isinstance(err, KeyError) else "<%s: %s>" % (type(err).__name__, err))
+        except KeyError:
+            values.append("-")          # the packet has no such protocol
+        except Exception as err:        # any other mistake: shown, the dump goes on
+            values.append("<%s: %s>" % (type(err).__name__, err))
     return " ".join(values)
 
 
 class Progress:
-    """A progress bar on stderr for reading a file into -w (terminals only)."""
+    """A progress bar on stderr for reading a file into -w (terminals only).
+
+    The feed is read in chunks of PROGRESS_EVERY packets and the bar is drawn
+    between chunks: a feed's methods cannot be called from inside its own
+    callback (``ftell()`` there raises "feed is busy")."""
 
     def __init__(self, feed, path, stream):
         self.feed, self.stream = feed, stream
         try:
-            self.size = os.path.getsize(path)
-        except OSError:
+            self.size = os.path.getsize(path) if os.path.isfile(path) else 0
+        except (OSError, ValueError):
             self.size = 0
         self.enabled = bool(self.size) and stream.isatty()
-        self.count = 0
 
-    def tick(self):
-        self.count += 1
-        if self.enabled and self.count % PROGRESS_EVERY == 0:
-            self.draw()
-
-    def draw(self):
+    def draw(self, count):
         done = min(1.0, self.feed.ftell() / self.size) if self.size else 1.0
         bar = "#" * int(done * 30)
-        self.stream.write("\r[%-30s] %3d%% %d packets" % (bar, done * 100, self.count))
+        self.stream.write("\r[%-30s] %3d%% %d packets" % (bar, done * 100, count))
         self.stream.flush()
 
-    def finish(self):
-        if self.enabled:
-            self.draw()
-            self.stream.write("\n")
+    def copy(self, limit, dumper, counted):
+        """feed.loop(limit, dumper), drawing the bar as it goes; ``counted``
+        (a one-element list) holds the number of packets copied so far."""
+        while True:
+            chunk = PROGRESS_EVERY if limit <= 0 else min(PROGRESS_EVERY, limit - counted[0])
+            got = self.feed.loop(chunk, dumper)
+            counted[0] += got
+            self.draw(counted[0])
+            if got < chunk or (limit > 0 and counted[0] >= limit):
+                break
+        self.stream.write("\n")
+        self.stream.flush()
+        return counted[0]
 
 
 def open_feed(args):
@@ -139,40 +148,42 @@ def print_stats(feed, count, out):
 def run(args, out, err):
     compiled = compile_exprs(args.exprs)
     feed, banner = open_feed(args)
-    count = 0
+    counted = [0]       # packets handled so far (kept up to date for Ctrl-C)
+    live = isinstance(feed, pcap.Live)
     with feed:
         if args.filter:
             feed.filter(" ".join(args.filter))
+        dumper = pcap.Dumper(feed, args.write) if args.write else None
         err.write("%s, link-type %d, snapshot length %d\n" % (banner, feed.datalink(), feed.snapshot()))
         err.flush()
         try:
-            if args.write:
-                dumper = pcap.Dumper(feed, args.write)
-                progress = Progress(feed, args.file, err) if args.file else None
-
-                def write(packet, tstamp, length):
-                    dumper(packet, tstamp, length)
-                    if progress is not None:
-                        progress.tick()
-
+            if dumper is not None:
                 with dumper:
-                    count = feed.loop(args.count, write if progress is not None else dumper)
-                if progress is not None:
-                    progress.finish()
+                    progress = Progress(feed, args.file, err) if args.file else None
+                    if progress is not None and progress.enabled:
+                        progress.copy(args.count, dumper, counted)
+                    elif live:
+                        def write(packet, tstamp, length):
+                            dumper(packet, tstamp, length)
+                            counted[0] += 1
+
+                        feed.loop(args.count, write)
+                    else:
+                        # A file: the Dumper is the callback, the fast path.
+                        counted[0] = feed.loop(args.count, dumper)
             else:
                 def show(packet, tstamp, length):
-                    nonlocal count
-                    count += 1
+                    counted[0] += 1
                     body = evaluate(compiled, packet) if compiled else repr(packet)
                     out.write("%s %s\n" % (format_time(tstamp[0], tstamp[1], args.epoch), body))
 
                 feed.loop(args.count, show, interpret=1)
         except KeyboardInterrupt:
             err.write("\n")
-            print_stats(feed, count, err)
+            print_stats(feed, counted[0], err)
             return 0
-        if isinstance(feed, pcap.Live):
-            print_stats(feed, count, err)
+        if live:
+            print_stats(feed, counted[0], err)
     out.flush()
     return 0
 
