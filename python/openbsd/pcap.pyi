@@ -2,7 +2,7 @@
 
 import os
 from types import TracebackType
-from typing import Any, Callable, Iterator, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Iterator, Literal, Optional, Tuple, TypeVar, Union
 
 from openbsd.packet import Packet
 
@@ -35,7 +35,7 @@ class Feed:
         exc_type: Optional[type[BaseException]],
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> Literal[False]: ...
 
 class Live(Feed):
     interface: str
@@ -79,7 +79,7 @@ class Dumper:
         exc_type: Optional[type[BaseException]],
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> Literal[False]: ...
 
 class BPFProgram:
     filterstr: str
