@@ -126,10 +126,16 @@ pub fn read(
         ReadMode::Loop => None,
     };
     let mut total = 0usize;
+    let mut first = true;
     loop {
-        if let Wait::TimedOut = wait_readable(py, p, deadline)? {
-            return Ok(total);
+        // Packets already buffered are read without waiting (no poll, no
+        // GIL round trip); only an empty buffer makes us wait.
+        if !first {
+            if let Wait::TimedOut = wait_readable(py, p, deadline)? {
+                return Ok(total);
+            }
         }
+        first = false;
         let want = if cnt > 0 { cnt - total as i64 } else { -1 };
         let mut d = Delivery::new(py, callback, p, interpret);
         // SAFETY: `d` outlives the call, made on this thread with the GIL.
@@ -144,6 +150,9 @@ pub fn read(
             return Ok(total);
         }
         py.check_signals()?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(total);
+        }
     }
 }
 
@@ -159,13 +168,14 @@ pub fn next(
     let deadline = if forever { None } else { read_deadline(feed) };
     let mut args = ArgBuilder::new(interpret);
     loop {
-        if let Wait::TimedOut = wait_readable(py, p, deadline)? {
-            return Ok(None);
-        }
+        // A buffered packet is returned without waiting.
         match next_trimmed(feed, py, p, &mut args)? {
             (Next::Packet, rec) => return Ok(rec),
             (Next::End, _) => return Ok(None),
             (Next::Timeout, _) => py.check_signals()?,
+        }
+        if let Wait::TimedOut = wait_readable(py, p, deadline)? {
+            return Ok(None);
         }
     }
 }
