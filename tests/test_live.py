@@ -283,7 +283,7 @@ def test_filter_only_matching_packets_arrive(net):
 
 def test_dispatch_counts_on_a_buffered_live_feed(net):
     data = [f"d{i}".encode() for i in range(7)]
-    with open_host(net, timeout=400) as f:
+    with open_host(net, timeout=1000) as f:
         sent(net, [(net.port, d) for d in data])
         got = []
         # cnt > 0: at most cnt packets, returned at once.
@@ -291,18 +291,18 @@ def test_dispatch_counts_on_a_buffered_live_feed(net):
         assert f.dispatch(2, collect(got)) == 2
         # cnt == -1: everything buffered, returned at once.
         assert f.dispatch(-1, collect(got)) == 5
-        assert time.monotonic() - t < 0.35
+        assert time.monotonic() - t < 0.7  # not at the read timeout
         assert [udp_of(p)[3] for p, _, _ in got] == data
         # Nothing left: dispatch returns 0 after the read timeout.
         t = time.monotonic()
         assert f.dispatch(-1, collect(got)) == 0
-        assert 0.35 <= time.monotonic() - t < 3
+        assert 0.95 <= time.monotonic() - t < 4
 
 
 def test_dispatch_zero_runs_until_the_read_timeout(net):
-    with open_host(net, timeout=700) as f:
+    with open_host(net, timeout=1500) as f:
         sent(net, [(net.port, b"z0"), (net.port, b"z1")])
-        p = send_udp(net, [(net.port, b"z2")], delay=0.2)
+        p = send_udp(net, [(net.port, b"z2")], delay=0.1)
         got = []
         t = time.monotonic()
         n = f.dispatch(0, collect(got))
@@ -312,7 +312,7 @@ def test_dispatch_zero_runs_until_the_read_timeout(net):
     # the read timeout, not after the first batch.
     assert n == 3, [udp_of(x[0])[3] for x in got]
     assert [udp_of(x[0])[3] for x in got] == [b"z0", b"z1", b"z2"]
-    assert 0.65 <= took < 3, took
+    assert 1.45 <= took < 5, took
 
 
 def test_loop_waits_through_read_timeouts(net):
