@@ -43,9 +43,6 @@ pub struct Feed {
     pub(crate) link: LinkInfo,
     /// The live read timeout in milliseconds (0: none).
     pub(crate) timeout_ms: i32,
-    /// The snap length a live feed trims packets to (0: libpcap's own; see
-    /// `live::open_live`).
-    pub(crate) live_snaplen: u32,
 }
 
 impl Feed {
@@ -56,7 +53,7 @@ impl Feed {
             let swapped = matches!(handle, Handle::Offline(_)) && ffi::pcap_is_swapped(p) == 1;
             (ffi::pcap_datalink(p), swapped)
         };
-        Feed { state: Mutex::new(Some(handle)), name, link: LinkInfo { dlt, swapped }, timeout_ms: 0, live_snaplen: 0 }
+        Feed { state: Mutex::new(Some(handle)), name, link: LinkInfo { dlt, swapped }, timeout_ms: 0 }
     }
 
     fn lock(&self) -> PyResult<MutexGuard<'_, Option<Handle>>> {

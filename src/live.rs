@@ -1,17 +1,17 @@
 //! `Live` capture from an interface, `lookupdev` and `findalldevs`.
 //!
-//! A live handle is opened in libpcap's immediate mode (packets are readable
-//! as soon as they arrive; see `open_live`) and switched to non-blocking
-//! mode. Waiting for packets is done by `poll()` on libpcap's selectable
+//! A live handle is opened with a short ring retire timeout (packets are
+//! readable within a few milliseconds of arriving; see `open_live`) and
+//! switched to non-blocking mode. Waiting for packets is done by `poll()` on libpcap's selectable
 //! descriptor with the GIL released, in short slices between which pending
 //! signals are checked (so Ctrl-C works even with `timeout=0`); the read
 //! timeout is a deadline counted from the call. The packets themselves are
 //! then handed out with the GIL held, everything libpcap has buffered per
-//! libpcap call, each trimmed to the snap length asked for (see `SNAP_PAD`).
+//! libpcap call.
 
-use crate::deliver::{trampoline, ArgBuilder, Delivery};
+use crate::deliver::{ArgBuilder, Delivery};
 use crate::error::{crate_error_text, pcap_error, pcap_error_about};
-use crate::feed::{Feed, Next, ReadMode};
+use crate::feed::{run_pcap, Feed, Next, ReadMode};
 use crate::ffi;
 use crate::handle::Handle;
 use crate::packet::LinkInfo;
@@ -20,6 +20,10 @@ use pyo3::PyClassInitializer;
 use std::ffi::CString;
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
+
+/// The longest a packet waits in the kernel's ring before it is readable
+/// (the ring's block retire timeout; see `open_live`).
+const RETIRE_MS: libc::c_int = 10;
 
 /// The longest the GIL stays released, and signals unchecked, while waiting.
 const WAIT_SLICE: Duration = Duration::from_millis(50);
@@ -97,8 +101,8 @@ fn read_deadline(feed: &Feed) -> Option<Instant> {
 
 /// `dispatch`/`loop` on a live handle.
 ///
-/// The handle is in immediate mode, so a packet can be read as soon as it
-/// has arrived. Each round waits (GIL released) until packets can be read,
+/// Packets are readable a few milliseconds after they arrive (see
+/// `open_live`). Each round waits (GIL released) until packets can be read,
 /// then hands every packet libpcap has buffered (at most what `cnt` still
 /// allows) to the callback with the GIL held.
 ///
@@ -139,7 +143,7 @@ pub fn read(
         let want = if cnt > 0 { cnt - total as i64 } else { -1 };
         let mut d = Delivery::new(py, callback, p, interpret);
         // SAFETY: `d` outlives the call, made on this thread with the GIL.
-        let rc = unsafe { dispatch_trimmed(p, want, feed.live_snaplen, &mut d) };
+        let rc = unsafe { run_pcap(p, ReadMode::Dispatch, want, &mut d) };
         total += feed.finish(p, rc, d)?;
         let done = match mode {
             ReadMode::Dispatch if cnt == 0 => false,
@@ -169,7 +173,7 @@ pub fn next(
     let mut args = ArgBuilder::new(interpret);
     loop {
         // A buffered packet is returned without waiting.
-        match next_trimmed(feed, py, p, &mut args)? {
+        match feed.next_record(py, h, &mut args)? {
             (Next::Packet, rec) => return Ok(rec),
             (Next::End, _) => return Ok(None),
             (Next::Timeout, _) => py.check_signals()?,
@@ -177,100 +181,6 @@ pub fn next(
         if let Wait::TimedOut = wait_readable(py, p, deadline)? {
             return Ok(None);
         }
-    }
-}
-
-/// How much more than the snap length asked for libpcap is told to capture.
-///
-/// In immediate mode libpcap 1.10 (TPACKET_V2) sizes the ring's frames
-/// assuming a 256-byte link header, while the kernel lays a 14-byte
-/// Ethernet header out differently: for snap lengths of 11 or 12 modulo 16
-/// (60, 1500, ...) the kernel then captures 1 or 2 bytes less than the snap
-/// length. Asking for a little more and trimming to the snap length here
-/// gives exactly `min(snaplen, len)` bytes. 16 covers the largest possible
-/// difference (a link header shorter than 16 bytes).
-const SNAP_PAD: i32 = 16;
-
-/// The state of one trimmed `pcap_dispatch`: the delivery's own user
-/// pointer and the snap length to trim to.
-struct Trim {
-    inner: *mut libc::c_uchar,
-    snaplen: u32,
-}
-
-/// libpcap callback that trims a record to the snap length, then hands it
-/// to the common delivery [`trampoline`].
-///
-/// # Safety
-/// `user` must point at a live [`Trim`] whose `inner` satisfies
-/// [`trampoline`]'s contract.
-unsafe extern "C" fn trim_trampoline(
-    user: *mut libc::c_uchar,
-    h: *const ffi::pcap_pkthdr,
-    bytes: *const libc::c_uchar,
-) {
-    let t = &*(user as *const Trim);
-    let mut hdr = *h;
-    if t.snaplen > 0 && hdr.caplen > t.snaplen {
-        hdr.caplen = t.snaplen;
-    }
-    trampoline(t.inner, &hdr, bytes)
-}
-
-/// `pcap_dispatch(p, cnt)` delivering through `d`, every record trimmed to
-/// `snaplen` (0: untrimmed).
-///
-/// # Safety
-/// `p` must be the live handle `d` was made for.
-unsafe fn dispatch_trimmed(p: *mut ffi::pcap_t, cnt: i64, snaplen: u32, d: &mut Delivery<'_, '_>) -> i32 {
-    let cnt = cnt.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
-    let call = |d: &mut Delivery<'_, '_>| {
-        let mut t = Trim { inner: d.as_user(), snaplen };
-        ffi::pcap_dispatch(p, cnt, trim_trampoline, (&mut t as *mut Trim).cast())
-    };
-    let rc = call(d);
-    if rc == -2 && d.err.is_none() && d.count == 0 {
-        // A break requested by an earlier read whose callback raised on its
-        // last packet was still pending; libpcap has now cleared it.
-        return call(d);
-    }
-    rc
-}
-
-/// One record with `pcap_next_ex`, trimmed to the feed's snap length.
-fn next_trimmed(
-    feed: &Feed,
-    py: Python<'_>,
-    p: *mut ffi::pcap_t,
-    args: &mut ArgBuilder,
-) -> PyResult<(Next, Option<Py<PyAny>>)> {
-    let mut hdr: *mut ffi::pcap_pkthdr = std::ptr::null_mut();
-    let mut data: *const libc::c_uchar = std::ptr::null();
-    // SAFETY: out-pointers are valid; the record stays valid until the next
-    // read on this handle, which cannot happen while we hold its lock.
-    let mut rc = unsafe { ffi::pcap_next_ex(p, &mut hdr, &mut data) };
-    if rc == -2 {
-        // A stale break (see `dispatch_trimmed`), cleared as it is reported.
-        rc = unsafe { ffi::pcap_next_ex(p, &mut hdr, &mut data) };
-    }
-    match rc {
-        1 if !hdr.is_null() => {
-            // SAFETY: libpcap returned a record of `caplen` bytes.
-            let mut h = unsafe { *hdr };
-            if feed.live_snaplen > 0 && h.caplen > feed.live_snaplen {
-                h.caplen = feed.live_snaplen;
-            }
-            let bytes: &[u8] = if data.is_null() {
-                &[]
-            } else {
-                unsafe { std::slice::from_raw_parts(data, h.caplen as usize) }
-            };
-            let rec = args.tuple(py, h.ts.tv_sec as i64, h.ts.tv_usec as i64, h.len, bytes)?;
-            Ok((Next::Packet, Some(rec.unbind())))
-        }
-        0 => Ok((Next::Timeout, None)),
-        -2 => Ok((Next::End, None)),
-        _ => Err(feed.last_error(p)),
     }
 }
 
@@ -354,7 +264,6 @@ mod sys {
         pub fn pcap_set_snaplen(p: *mut pcap_t, snaplen: c_int) -> c_int;
         pub fn pcap_set_promisc(p: *mut pcap_t, promisc: c_int) -> c_int;
         pub fn pcap_set_timeout(p: *mut pcap_t, ms: c_int) -> c_int;
-        pub fn pcap_set_immediate_mode(p: *mut pcap_t, on: c_int) -> c_int;
         pub fn pcap_activate(p: *mut pcap_t) -> c_int;
         pub fn pcap_statustostr(status: c_int) -> *const c_char;
     }
@@ -380,15 +289,21 @@ unsafe fn activate_error(p: *mut ffi::pcap_t, status: libc::c_int) -> String {
     }
 }
 
-/// Opens `interface` for capture: snap length, promiscuous mode and read
-/// timeout as given, immediate mode on, non-blocking.
+/// Opens `interface` for capture: snap length and promiscuous mode as
+/// given, non-blocking.
 ///
-/// Immediate mode matters on Linux: without it libpcap uses a TPACKET_V3
-/// ring, whose packets only become readable when the kernel retires a block
-/// (on a read timeout, or when the block is full), so packets would arrive
-/// up to one timeout late, and with timeout 0 (no timeout) a trickle of
-/// packets would never be seen at all. The read timeout is enforced by
-/// waiting on the selectable descriptor (see `wait_readable`).
+/// On Linux libpcap captures into a TPACKET_V3 ring whose packets become
+/// readable when the kernel retires a block: when it is full, or after the
+/// handle's timeout. That timeout is set to at most `RETIRE_MS`, not to the
+/// feed's read timeout, so packets are readable within a few milliseconds
+/// of arriving, and a trickle of packets is seen even with `timeout=0`; the
+/// feed's own read timeout is a deadline enforced while waiting on the
+/// selectable descriptor (see `wait_readable`). Immediate mode would give
+/// the same promptness, but libpcap then falls back to the TPACKET_V2 ring
+/// of one frame per packet sized by the snap length: with tcpdump's 256 KiB
+/// snap length that is a ring of 8 frames, and a flood loses most of its
+/// packets (see benches/live_drop.py), where the V3 ring packs small
+/// packets tightly, as tcpdump does.
 fn open_live(interface: &str, snaplen: i32, promisc: bool, timeout: i32) -> PyResult<pcap::Capture<pcap::Active>> {
     let label = if interface.is_empty() { "\"\"" } else { interface };
     let name = CString::new(interface)
@@ -405,10 +320,9 @@ fn open_live(interface: &str, snaplen: i32, promisc: bool, timeout: i32) -> PyRe
     // SAFETY: a freshly created handle; the setters only fail on an
     // activated one.
     let status = unsafe {
-        sys::pcap_set_snaplen(raw, snaplen.saturating_add(SNAP_PAD));
+        sys::pcap_set_snaplen(raw, snaplen);
         sys::pcap_set_promisc(raw, promisc as libc::c_int);
-        sys::pcap_set_timeout(raw, timeout);
-        sys::pcap_set_immediate_mode(raw, 1);
+        sys::pcap_set_timeout(raw, if timeout == 0 { RETIRE_MS } else { timeout.min(RETIRE_MS) });
         sys::pcap_activate(raw)
     };
     // A positive status is a warning (e.g. promiscuous mode not supported):
@@ -452,7 +366,6 @@ impl Live {
         let cap = py.detach(move || open_live(&iface, snaplen, promisc != 0, timeout))?;
         let mut feed = Feed::new(Handle::Live(cap), interface.clone());
         feed.timeout_ms = timeout;
-        feed.live_snaplen = snaplen as u32;
         Ok(PyClassInitializer::from(feed).add_subclass(Live { interface, snaplen, promisc, timeout }))
     }
 
