@@ -11,7 +11,9 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libpcap-dev tcpdump tshark iproute2
 PYLIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR") or "")')
 
-.PHONY: all demo test test-rust test-python deps venv develop bench wheel sdist wheel-test sdist-test clean
+FUZZ_SECONDS ?= 300
+
+.PHONY: fuzz all demo test test-rust test-python deps venv develop bench wheel sdist wheel-test sdist-test clean
 
 all: develop
 
@@ -74,6 +76,16 @@ wheel-test: wheel
 # fresh virtualenv (pip builds the extension from source) and smoke-tests it.
 sdist-test: deps sdist
 	PYTHON=$(PYTHON) bash scripts/sdist_smoke.sh
+
+# Coverage-guided fuzzing of the packet decoder with libFuzzer (cargo-fuzz),
+# seeded with tests/corpus/. cargo-fuzz wants nightly flags; RUSTC_BOOTSTRAP
+# lets the stable toolchain accept them. Not part of `make test` (a bounded
+# random-input test of the same entry point runs in `cargo test`).
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked -q
+	mkdir -p fuzz/corpus && cp -n tests/corpus/* fuzz/corpus/
+	LD_LIBRARY_PATH=$(PYLIBDIR):$$LD_LIBRARY_PATH RUSTC_BOOTSTRAP=1 \
+	  cargo fuzz run decode fuzz/corpus -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
 
 clean:
 	rm -rf $(VENV) target dist benches/.venv benches/.build
