@@ -42,7 +42,7 @@ def test_loop_ten_packets_into_a_dumper(mixed, tmp_path):
         assert f.loop(10, pcap.Dumper(f, tmp_path / "ten.pcap")) == 10
     gc.collect()  # the dropped Dumper flushed and closed its file
     assert (tmp_path / "ten.pcap").read_bytes() == ref
-    assert pcaptools.read_pcap(ref and tmp_path / "ten.pcap")[1] == recs[:10]
+    assert pcaptools.read_pcap(tmp_path / "ten.pcap")[1] == recs[:10]
 
 
 @pytest.mark.parametrize("path", pcaptools.openbsd_params())
