@@ -383,3 +383,29 @@ def test_sigint_while_waiting_on_a_pipe(sample, tmp_path):
                        capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split()[:2] == ["KeyboardInterrupt", "3"], r.stdout
+
+
+def test_iteration_through_itertools_keeps_every_object(mixed):
+    """Consumers that hold results in odd ways (zip and enumerate reuse their
+    own tuples, deque drops old ones, dict keys keep timestamps...) always
+    see the packets as they are in the file."""
+    import collections
+    import itertools
+    path, recs = mixed
+    pairs = list(zip(pcap.Offline(path), pcap.Offline(path)))
+    assert [a for a, b in pairs] == recs and all(a == b for a, b in pairs)
+    f = pcap.Offline(path)
+    assert list(zip(f, f)) == list(zip(recs[0::2], recs[1::2]))
+    assert [r for _, r in enumerate(pcap.Offline(path))] == recs
+    assert list(itertools.islice(pcap.Offline(path), 100, 200, 7)) == recs[100:200:7]
+    assert list(collections.deque(pcap.Offline(path), maxlen=3)) == recs[-3:]
+    by_ts = {ts: (p, n) for p, ts, n in pcap.Offline(path)}
+    assert by_ts == {ts: (p, n) for p, ts, n in recs}
+    assert list(map(lambda r: r[1], pcap.Offline(path))) == [ts for _, ts, _ in recs]
+    assert sorted(pcap.Offline(path), key=lambda r: r[2]) == sorted(recs, key=lambda r: r[2])
+    f = pcap.Offline(path)
+    chunks = [list(itertools.islice(f, 333)) for _ in range(16)]
+    assert [r for c in chunks for r in c] == recs
+    f = pcap.Offline(path)
+    nexts = [f.next() for _ in range(len(recs))]
+    assert nexts == recs and f.next() is None
