@@ -351,3 +351,15 @@ def test_dash_writes_standard_output_and_leaves_it_open(sample):
     assert r.returncode == 0, r.stderr
     data = sample.read_bytes()
     assert r.stdout == data + b"still open"
+
+
+def test_packet_longer_than_the_snap_length(tmp_path):
+    """Written whole (as the legacy module did); libpcap reads back the snap
+    length, tshark the whole record."""
+    frame = bytes(range(256)) * 5 + bytes(234)  # 1514 bytes
+    out = tmp_path / "long.pcap"
+    with pcap.Dumper(pcap.Dead(pcap.DLT_EN10MB), out) as d:  # snaplen 1500
+        d(frame, (1, 2), len(frame))
+    hdr, recs = pcaptools.read_pcap(out)
+    assert hdr["snaplen"] == 1500 and recs == [(frame, (1, 2), 1514)]
+    assert list(pcap.Offline(out)) == [(frame[:1500], (1, 2), 1514)]
