@@ -17,6 +17,51 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// callback never runs Python bytecode (which checks them itself).
 const SIGNAL_CHECK_INTERVAL: u32 = 1024;
 
+/// Refills the first tuple of `candidates` that only its holder refers to
+/// (so nobody can see it change) with `items`, or makes a new tuple of them.
+/// Returns the tuple and whether it is new.
+fn refill_or_new<'py, 'a, const N: usize>(
+    py: Python<'py>,
+    candidates: impl Iterator<Item = &'a Py<PyAny>>,
+    items: [Bound<'py, PyAny>; N],
+) -> PyResult<(Bound<'py, PyAny>, bool)> {
+    // SAFETY: a candidate is one of our tuples of N items; with a reference
+    // count of 1 only our slot holds it, so refilling it is invisible. A new
+    // tuple is filled before anyone sees it. `tuple_replace` takes the new
+    // item's reference and releases the old one (a new tuple has none).
+    unsafe {
+        for t in candidates {
+            let t = t.as_ptr();
+            if py::Py_REFCNT(t) == 1 {
+                for (i, item) in items.into_iter().enumerate() {
+                    tuple_replace(t, i as py::Py_ssize_t, item.into_ptr());
+                }
+                return Ok((Bound::from_borrowed_ptr(py, t), false));
+            }
+        }
+        let t = py::PyTuple_New(N as py::Py_ssize_t);
+        if t.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        for (i, item) in items.into_iter().enumerate() {
+            tuple_replace(t, i as py::Py_ssize_t, item.into_ptr());
+        }
+        Ok((Bound::from_owned_ptr(py, t), true))
+    }
+}
+
+/// Puts `item` (a reference given away) at `i` of tuple `t`, releasing what
+/// was there (nothing, in a new tuple).
+///
+/// # Safety
+/// `t` is a tuple nobody else sees, `i` is in range and `item` is owned.
+#[inline(always)]
+unsafe fn tuple_replace(t: *mut py::PyObject, i: py::Py_ssize_t, item: *mut py::PyObject) {
+    let old = py::PyTuple_GET_ITEM(t, i);
+    py::PyTuple_SET_ITEM(t, i, item);
+    py::Py_XDECREF(old);
+}
+
 /// Builds the Python objects of one packet record.
 pub struct ArgBuilder {
     interpret: Option<LinkInfo>,
@@ -55,12 +100,10 @@ impl ArgBuilder {
         }
     }
 
-    /// `(sec, usec)`. The seconds object is reused while the second does not
-    /// change, and the tuple itself is reused when the previous packet's
-    /// tuple was not kept by anyone (its only reference is ours), as
-    /// CPython's own `zip` and `enumerate` do.
+    /// The seconds and microseconds objects of a timestamp; the seconds
+    /// object is reused while the second does not change.
     #[inline]
-    fn tstamp<'py>(&mut self, py: Python<'py>, sec: i64, usec: i64) -> PyResult<Bound<'py, PyAny>> {
+    fn ts_items<'py>(&mut self, py: Python<'py>, sec: i64, usec: i64) -> PyResult<[Bound<'py, PyAny>; 2]> {
         let sec_obj = match &self.sec_obj {
             Some(o) if self.last_sec == sec => o.clone_ref(py).into_bound(py),
             _ => {
@@ -70,36 +113,20 @@ impl ArgBuilder {
                 o
             }
         };
-        let usec_obj = usec.into_pyobject(py)?.into_any();
-        // SAFETY: a reused tuple has no other reference, so nobody can see
-        // it change; its old items are released after the new ones are in.
-        // A new tuple is filled with two owned references before anyone sees
-        // it. SET_ITEM steals the references given to it.
-        unsafe {
-            if let Some(t) = &self.ts_tuple {
-                let t = t.as_ptr();
-                if py::Py_REFCNT(t) == 1 {
-                    let old_sec = py::PyTuple_GET_ITEM(t, 0);
-                    let old_usec = py::PyTuple_GET_ITEM(t, 1);
-                    py::PyTuple_SET_ITEM(t, 0, sec_obj.into_ptr());
-                    py::PyTuple_SET_ITEM(t, 1, usec_obj.into_ptr());
-                    py::Py_DECREF(old_sec);
-                    py::Py_DECREF(old_usec);
-                    return Ok(Bound::from_borrowed_ptr(py, t));
-                }
-            }
-            let t = py::PyTuple_New(2);
-            if t.is_null() {
-                return Err(PyErr::fetch(py));
-            }
-            py::PyTuple_SET_ITEM(t, 0, sec_obj.into_ptr());
-            py::PyTuple_SET_ITEM(t, 1, usec_obj.into_ptr());
-            let t = Bound::from_owned_ptr(py, t);
-            if self.reuse_tuples {
-                self.ts_tuple = Some(t.clone().unbind());
-            }
-            Ok(t)
+        Ok([sec_obj, usec.into_pyobject(py)?.into_any()])
+    }
+
+    /// `(sec, usec)` for a callback: the tuple of the previous packet is
+    /// refilled when nobody kept it (as CPython's own `zip` and `enumerate`
+    /// do).
+    #[inline]
+    fn tstamp<'py>(&mut self, py: Python<'py>, sec: i64, usec: i64) -> PyResult<Bound<'py, PyAny>> {
+        let items = self.ts_items(py, sec, usec)?;
+        let (t, fresh) = refill_or_new(py, self.ts_tuple.as_ref().into_iter(), items)?;
+        if fresh && self.reuse_tuples {
+            self.ts_tuple = Some(t.clone().unbind());
         }
+        Ok(t)
     }
 
     /// The three callback arguments of one record.
@@ -120,7 +147,8 @@ impl ArgBuilder {
 
     /// `(packet, (sec, usec), length)` as one tuple, for `next()` and
     /// iteration. An earlier result tuple is refilled when nobody kept it
-    /// (as after `for packet, ts, length in feed` unpacked it).
+    /// (as after `for packet, ts, length in feed` unpacked it), and so is the
+    /// timestamp tuple inside it when nobody kept that either.
     pub fn tuple<'py>(
         &mut self,
         py: Python<'py>,
@@ -129,38 +157,39 @@ impl ArgBuilder {
         len: u32,
         data: &[u8],
     ) -> PyResult<Bound<'py, PyAny>> {
-        let items = self.build(py, sec, usec, len, data)?;
-        // SAFETY: as in `tstamp`: a tuple is refilled only while ours is its
-        // one reference; new tuples are filled before anyone sees them.
+        let pkt = self.packet(py, data)?;
+        let len = crate::ints::u32_int(py, len);
+        let ts_parts = self.ts_items(py, sec, usec)?;
+        let free = self.result_tuples.iter().flatten().map(|t| t.as_ptr());
+        // SAFETY: the slots hold our own 3-tuples. One whose only reference
+        // is its slot can be refilled unseen, and so can its timestamp tuple
+        // when that tuple's only reference is the result tuple.
+        // `tuple_replace` takes each new item's reference and releases the
+        // old item (putting a tuple back in its own place keeps its count).
         unsafe {
-            for t in self.result_tuples.iter().flatten() {
-                let t = t.as_ptr();
-                if py::Py_REFCNT(t) == 1 {
-                    let mut old = [std::ptr::null_mut(); 3];
-                    for (i, item) in items.into_iter().enumerate() {
-                        old[i] = py::PyTuple_GET_ITEM(t, i as py::Py_ssize_t);
-                        py::PyTuple_SET_ITEM(t, i as py::Py_ssize_t, item.into_ptr());
+            if let Some(t) = free.clone().find(|&t| py::Py_REFCNT(t) == 1) {
+                let old_ts = py::PyTuple_GET_ITEM(t, 1);
+                let ts = if py::Py_REFCNT(old_ts) == 1 {
+                    for (i, item) in ts_parts.into_iter().enumerate() {
+                        tuple_replace(old_ts, i as py::Py_ssize_t, item.into_ptr());
                     }
-                    for o in old {
-                        py::Py_DECREF(o);
-                    }
-                    return Ok(Bound::from_borrowed_ptr(py, t));
+                    Bound::from_borrowed_ptr(py, old_ts)
+                } else {
+                    refill_or_new(py, std::iter::empty(), ts_parts)?.0
+                };
+                for (i, item) in [pkt, ts, len].into_iter().enumerate() {
+                    tuple_replace(t, i as py::Py_ssize_t, item.into_ptr());
                 }
+                return Ok(Bound::from_borrowed_ptr(py, t));
             }
-            let t = py::PyTuple_New(3);
-            if t.is_null() {
-                return Err(PyErr::fetch(py));
-            }
-            for (i, item) in items.into_iter().enumerate() {
-                py::PyTuple_SET_ITEM(t, i as py::Py_ssize_t, item.into_ptr());
-            }
-            let t = Bound::from_owned_ptr(py, t);
-            // Two slots: `r = feed.next()` still holds the previous result
-            // while the next one is made, but not the one before.
-            self.result_tuples.rotate_left(1);
-            self.result_tuples[1] = Some(t.clone().unbind());
-            Ok(t)
         }
+        let ts = refill_or_new(py, std::iter::empty(), ts_parts)?.0;
+        let t = refill_or_new(py, std::iter::empty(), [pkt, ts, len])?.0;
+        // Two slots: `r = feed.next()` still holds the previous result while
+        // the next one is made, but not the one before.
+        self.result_tuples.rotate_left(1);
+        self.result_tuples[1] = Some(t.clone().unbind());
+        Ok(t)
     }
 
     /// Chooses whether the next packets are decoded (`next(interpret=...)`).
