@@ -23,7 +23,9 @@
 //! packet, so making the storage mutable and re-running `layer::locate`
 //! after a change touches this module and `proto` only.
 
+pub mod build;
 pub mod fields;
+pub mod finalise;
 pub mod layer;
 pub mod proto;
 pub mod query;
@@ -39,6 +41,7 @@ mod ipv6;
 mod link;
 mod openbsd;
 mod transport;
+pub mod write;
 
 use fields::H;
 use layer::{Kind, Layer, Layers};
@@ -47,6 +50,7 @@ use query::Query;
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
+use std::cell::UnsafeCell;
 
 /// What a feed knows about the link layer of the packets it hands out.
 #[derive(Clone, Copy, Debug)]
@@ -76,10 +80,34 @@ pub fn decode_for_feed<'py>(
 /// `p.getRaw()`/`bytes(p)`, `len(p)`.
 #[pyclass(frozen, weakref, module = "openbsd.packet", name = "Packet")]
 pub struct Packet {
-    data: Py<PyBytes>,
-    pub(crate) layers: Layers,
+    /// The bytes and the located layers. Only touched with the GIL held
+    /// (every accessor takes a `Python` token and the module is not
+    /// free-threaded), so never concurrently; see [`Packet::state_mut`] for
+    /// the rule that keeps shared borrows and writes apart.
+    state: UnsafeCell<State>,
+    /// The protocol the packet starts with (for re-locating after a change).
+    first: Kind,
     linktype: Option<i32>,
     pub(crate) swapped: bool,
+}
+
+// SAFETY: the `UnsafeCell` is only accessed through methods that take a
+// `Python` token, i.e. with the GIL held (the module does not declare itself
+// free-threaded), so accesses are serialised.
+unsafe impl Sync for Packet {}
+
+/// Where a packet's bytes live: the `bytes` object it was decoded from
+/// (shared with the feed, no copy), or, once modified, a buffer of its own.
+enum Store {
+    Shared(Py<PyBytes>),
+    Owned(Vec<u8>),
+}
+
+struct State {
+    store: Store,
+    layers: Layers,
+    /// Whether any field was set since the packet was decoded or built.
+    modified: bool,
 }
 
 impl Packet {
@@ -90,26 +118,105 @@ impl Packet {
         swapped: bool,
     ) -> Packet {
         let layers = layer::locate(data.as_bytes(), first);
-        Packet { data: data.unbind(), layers, linktype, swapped }
+        let state = State { store: Store::Shared(data.unbind()), layers, modified: false };
+        Packet { state: UnsafeCell::new(state), first, linktype, swapped }
+    }
+
+    /// A packet over bytes of its own (built by `createPacket`).
+    pub(crate) fn from_vec(data: Vec<u8>, first: Kind) -> Packet {
+        let layers = layer::locate(&data, first);
+        let state = State { store: Store::Owned(data), layers, modified: false };
+        Packet { state: UnsafeCell::new(state), first, linktype: None, swapped: false }
+    }
+
+    #[inline]
+    fn state<'a>(&'a self, _py: Python<'a>) -> &'a State {
+        // SAFETY: GIL held (the token); writes happen only in
+        // `state_mut`, whose callers hold no borrow from this one.
+        unsafe { &*self.state.get() }
+    }
+
+    /// The state, for writing.
+    ///
+    /// # Safety
+    /// No reference obtained from [`Packet::bytes`], [`Packet::layers`] or
+    /// `state` may be alive while the returned one is used. Writers (setters,
+    /// `finalise`) convert their Python arguments first, then call this, and
+    /// run no Python code until they drop it; readers never run Python code
+    /// that could reach a writer while they hold the bytes (the getters that
+    /// build lists copy what they need first).
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn state_mut<'a>(&'a self, _py: Python<'a>) -> &'a mut State {
+        unsafe { &mut *self.state.get() }
     }
 
     /// The packet's bytes.
+    #[inline]
     pub fn bytes<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
-        self.data.bind(py).as_bytes()
+        match &self.state(py).store {
+            Store::Shared(b) => b.bind(py).as_bytes(),
+            Store::Owned(v) => v,
+        }
+    }
+
+    /// The located layers.
+    #[inline]
+    pub(crate) fn layers<'a>(&'a self, py: Python<'a>) -> &'a Layers {
+        &self.state(py).layers
+    }
+
+    /// Whether a field was set since the packet was decoded or built.
+    pub(crate) fn is_modified(&self, py: Python<'_>) -> bool {
+        self.state(py).modified
+    }
+
+    /// Applies `f` to the packet's bytes (copied into a buffer of the
+    /// packet's own on the first change), marks the packet modified and
+    /// re-locates its layers. `f` must not run Python code.
+    pub(crate) fn modify<R>(&self, py: Python<'_>, f: impl FnOnce(&mut Vec<u8>, &Layers) -> R) -> R {
+        // SAFETY: see `state_mut`: callers hold no borrow of the state, and
+        // `f` is plain Rust.
+        let st = unsafe { self.state_mut(py) };
+        // Dropping a shared bytes object (a refcount decrement) runs no
+        // Python code: bytes have no finaliser.
+        let mut v = match std::mem::replace(&mut st.store, Store::Owned(Vec::new())) {
+            Store::Shared(b) => b.bind(py).as_bytes().to_vec(),
+            Store::Owned(v) => v,
+        };
+        let r = f(&mut v, &st.layers);
+        st.layers = layer::locate(&v, self.first);
+        st.store = Store::Owned(v);
+        st.modified = true;
+        r
+    }
+
+    /// The packet's bytes as a `bytes` object (the one it was decoded from
+    /// while unmodified).
+    pub(crate) fn raw(&self, py: Python<'_>) -> Py<PyBytes> {
+        match &self.state(py).store {
+            Store::Shared(b) => b.clone_ref(py),
+            Store::Owned(v) => PyBytes::new(py, v).unbind(),
+        }
+    }
+
+    /// Clears the modified flag (after `finalise`, or building).
+    pub(crate) fn set_modified(&self, py: Python<'_>, m: bool) {
+        // SAFETY: see `state_mut`.
+        unsafe { self.state_mut(py) }.modified = m;
     }
 
     /// Index of the first layer at or after `start` matching `q`.
     #[inline]
     pub(crate) fn find(&self, py: Python<'_>, q: &Query, start: usize) -> Option<usize> {
         let data = self.bytes(py);
-        let layers = self.layers.as_slice();
+        let layers = self.layers(py).as_slice();
         let found = layers.get(start..)?.iter().position(|l| q.matches(data, l));
         found.map(|i| i + start)
     }
 
     fn repr_string(&self, py: Python<'_>) -> String {
         let mut out = String::new();
-        for l in self.layers.as_slice() {
+        for l in self.layers(py).as_slice() {
             let s = repr_layer(py, self, l);
             if !s.is_empty() {
                 if !out.is_empty() {
@@ -128,7 +235,7 @@ impl Packet {
 pub(crate) fn object_at(pkt: &Bound<'_, Packet>, i: usize) -> PyResult<Py<PyAny>> {
     let py = pkt.py();
     let p = pkt.get();
-    let Some(&l) = p.layers.get(i) else {
+    let Some(&l) = p.layers(py).get(i) else {
         return Err(PyKeyError::new_err("no such layer"));
     };
     let base = Protocol::new(pkt.clone().unbind(), i as u8, l);
@@ -137,7 +244,7 @@ pub(crate) fn object_at(pkt: &Bound<'_, Packet>, i: usize) -> PyResult<Py<PyAny>
 
 /// A protocol object of the class its layer (and, for ICMP, type) calls for.
 pub(crate) fn make_object(py: Python<'_>, base: Protocol, data: &[u8]) -> PyResult<Py<PyAny>> {
-    let l = base.layer;
+    let l = base.made;
     let first = data.get(l.hdr_start()).copied().unwrap_or(0);
     match l.kind {
         Kind::Raw | Kind::Ethernet | Kind::Vlan | Kind::Loopback | Kind::Sll | Kind::Sll2 => {
@@ -312,7 +419,7 @@ pub fn exercise(data: &[u8]) {
 }
 
 /// The layer kind of a protocol class, from its TYPE.
-fn kind_of_class(klass: &Bound<'_, PyAny>) -> PyResult<Kind> {
+pub(crate) fn kind_of_class(klass: &Bound<'_, PyAny>) -> PyResult<Kind> {
     let t = klass.getattr("TYPE").map_err(|_| PyTypeError::new_err("not a protocol class"))?;
     let t: String = t.extract()?;
     // ICMP kinds are named after their subtype by `type_names`; they are
@@ -364,7 +471,7 @@ impl Packet {
     /// The protocol objects, outermost first.
     #[pyo3(name = "getProtoList")]
     fn get_proto_list<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
-        let n = slf.get().layers.len();
+        let n = slf.get().layers(slf.py()).len();
         let objs = (0..n).map(|i| object_at(slf, i)).collect::<PyResult<Vec<_>>>()?;
         PyList::new(slf.py(), objs)
     }
@@ -372,11 +479,11 @@ impl Packet {
     /// The packet's bytes.
     #[pyo3(name = "getRaw")]
     fn get_raw(&self, py: Python<'_>) -> Py<PyBytes> {
-        self.data.clone_ref(py)
+        self.raw(py)
     }
 
     fn __bytes__(&self, py: Python<'_>) -> Py<PyBytes> {
-        self.data.clone_ref(py)
+        self.raw(py)
     }
 
     fn __len__(&self, py: Python<'_>) -> usize {
@@ -393,11 +500,35 @@ impl Packet {
         self.linktype
     }
 
+    /// finalise() -> None
+    ///
+    /// Recomputes every length field (IP total length, IPv6 payload
+    /// length, UDP length, pflog header length) and every checksum (IPv4
+    /// header, TCP, UDP, ICMP, ICMPv6, IGMP), inner protocols first. A
+    /// packet with no field set since it was decoded or built is left as
+    /// it is, byte for byte.
+    fn finalise(&self, py: Python<'_>) {
+        if !self.is_modified(py) {
+            return;
+        }
+        self.modify(py, |d, layers| finalise::finalise(d, layers.as_slice()));
+        // Lengths may have moved layer ends: locate once more and finalise
+        // what that changed (a no-op when nothing moved).
+        self.modify(py, |d, layers| finalise::finalise(d, layers.as_slice()));
+        self.set_modified(py, false);
+    }
+
+    /// finalize() -> None: the same as `finalise()`.
+    fn finalize(&self, py: Python<'_>) {
+        self.finalise(py)
+    }
+
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Packet>()?;
     m.add_class::<Protocol>()?;
+    m.add_function(wrap_pyfunction!(build::create_packet, m)?)?;
     m.add("ProtocolOptions", fields::table(m.py(), fields::PROTOCOLS)?)?;
     link::register(m)?;
     openbsd::register(m)?;
