@@ -9,6 +9,8 @@
 //! A layer whose length field announces more than was captured (a packet cut
 //! by the snap length) keeps its length, and the checksums of what it
 //! carries are left alone: they cannot be computed from part of the data.
+//! Likewise the checksums inside a fragment (they cover the reassembled
+//! datagram).
 
 use super::layer::{pf_header_len, Kind, Layer};
 
@@ -40,6 +42,17 @@ fn be16(d: &[u8], at: usize) -> Option<u16> {
 fn put16(d: &mut [u8], at: usize, v: u16) {
     if let Some(s) = d.get_mut(at..at + 2) {
         s.copy_from_slice(&v.to_be_bytes());
+    }
+}
+
+/// Whether layer `l` carries only part of what its checksums would cover: a
+/// fragment (IPv4 more-fragments flag, IPv6 fragment header with M set; the
+/// checksums inside cover the reassembled datagram).
+fn fragment(d: &[u8], l: &Layer) -> bool {
+    match l.kind {
+        Kind::Ip => d.get(l.hdr_start() + 6).is_some_and(|b| b & 0x20 != 0),
+        Kind::Ipv6Fragment => be16(d, l.hdr_start() + 2).is_some_and(|v| v & 1 != 0),
+        _ => false,
     }
 }
 
@@ -76,11 +89,11 @@ fn pseudo(d: &[u8], layers: &[Layer], j: usize, len: usize, proto: u8) -> Option
 
 /// Recomputes every length and checksum of `d`, whose layers are `layers`.
 pub fn finalise(d: &mut [u8], layers: &[Layer]) {
-    // Whether a layer or one enclosing it was cut short.
+    // Whether a layer or one enclosing it was cut short or is a fragment.
     let mut cut_below = [false; super::layer::MAX_LAYERS];
     let mut any = false;
     for (j, l) in layers.iter().enumerate() {
-        any = any || cut(d, l);
+        any = any || cut(d, l) || fragment(d, l);
         if let Some(c) = cut_below.get_mut(j) {
             *c = any;
         }

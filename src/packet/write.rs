@@ -284,8 +284,8 @@ impl Protocol {
         self.put(py, field, rel, &val.to_ne_bytes())
     }
 
-    /// Replaces bytes `range` (absolute offsets inside this layer) with
-    /// `new`: the packet grows or shrinks, the length fields of this layer
+    /// Replaces bytes `range` (absolute offsets inside this layer; inside
+    /// its header when `in_header`) with `new`: the packet grows or shrinks, the length fields of this layer
     /// and of those enclosing it (IP total length, IPv6 payload length, UDP
     /// length) follow, `fix` then adjusts this layer's header (its header
     /// length field, given the new header length), and the layers are
@@ -295,6 +295,7 @@ impl Protocol {
         py: Python<'_>,
         field: &str,
         range: Range<usize>,
+        in_header: bool,
         new: &[u8],
         fix: impl FnOnce(&mut [u8], usize, usize),
     ) -> PyResult<()> {
@@ -337,7 +338,7 @@ impl Protocol {
             updates.push((e.hdr_start() + at, n as u16));
         }
         let hdr_start = l.hdr_start();
-        let new_hlen = if range.start < l.payload_start() {
+        let new_hlen = if in_header {
             (l.hlen as i64 + delta).max(0) as usize
         } else {
             l.hlen as usize
@@ -370,13 +371,13 @@ impl Protocol {
         if start > l.payload_start() {
             return Err(outside(field));
         }
-        self.splice(py, field, start..l.payload_start(), new, fix)
+        self.splice(py, field, start..l.payload_start(), true, new, fix)
     }
 
     /// Replaces the payload (the bytes after the header).
     pub fn replace_payload(&self, py: Python<'_>, field: &str, new: &[u8]) -> PyResult<()> {
         let l = self.layer(py);
-        self.splice(py, field, l.payload_start()..l.end(), new, |_, _, _| {})
+        self.splice(py, field, l.payload_start()..l.end(), false, new, |_, _, _| {})
     }
 }
 
