@@ -742,3 +742,51 @@ def test_a_view_of_a_layer_that_disappeared():
         tcp.payload = b"x"
     tcp.window = 5  # a fixed-size field is still written where it was
     assert bytes(p)[34:36] == b"\x00\x05"
+
+
+def test_random_assignments_never_crash():
+    """Random values of random types into every field of packets decoded from
+    random and real bytes: only ValueError/TypeError (or AttributeError for
+    the read-only members) come out, the packet stays decodable, and
+    finalise() then succeeds."""
+    rnd = random.Random(2024)
+    sources = [bytes(p) for _, p, _ in capture_packets()][:40]
+    sources += [bytes(createPacket(*s)) for s, *_ in INT_FIELDS]
+    values = [0, 1, -1, 255, 65535, 2**32, 2**80, "tcp", "SYN", "1.2.3.4", "fe80::1",
+              "00:11:22:33:44:55", "", "x" * 300, b"", b"\x01\x02\x03\x04", bytes(64),
+              ["syn", "ack"], [(2, b"\x05\xb4")], [], None, 1.5, object(), [b"\x01"]]
+    firsts = [Ethernet, IP, IPv6, Loopback, PF, PFOld, Enc, SLL, SLL2]
+    errors = 0
+    for i in range(3000):
+        if sources and rnd.random() < 0.6:
+            data = bytearray(rnd.choice(sources))
+            for _ in range(rnd.randrange(4)):
+                if data:
+                    data[rnd.randrange(len(data))] = rnd.randrange(256)
+            first = rnd.choice(firsts) if rnd.random() < 0.2 else Ethernet
+        else:
+            data = bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(120)))
+            first = rnd.choice(firsts)
+        p = Packet(first, bytes(data))
+        protos = p.getProtoList()
+        for _ in range(rnd.randrange(1, 6)):
+            if not protos:
+                break
+            obj = rnd.choice(protos)
+            names = [n for n in dir(type(obj)) if not n.startswith("_") and n != "TYPE"
+                     and not callable(getattr(type(obj), n))
+                     and not isinstance(getattr(type(obj), n), dict)]
+            name = rnd.choice(names)
+            try:
+                setattr(obj, name, rnd.choice(values))
+            except (ValueError, TypeError, AttributeError):
+                errors += 1
+            protos = p.getProtoList() or protos
+        p.finalise()
+        q = Packet(first, bytes(p))
+        repr(q)
+        for proto in q.getProtoList():
+            for n in dir(type(proto)):
+                if not n.startswith("_"):
+                    getattr(proto, n)
+    assert errors > 100

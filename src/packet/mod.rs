@@ -239,13 +239,16 @@ pub(crate) fn object_at(pkt: &Bound<'_, Packet>, i: usize) -> PyResult<Py<PyAny>
         return Err(PyKeyError::new_err("no such layer"));
     };
     let base = Protocol::new(pkt.clone().unbind(), i as u8, l);
-    make_object(py, base, p.bytes(py))
+    // The type byte is read first: making the object runs Python code
+    // (allocation), during which no borrow of the bytes is held.
+    let first = p.bytes(py).get(l.hdr_start()).copied().unwrap_or(0);
+    make_object(py, base, first)
 }
 
 /// A protocol object of the class its layer (and, for ICMP, type) calls for.
-pub(crate) fn make_object(py: Python<'_>, base: Protocol, data: &[u8]) -> PyResult<Py<PyAny>> {
+/// `first` is the first byte of its header (the ICMP/ICMPv6 type).
+pub(crate) fn make_object(py: Python<'_>, base: Protocol, first: u8) -> PyResult<Py<PyAny>> {
     let l = base.made;
-    let first = data.get(l.hdr_start()).copied().unwrap_or(0);
     match l.kind {
         Kind::Raw | Kind::Ethernet | Kind::Vlan | Kind::Loopback | Kind::Sll | Kind::Sll2 => {
             link::object(py, base)
@@ -391,6 +394,15 @@ pub fn exercise(data: &[u8]) {
     }
     for first in ALL_KINDS {
         let layers = layer::locate(data, first);
+        // finalise() keeps the size, and a second one (after locating the
+        // layers again, as the Packet does) changes nothing more.
+        let mut once = data.to_vec();
+        finalise::finalise(&mut once, layers.as_slice());
+        assert_eq!(once.len(), data.len(), "finalise keeps the size");
+        let again_layers = layer::locate(&once, first);
+        let mut twice = once.clone();
+        finalise::finalise(&mut twice, again_layers.as_slice());
+        assert_eq!(twice, once, "finalise is idempotent");
         let mut bound = data.len();
         let mut next_off = 0usize;
         for l in layers.as_slice() {

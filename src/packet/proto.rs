@@ -242,8 +242,8 @@ pub fn detached(py: Python<'_>, p: &Protocol, kind: Kind, at: usize) -> Option<P
 pub fn detached_object(py: Python<'_>, p: &Protocol, kind: Kind, at: usize) -> PyResult<Option<Py<PyAny>>> {
     match detached(py, p, kind, at) {
         Some(d) => {
-            let data = p.data(py);
-            super::make_object(py, d, data).map(Some)
+            let first = p.data(py).get(d.made.hdr_start()).copied().unwrap_or(0);
+            super::make_object(py, d, first).map(Some)
         }
         None => Ok(None),
     }
