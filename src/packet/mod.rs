@@ -95,6 +95,10 @@ pub struct Packet {
 // `Python` token, i.e. with the GIL held (the module does not declare itself
 // free-threaded), so accesses are serialised.
 unsafe impl Sync for Packet {}
+// SAFETY: the only non-`Send` part is `State::ptr`, which points into the
+// buffer the same `State` owns (a `bytes` object or a `Vec`), wherever the
+// packet goes.
+unsafe impl Send for Packet {}
 
 /// Where a packet's bytes live: the `bytes` object it was decoded from
 /// (shared with the feed, no copy), or, once modified, a buffer of its own.
@@ -105,6 +109,13 @@ enum Store {
 
 struct State {
     store: Store,
+    /// Where `store`'s bytes are (kept in step with it: reading a `bytes`
+    /// object's data takes two calls into Python's C API).
+    ptr: *const u8,
+    len: usize,
+    /// Counts the changes that located the layers again (protocol objects
+    /// made before the last one look their layer up again).
+    gen: u32,
     layers: Layers,
     /// Whether any field was set since the packet was decoded or built.
     modified: bool,
@@ -117,15 +128,19 @@ impl Packet {
         linktype: Option<i32>,
         swapped: bool,
     ) -> Packet {
-        let layers = layer::locate(data.as_bytes(), first);
-        let state = State { store: Store::Shared(data.unbind()), layers, modified: false };
+        let bytes = data.as_bytes();
+        let layers = layer::locate(bytes, first);
+        let (ptr, len) = (bytes.as_ptr(), bytes.len());
+        let state =
+            State { store: Store::Shared(data.unbind()), ptr, len, gen: 0, layers, modified: false };
         Packet { state: UnsafeCell::new(state), first, linktype, swapped }
     }
 
     /// A packet over bytes of its own (built by `createPacket`).
     pub(crate) fn from_vec(data: Vec<u8>, first: Kind) -> Packet {
         let layers = layer::locate(&data, first);
-        let state = State { store: Store::Owned(data), layers, modified: false };
+        let (ptr, len) = (data.as_ptr(), data.len());
+        let state = State { store: Store::Owned(data), ptr, len, gen: 0, layers, modified: false };
         Packet { state: UnsafeCell::new(state), first, linktype: None, swapped: false }
     }
 
@@ -153,10 +168,18 @@ impl Packet {
     /// The packet's bytes.
     #[inline]
     pub fn bytes<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
-        match &self.state(py).store {
-            Store::Shared(b) => b.bind(py).as_bytes(),
-            Store::Owned(v) => v,
-        }
+        let st = self.state(py);
+        // SAFETY: `ptr`/`len` describe the buffer `store` holds now (set
+        // with it in `build`, `from_vec` and `modify`): a `bytes` object's
+        // data (immutable, alive while held) or the `Vec`'s (not touched
+        // until the next `modify`, see `state_mut`). Both are non-null.
+        unsafe { std::slice::from_raw_parts(st.ptr, st.len) }
+    }
+
+    /// The change count (see `State::gen`).
+    #[inline]
+    pub(crate) fn generation(&self, py: Python<'_>) -> u32 {
+        self.state(py).gen
     }
 
     /// The located layers.
@@ -185,7 +208,9 @@ impl Packet {
         };
         let r = f(&mut v, &st.layers);
         st.layers = layer::locate(&v, self.first);
+        (st.ptr, st.len) = (v.as_ptr(), v.len());
         st.store = Store::Owned(v);
+        st.gen = st.gen.wrapping_add(1);
         st.modified = true;
         r
     }
@@ -238,7 +263,7 @@ pub(crate) fn object_at(pkt: &Bound<'_, Packet>, i: usize) -> PyResult<Py<PyAny>
     let Some(&l) = p.layers(py).get(i) else {
         return Err(PyKeyError::new_err("no such layer"));
     };
-    let base = Protocol::new(pkt.clone().unbind(), i as u8, l);
+    let base = Protocol::new(pkt.clone().unbind(), i as u8, l, p.generation(py));
     // The type byte is read first: making the object runs Python code
     // (allocation), during which no borrow of the bytes is held.
     let first = p.bytes(py).get(l.hdr_start()).copied().unwrap_or(0);

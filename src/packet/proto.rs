@@ -22,11 +22,14 @@ pub struct Protocol {
     /// The layer as located when the object was made (its kind is the
     /// object's class; see [`Protocol::layer`] for where it is now).
     pub(crate) made: Layer,
+    /// The packet's change count when the object was made: while it is
+    /// the same, `made` is where the layer is.
+    pub(crate) gen: u32,
 }
 
 impl Protocol {
-    pub fn new(pkt: Py<Packet>, idx: u8, layer: Layer) -> Self {
-        Protocol { pkt, idx, made: layer }
+    pub fn new(pkt: Py<Packet>, idx: u8, layer: Layer, gen: u32) -> Self {
+        Protocol { pkt, idx, made: layer, gen }
     }
 
     /// The layer this object views, as the packet locates it now (a change
@@ -36,8 +39,9 @@ impl Protocol {
     /// stack, always use it).
     #[inline]
     pub fn layer(&self, py: Python<'_>) -> Layer {
-        if self.idx != DETACHED {
-            if let Some(l) = self.pkt.get().layers(py).get(self.idx as usize) {
+        let pkt = self.pkt.get();
+        if self.idx != DETACHED && pkt.generation(py) != self.gen {
+            if let Some(l) = pkt.layers(py).get(self.idx as usize) {
                 if l.kind == self.made.kind {
                     return *l;
                 }
@@ -235,7 +239,7 @@ pub fn detached(py: Python<'_>, p: &Protocol, kind: Kind, at: usize) -> Option<P
     let l = *super::layer::locate(sub, kind).get(0)?;
     let at32 = at as u32;
     let layer = Layer { kind, off: l.off + at32, hlen: l.hlen, end: l.end + at32 };
-    Some(Protocol::new(p.pkt.clone_ref(py), DETACHED, layer))
+    Some(Protocol::new(p.pkt.clone_ref(py), DETACHED, layer, 0))
 }
 
 /// The Python object for [`detached`], or `None`.
