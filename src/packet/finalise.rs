@@ -59,7 +59,7 @@ fn fragment(d: &[u8], l: &Layer) -> bool {
 /// Whether layer `l` announces more bytes than it spans (cut by the snap
 /// length). Zero lengths (TSO captures, jumbograms) announce nothing.
 fn cut(d: &[u8], l: &Layer) -> bool {
-    let span = l.end() - l.hdr_start();
+    let span = l.end().saturating_sub(l.hdr_start());
     let declared = match l.kind {
         Kind::Ip => be16(d, l.hdr_start() + 2).map(|v| v as usize),
         Kind::Ipv6 => be16(d, l.hdr_start() + 4).map(|v| v as usize + 40),
@@ -71,19 +71,59 @@ fn cut(d: &[u8], l: &Layer) -> bool {
 
 /// The pseudo-header sum of the IP layer enclosing layer `j` (the nearest
 /// IPv4 or IPv6 before it), for an upper-layer message of `len` bytes and
-/// protocol `proto`; `None` without one.
+/// protocol `proto`; `None` without one. The destination is the final one
+/// (RFC 791/8200): the last address of an IPv4 source route option, or of
+/// an IPv6 routing header with segments left (the first, for segment
+/// routing), as tshark and scapy compute it.
 fn pseudo(d: &[u8], layers: &[Layer], j: usize, len: usize, proto: u8) -> Option<u64> {
-    let ip = layers.get(..j)?.iter().rev().find(|l| matches!(l.kind, Kind::Ip | Kind::Ipv6))?;
+    let before = layers.get(..j)?;
+    let at = before.iter().rposition(|l| matches!(l.kind, Kind::Ip | Kind::Ipv6))?;
+    let ip = before.get(at)?;
     let o = ip.hdr_start();
     match ip.kind {
         Kind::Ip => {
-            let addrs = d.get(o + 12..o + 20)?;
-            Some(sum(addrs, proto as u64 + len as u64))
+            let src = d.get(o + 12..o + 16)?;
+            let dst = source_route_dst(d.get(o + 20..ip.payload_start()).unwrap_or(&[]))
+                .or_else(|| d.get(o + 16..o + 20))?;
+            Some(sum(dst, sum(src, proto as u64 + len as u64)))
         }
         _ => {
-            let addrs = d.get(o + 8..o + 40)?;
-            Some(sum(addrs, proto as u64 + len as u64))
+            let src = d.get(o + 8..o + 24)?;
+            let routed = before.get(at + 1..).unwrap_or(&[]).iter().find_map(|l| {
+                if l.kind != Kind::Ipv6Routing {
+                    return None;
+                }
+                let (h, end) = (l.hdr_start(), l.payload_start());
+                if d.get(h + 3).copied().unwrap_or(0) == 0 || end < h + 24 {
+                    return None;
+                }
+                if d.get(h + 2) == Some(&4) {
+                    d.get(h + 8..h + 24)
+                } else {
+                    d.get(end - 16..end)
+                }
+            });
+            let dst = routed.or_else(|| d.get(o + 24..o + 40))?;
+            Some(sum(dst, sum(src, proto as u64 + len as u64)))
         }
+    }
+}
+
+/// The final destination of the one loose or strict source route option
+/// among IPv4 options `opts` (none when there are several).
+fn source_route_dst(opts: &[u8]) -> Option<&[u8]> {
+    let routes: Vec<&[u8]> = super::ip::split_options(opts)
+        .into_iter()
+        .filter(|(t, _)| *t == 131 || *t == 137)
+        .map(|(_, whole)| whole)
+        .collect();
+    match routes.as_slice() {
+        [one] => {
+            let addrs = one.get(3..)?;
+            let n = addrs.len() / 4;
+            addrs.get(n.checked_sub(1)? * 4..n * 4)
+        }
+        _ => None,
     }
 }
 
@@ -100,7 +140,7 @@ pub fn finalise(d: &mut [u8], layers: &[Layer]) {
     }
     for (j, l) in layers.iter().enumerate().rev() {
         let (o, hl, end) = (l.hdr_start(), l.payload_start(), l.end());
-        let span = end - o;
+        let span = end.saturating_sub(o);
         let is_cut = cut_below.get(j).copied().unwrap_or(true);
         match l.kind {
             Kind::Ip => {
