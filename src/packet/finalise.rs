@@ -151,10 +151,8 @@ pub fn finalise(d: &mut [u8], layers: &[Layer]) {
                 let c = fold(sum(d.get(o..hl).unwrap_or(&[]), 0));
                 put16(d, o + 10, c);
             }
-            Kind::Ipv6 => {
-                if !cut(d, l) {
-                    put16(d, o + 4, span.saturating_sub(40).min(65535) as u16);
-                }
+            Kind::Ipv6 if !cut(d, l) => {
+                put16(d, o + 4, span.saturating_sub(40).min(65535) as u16);
             }
             Kind::Pf => {
                 let len = d.get(o).copied().unwrap_or(0);
