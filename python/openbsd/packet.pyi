@@ -40,6 +40,11 @@ class Packet:
         byte for byte as it is."""
     def finalize(self) -> None:
         """The same as finalise()."""
+    def initialise(self) -> None:
+        """Locate the protocols again in the current bytes (legacy; every
+        change already does it)."""
+    def initialize(self) -> None:
+        """The same as initialise()."""
 
 def createPacket(*classes: Type[Protocol]) -> Packet:
     """A new packet with the given stack, e.g. createPacket(IP,

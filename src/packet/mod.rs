@@ -560,6 +560,26 @@ impl Packet {
         self.finalise(py)
     }
 
+    /// initialise() -> None
+    ///
+    /// Locates the protocols again in the packet's current bytes (the
+    /// legacy library's re-decode). Every change already does this, so it
+    /// changes nothing; kept for legacy scripts.
+    fn initialise(&self, py: Python<'_>) {
+        // SAFETY: see `state_mut`: no borrow of the state is alive here.
+        let st = unsafe { self.state_mut(py) };
+        let data = match &st.store {
+            Store::Shared(b) => b.bind(py).as_bytes(),
+            Store::Owned(v) => v.as_slice(),
+        };
+        st.layers = layer::locate(data, self.first);
+    }
+
+    /// initialize() -> None: the same as `initialise()`.
+    fn initialize(&self, py: Python<'_>) {
+        self.initialise(py)
+    }
+
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
