@@ -160,8 +160,8 @@ fn parse_hw(s: &str, n: Option<usize>) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// A hardware address of `n` bytes from its colon-hex string (or bytes).
-/// `what` names it in the error ("a MAC address").
+/// A hardware address of `n` bytes (1 to 16 when `None`) from its
+/// colon-hex string (or bytes).
 pub fn hw_arg(field: &str, v: &Bound<'_, PyAny>, n: Option<usize>) -> PyResult<Vec<u8>> {
     if let Ok(s) = v.cast::<PyString>() {
         if let Some(a) = parse_hw(s.to_str()?, n) {
@@ -233,8 +233,8 @@ fn put_be(s: &mut [u8], v: u64) {
 
 /// Writing fields of one protocol object.
 impl Protocol {
-    /// Stores `bytes` at `rel` bytes into this protocol's header (or past
-    /// it: `limit_to_header` false lets ICMP bodies and the like be written).
+    /// Stores `bytes` at `rel` bytes from the start of this protocol's
+    /// header (within the layer: header or payload).
     pub fn put(&self, py: Python<'_>, field: &str, rel: usize, bytes: &[u8]) -> PyResult<()> {
         let l = self.layer(py);
         let at = l.hdr_start() + rel;
@@ -285,11 +285,11 @@ impl Protocol {
     }
 
     /// Replaces bytes `range` (absolute offsets inside this layer; inside
-    /// its header when `in_header`) with `new`: the packet grows or shrinks, the length fields of this layer
-    /// and of those enclosing it (IP total length, IPv6 payload length, UDP
-    /// length) follow, `fix` then adjusts this layer's header (its header
-    /// length field, given the new header length), and the layers are
-    /// located again.
+    /// its header when `in_header`) with `new`: the packet grows or
+    /// shrinks, the length fields of this layer and of those enclosing it
+    /// (IP total length, IPv6 payload length, UDP length) follow, `fix`
+    /// then adjusts this layer's header (its header length field, given the
+    /// header's start and new length), and the layers are located again.
     pub fn splice(
         &self,
         py: Python<'_>,
@@ -315,7 +315,7 @@ impl Protocol {
         // The length fields of this layer and the enclosing ones.
         let data = self.data(py);
         let mut updates: Vec<(usize, u16)> = Vec::new();
-        for (j, e) in pkt.layers(py).as_slice().iter().enumerate().take(idx + 1) {
+        for e in pkt.layers(py).as_slice().iter().take(idx + 1) {
             let h = H(data.get(e.hdr_start()..e.payload_start()).unwrap_or(&[]));
             let (at, name) = match e.kind {
                 Kind::Ip => (2, "IP.length"),
@@ -334,7 +334,6 @@ impl Protocol {
                     "{field}: the change makes {name} {n}, outside 0..65535"
                 )));
             }
-            let _ = j;
             updates.push((e.hdr_start() + at, n as u16));
         }
         let hdr_start = l.hdr_start();
