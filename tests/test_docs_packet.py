@@ -1,7 +1,8 @@
 """Every ```python block of docs/packet.md runs, in order, in one namespace
 (later blocks use names the earlier ones define), in a scratch directory.
 The examples assert their own results, so a wrong statement in the docs
-fails here."""
+fails here. A block right after a line `<!-- no-test -->` is not run (it
+sends packets: it needs root and a network), as in tests/test_docs.py."""
 
 import os
 import re
@@ -12,10 +13,26 @@ from packet_helpers import REPO
 
 DOC = REPO / "docs" / "packet.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```$", re.M | re.S)
+NO_TEST = "<!-- no-test -->"
 
 
-def blocks():
-    return BLOCK.findall(DOC.read_text())
+def blocks(skip_marked=True):
+    text = DOC.read_text()
+    out = []
+    for m in BLOCK.finditer(text):
+        before = text[:m.start()].rstrip("\n").rsplit("\n", 1)[-1].strip()
+        if skip_marked and before == NO_TEST:
+            continue
+        out.append(m.group(1))
+    return out
+
+
+def test_marked_blocks_still_compile():
+    """The blocks that are not run are at least valid Python."""
+    marked = [b for b in blocks(skip_marked=False) if b not in blocks()]
+    assert marked
+    for code in marked:
+        compile(code, str(DOC), "exec")
 
 
 def test_docs_have_examples():

@@ -230,24 +230,7 @@ def test_stats_not_available_for_files(sample):
             f.stats()
 
 
-def test_interpret_not_available_yet(sample):
-    # Until the packet-decoding issue lands, interpret=1 says so clearly.
-    from openbsd import _native
-    if hasattr(_native, "Packet"):
-        pytest.skip("packet decoding has landed")
-    f = pcap.Offline(sample)
-    for call in (lambda: f.dispatch(1, print, 1), lambda: f.loop(1, print, interpret=1), lambda: f.next(1)):
-        with pytest.raises(pcap.PcapError, match="decoding.*not available"):
-            call()
-    # interpret=0 / False still works
-    assert f.next(0) is not None
-    assert f.next(interpret=False) is not None
-
-
 def test_interpret_hands_out_packets(mixed):
-    from openbsd import _native
-    if not hasattr(_native, "Packet"):
-        pytest.skip("packet decoding has not landed")
     from openbsd import packet
     path, recs = mixed
     f = pcap.Offline(path)

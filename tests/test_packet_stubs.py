@@ -123,3 +123,69 @@ def test_field_values_have_the_stubbed_types():
 def test_module_protocol_options():
     assert packet.ProtocolOptions == packet.IP.ProtocolOptions == packet.IPv6.ProtocolOptions
     assert packet.ProtocolOptions["TCP"] == 6 and packet.ProtocolOptions["ICMP6"] == 58
+
+
+def _stub_setters():
+    """{class: {property: has a setter in the stub}} from packet.pyi."""
+    tree = ast.parse(STUB.read_text())
+    out = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        props = {}
+        for item in node.body:
+            if not isinstance(item, ast.FunctionDef):
+                continue
+            for d in item.decorator_list:
+                if isinstance(d, ast.Name) and d.id == "property":
+                    props.setdefault(item.name, False)
+                elif isinstance(d, ast.Attribute) and d.attr == "setter":
+                    props[item.name] = True
+        out[node.name] = props
+    return out
+
+
+SETTERS = _stub_setters()
+
+
+def _all_setters(name):
+    bases = STUBS.get(name, ([], {}, []))[0]
+    out = {}
+    for b in bases:
+        out.update(_all_setters(b))
+    out.update(SETTERS.get(name, {}))
+    return out
+
+
+def test_stubbed_setters_match_the_runtime():
+    """A property the stub gives a setter is settable at runtime (setting a
+    field to the value it has leaves the packet's bytes as they are); one
+    it gives none is read-only at runtime."""
+    seen, bad = set(), []
+    for label, p in _corpus():
+        raw = p.getRaw()
+        for proto in p.getProtoList():
+            cls_name = type(proto).__name__
+            if cls_name in seen:
+                continue
+            seen.add(cls_name)
+            for prop, settable in _all_setters(cls_name).items():
+                value = getattr(proto, prop)
+                try:
+                    setattr(proto, prop, value)
+                except AttributeError:
+                    if settable:
+                        bad.append(f"{cls_name}.{prop}: stub has a setter, runtime has none")
+                    continue
+                except (ValueError, TypeError) as e:
+                    bad.append(f"{label}: {cls_name}.{prop} = {value!r}: {e}")
+                    continue
+                if not settable:
+                    bad.append(f"{cls_name}.{prop}: settable at runtime, not in the stub")
+        if bytes(p) != raw and not bad:
+            # Setting values read back may only normalise padding of option
+            # lists; the fixed fields must come back identical.
+            q = packet.Packet(type(p.getProtoList()[0]), bytes(p))
+            assert [x.TYPE for x in q.getProtoList()] == [x.TYPE for x in p.getProtoList()], label
+    assert len(seen) > 30
+    assert bad == []

@@ -28,8 +28,9 @@ _CLASSES = [
 ]
 
 ProtocolOptions = _native.ProtocolOptions
+createPacket = _native.createPacket
 
-__all__ = [name for name in _CLASSES if hasattr(_native, name)] + ["ProtocolOptions"]
+__all__ = [name for name in _CLASSES if hasattr(_native, name)] + ["ProtocolOptions", "createPacket"]
 
 # The intermediate classes (shared fields of several subclasses).
 _BASES = [

@@ -1,7 +1,8 @@
 //! ARP and RARP.
 
 use super::fields::{fmt_hw, name_of, py_addr, table, Buf, H};
-use super::proto::{hdr, new_object, protocol_class, Protocol};
+use super::proto::{base, hdr, new_object, protocol_class, Protocol};
+use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -38,6 +39,26 @@ pub fn repr(h: H<'_>) -> String {
 
 #[pymethods]
 impl Arp {
+    #[setter(hardware_type)]
+    fn set_hardware_type(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ARP.hardware_type", 0, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(protocol_type)]
+    fn set_protocol_type(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ARP.protocol_type", 2, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(hardware_size)]
+    fn set_hardware_size(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ARP.hardware_size", 4, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(protocol_size)]
+    fn set_protocol_size(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ARP.protocol_size", 5, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(opcode)]
+    fn set_opcode(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ARP.opcode", 6, 2, 0, 16, v, Opts::Names(OPCODES))
+    }
     #[classattr]
     const TYPE: &'static str = "ARP";
     #[classattr]
@@ -66,6 +87,22 @@ impl Arp {
         hdr(slf).be16(6)
     }
     /// MAC string (colon hex for other sizes).
+    #[setter(sender_hardware_addr)]
+    fn set_sender_hardware_addr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        set_addr(slf, "ARP.sender_hardware_addr", 0, v)
+    }
+    #[setter(sender_proto_addr)]
+    fn set_sender_proto_addr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        set_addr(slf, "ARP.sender_proto_addr", 1, v)
+    }
+    #[setter(target_hardware_addr)]
+    fn set_target_hardware_addr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        set_addr(slf, "ARP.target_hardware_addr", 2, v)
+    }
+    #[setter(target_proto_addr)]
+    fn set_target_proto_addr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        set_addr(slf, "ARP.target_proto_addr", 3, v)
+    }
     #[getter]
     fn sender_hardware_addr(slf: &Bound<'_, Self>) -> String {
         let h = hdr(slf);
@@ -91,6 +128,23 @@ impl Arp {
         let (o, _, ps) = layout(h);
         py_addr(slf.py(), h.bytes(o[3], ps))
     }
+}
+
+/// Sets address `which` (0 sender hardware, 1 sender protocol, 2 target
+/// hardware, 3 target protocol) of the sizes the header declares: a MAC
+/// string for 6-byte hardware addresses, an IPv4 (4) or IPv6 (16) address
+/// for protocol addresses, colon hex otherwise.
+fn set_addr(slf: &Bound<'_, Arp>, field: &str, which: usize, v: &Bound<'_, PyAny>) -> PyResult<()> {
+    let h = hdr(slf);
+    let (o, hs, ps) = layout(h);
+    let at = o[which];
+    let size = if which % 2 == 0 { hs } else { ps };
+    let bytes = match (which % 2, size) {
+        (1, 4) => write::ipv4_arg(field, v)?.to_vec(),
+        (1, 16) => write::ipv6_arg(field, v)?.to_vec(),
+        _ => write::hw_arg(field, v, Some(size))?,
+    };
+    base(slf).put(slf.py(), field, at, &bytes)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

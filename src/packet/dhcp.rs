@@ -2,8 +2,14 @@
 
 use super::fields::{padded_str, py_bytes, py_ipv4, py_mac, table};
 use super::proto::{base, hdr, new_object, protocol_class, Protocol};
+use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+/// `DHCP.flags` options.
+pub const DHCP_FLAGS: &[(&str, u32)] = &[("BROADCAST", 0x8000)];
+/// `DHCP.op` options.
+pub const OPS: &[(&str, u32)] = &[("BOOTREQUEST", 1), ("BOOTREPLY", 2)];
 
 protocol_class!(
     /// A DHCP message: the fixed BOOTP part and the magic cookie are the
@@ -36,17 +42,77 @@ pub fn split_dhcp_options(opts: &[u8]) -> Vec<(u8, &[u8])> {
 
 #[pymethods]
 impl Dhcp {
+    #[setter(op)]
+    fn set_op(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "DHCP.op", 0, 1, 0, 8, v, Opts::Names(OPS))
+    }
+    #[setter(htype)]
+    fn set_htype(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "DHCP.htype", 1, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(hlen)]
+    fn set_hlen(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "DHCP.hlen", 2, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(hops)]
+    fn set_hops(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "DHCP.hops", 3, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(xid)]
+    fn set_xid(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "DHCP.xid", 4, 4, 0, 32, v, Opts::Plain)
+    }
+    #[setter(secs)]
+    fn set_secs(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "DHCP.secs", 8, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(flags)]
+    fn set_flags(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "DHCP.flags", 10, 2, 0, 16, v, Opts::Flags(DHCP_FLAGS))
+    }
+    #[setter(ciaddr)]
+    fn set_ciaddr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::ipv4(slf, "DHCP.ciaddr", 12, v)
+    }
+    #[setter(yiaddr)]
+    fn set_yiaddr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::ipv4(slf, "DHCP.yiaddr", 16, v)
+    }
+    #[setter(siaddr)]
+    fn set_siaddr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::ipv4(slf, "DHCP.siaddr", 20, v)
+    }
+    #[setter(giaddr)]
+    fn set_giaddr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::ipv4(slf, "DHCP.giaddr", 24, v)
+    }
+    #[setter(chaddr)]
+    fn set_chaddr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::mac(slf, "DHCP.chaddr", 28, v)
+    }
+    #[setter(sname)]
+    fn set_sname(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::padded(slf, "DHCP.sname", 44, 64, v)
+    }
+    #[setter(filename)]
+    fn set_filename(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::padded(slf, "DHCP.filename", 108, 128, v)
+    }
+    #[setter(cookie)]
+    fn set_cookie(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "DHCP.cookie", 236, 4, 0, 32, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "DHCP";
     #[classattr]
     #[pyo3(name = "FlagsOptions")]
     fn flags_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        table(py, &[("BROADCAST", 0x8000)])
+        table(py, DHCP_FLAGS)
     }
     #[classattr]
     #[pyo3(name = "OpOptions")]
     fn op_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        table(py, &[("BOOTREQUEST", 1), ("BOOTREPLY", 2)])
+        table(py, OPS)
     }
     #[getter]
     fn op(slf: &Bound<'_, Self>) -> u8 {
@@ -109,12 +175,27 @@ impl Dhcp {
     fn cookie(slf: &Bound<'_, Self>) -> u32 {
         hdr(slf).be32(236)
     }
+    /// A list of `(code, data)` (an end option is added), or the raw
+    /// bytes: they replace the DHCP payload.
+    #[setter(options)]
+    fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let b = if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
+            let mut b = write::option_bytes("DHCP.options", v, 1, 65535, |it| write::kind_data("DHCP.options", it, &[0, 255], 0))?;
+            b.push(255);
+            b
+        } else {
+            write::bytes_arg("DHCP.options", v)?
+        };
+        base(slf).replace_payload(slf.py(), "DHCP.options", &b)
+    }
     /// The options as a list of `(code, data)`, without pad and end.
     #[getter]
     fn options<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
         let p = base(slf);
-        let items = split_dhcp_options(p.payload_bytes(py))
+        // A copy: making the tuples runs Python code.
+        let opts = p.payload_bytes(py).to_vec();
+        let items = split_dhcp_options(&opts)
             .into_iter()
             .map(|(c, d)| PyTuple::new(py, [c.into_pyobject(py)?.into_any(), py_bytes(py, d).into_any()]))
             .collect::<PyResult<Vec<_>>>()?;

@@ -4,6 +4,7 @@
 use super::fields::{py_ipv4, table};
 use super::layer::Kind;
 use super::proto::{base, detached_object, hdr, new_object, protocol_class, Protocol};
+use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -125,6 +126,14 @@ pub fn object(py: Python<'_>, base: Protocol, t: u8) -> PyResult<Py<PyAny>> {
 
 #[pymethods]
 impl Icmp {
+    #[setter(itype)]
+    fn set_itype(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP.itype", 0, 1, 0, 8, v, Opts::Names(TYPES))
+    }
+    #[setter(checksum)]
+    fn set_checksum(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP.checksum", 2, 2, 0, 16, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "ICMP";
     #[classattr]
@@ -140,6 +149,12 @@ impl Icmp {
     fn code(slf: &Bound<'_, Self>) -> u8 {
         hdr(slf).u8(1)
     }
+    /// A number, or a name of the message type's `CodeOptions`.
+    #[setter(code)]
+    fn set_code(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let opts = code_opts(hdr(slf).u8(0));
+        write::bits(slf, "ICMP.code", 1, 1, 0, 8, v, opts)
+    }
     #[getter]
     fn checksum(slf: &Bound<'_, Self>) -> u16 {
         hdr(slf).be16(2)
@@ -148,6 +163,14 @@ impl Icmp {
 
 #[pymethods]
 impl IdSeq {
+    #[setter(identifier)]
+    fn set_identifier(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP.identifier", 4, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(seq_num)]
+    fn set_seq_num(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP.seq_num", 6, 2, 0, 16, v, Opts::Plain)
+    }
     #[getter]
     fn identifier(slf: &Bound<'_, Self>) -> u16 {
         hdr(slf).be16(4)
@@ -160,6 +183,18 @@ impl IdSeq {
 
 #[pymethods]
 impl TsBase {
+    #[setter(origin_ts)]
+    fn set_origin_ts(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP.origin_ts", 8, 4, 0, 32, v, Opts::Plain)
+    }
+    #[setter(receive_ts)]
+    fn set_receive_ts(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP.receive_ts", 12, 4, 0, 32, v, Opts::Plain)
+    }
+    #[setter(transmit_ts)]
+    fn set_transmit_ts(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP.transmit_ts", 16, 4, 0, 32, v, Opts::Plain)
+    }
     #[getter]
     fn origin_ts(slf: &Bound<'_, Self>) -> u32 {
         hdr(slf).be32(8)
@@ -181,7 +216,36 @@ impl WithIpHdr {
     #[getter]
     fn iphdr(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
         let p = base(slf);
-        detached_object(slf.py(), p, Kind::Ip, p.layer.payload_start())
+        detached_object(slf.py(), p, Kind::Ip, p.layer(slf.py()).payload_start())
+    }
+}
+
+/// `CodeOptions` of the error messages.
+pub const UNREACH_CODES: &[(&str, u32)] = &[
+    ("NET_UNREACHABLE", 0),
+    ("HOST_UNREACHABLE", 1),
+    ("PROTOCOL_UNREACHABLE", 2),
+    ("PORT_UNREACHABLE", 3),
+    ("FRAG_NEEDED_DF_SET", 4),
+    ("SOURCE_ROUTE_FAILED", 5),
+];
+pub const REDIRECT_CODES: &[(&str, u32)] = &[
+    ("NETWORK_REDIRECT", 0),
+    ("HOST_REDIRECT", 1),
+    ("TOS_NETWORK_REDIRECT", 2),
+    ("TOS_HOST_REDIRECT", 3),
+];
+pub const TIME_EXCEEDED_CODES: &[(&str, u32)] = &[("TRANSIT", 0), ("REASSEMBLY", 1)];
+pub const PARAMETER_PROBLEM_CODES: &[(&str, u32)] = &[("HEADER_BAD", 0), ("OPTION_MISSING", 1)];
+
+/// The code names a message of type `t` accepts.
+fn code_opts(t: u8) -> Opts {
+    match t {
+        3 => Opts::Names(UNREACH_CODES),
+        5 => Opts::Names(REDIRECT_CODES),
+        11 => Opts::Names(TIME_EXCEEDED_CODES),
+        12 => Opts::Names(PARAMETER_PROBLEM_CODES),
+        _ => Opts::Plain,
     }
 }
 
@@ -210,6 +274,10 @@ leaf_methods!(SourceQuench, "ICMPSourceQuench");
 
 #[pymethods]
 impl AddressMaskReply {
+    #[setter(subnet_mask)]
+    fn set_subnet_mask(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::ipv4(slf, "ICMPAddressMaskReply.subnet_mask", 8, v)
+    }
     #[classattr]
     const TYPE: &'static str = "ICMPAddressMaskReply";
     #[getter]
@@ -225,36 +293,22 @@ impl DestinationUnreachable {
     #[classattr]
     #[pyo3(name = "CodeOptions")]
     fn code_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        code_table(
-            py,
-            &[
-                ("NET_UNREACHABLE", 0),
-                ("HOST_UNREACHABLE", 1),
-                ("PROTOCOL_UNREACHABLE", 2),
-                ("PORT_UNREACHABLE", 3),
-                ("FRAG_NEEDED_DF_SET", 4),
-                ("SOURCE_ROUTE_FAILED", 5),
-            ],
-        )
+        code_table(py, UNREACH_CODES)
     }
 }
 
 #[pymethods]
 impl Redirect {
+    #[setter(gateway_addr)]
+    fn set_gateway_addr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::ipv4(slf, "ICMPRedirect.gateway_addr", 4, v)
+    }
     #[classattr]
     const TYPE: &'static str = "ICMPRedirect";
     #[classattr]
     #[pyo3(name = "CodeOptions")]
     fn code_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        code_table(
-            py,
-            &[
-                ("NETWORK_REDIRECT", 0),
-                ("HOST_REDIRECT", 1),
-                ("TOS_NETWORK_REDIRECT", 2),
-                ("TOS_HOST_REDIRECT", 3),
-            ],
-        )
+        code_table(py, REDIRECT_CODES)
     }
     #[getter]
     fn gateway_addr<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyString> {
@@ -269,18 +323,22 @@ impl TimeExceeded {
     #[classattr]
     #[pyo3(name = "CodeOptions")]
     fn code_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        code_table(py, &[("TRANSIT", 0), ("REASSEMBLY", 1)])
+        code_table(py, TIME_EXCEEDED_CODES)
     }
 }
 
 #[pymethods]
 impl ParameterProblem {
+    #[setter(pointer)]
+    fn set_pointer(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMPParameterProblem.pointer", 4, 1, 0, 8, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "ICMPParameterProblem";
     #[classattr]
     #[pyo3(name = "CodeOptions")]
     fn code_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        code_table(py, &[("HEADER_BAD", 0), ("OPTION_MISSING", 1)])
+        code_table(py, PARAMETER_PROBLEM_CODES)
     }
     #[getter]
     fn pointer(slf: &Bound<'_, Self>) -> u8 {
@@ -290,6 +348,18 @@ impl ParameterProblem {
 
 #[pymethods]
 impl RouterAdvertisement {
+    #[setter(num_addresses)]
+    fn set_num_addresses(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMPRouterAdvertisement.num_addresses", 4, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(address_size)]
+    fn set_address_size(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMPRouterAdvertisement.address_size", 5, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(lifetime)]
+    fn set_lifetime(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMPRouterAdvertisement.lifetime", 6, 2, 0, 16, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "ICMPRouterAdvertisement";
     #[getter]
@@ -308,6 +378,18 @@ impl RouterAdvertisement {
 
 #[pymethods]
 impl RouterSolicitation {
+    #[setter(num_addresses)]
+    fn set_num_addresses(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMPRouterSolicitation.num_addresses", 4, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(address_size)]
+    fn set_address_size(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMPRouterSolicitation.address_size", 5, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(lifetime)]
+    fn set_lifetime(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMPRouterSolicitation.lifetime", 6, 2, 0, 16, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "ICMPRouterSolicitation";
     #[getter]

@@ -3,8 +3,12 @@
 use super::fields::{fmt_hw, py_ipv6, table, Buf};
 use super::layer::Kind;
 use super::proto::{base, detached_object, hdr, new_object, protocol_class, Protocol};
+use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
+
+/// `ICMP6NeighbourAdvertisement.flags` options.
+pub const NA_FLAGS: &[(&str, u32)] = &[("OVERRIDE", 1), ("SOLICITED", 2), ("ROUTER", 4)];
 
 /// `ICMP6.icmp6type` options.
 pub const TYPES: &[(&str, u32)] = &[
@@ -78,6 +82,22 @@ pub fn linklayer_addr(opts: &[u8]) -> Option<String> {
     }
 }
 
+/// Offset and length (8-byte units) of the first link-layer address option.
+fn linklayer_option(opts: &[u8]) -> Option<(usize, usize)> {
+    let mut i = 0usize;
+    loop {
+        let t = *opts.get(i)?;
+        let units = *opts.get(i + 1)? as usize;
+        if units == 0 {
+            return None;
+        }
+        if (t == 1 || t == 2) && opts.len() >= i + 8 {
+            return Some((i, units));
+        }
+        i += units * 8;
+    }
+}
+
 protocol_class!(
     /// An ICMPv6 message of a type without a subclass; base of the subclasses.
     Icmp6, "ICMP6", subclass);
@@ -122,6 +142,18 @@ pub fn object(py: Python<'_>, base: Protocol, t: u8) -> PyResult<Py<PyAny>> {
 
 #[pymethods]
 impl Icmp6 {
+    #[setter(icmp6type)]
+    fn set_icmp6type(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP6.icmp6type", 0, 1, 0, 8, v, Opts::Names(TYPES))
+    }
+    #[setter(code)]
+    fn set_code(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP6.code", 1, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(checksum)]
+    fn set_checksum(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP6.checksum", 2, 2, 0, 16, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "ICMP6";
     #[classattr]
@@ -149,12 +181,20 @@ impl Error6 {
     #[getter]
     fn ip6hdr(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
         let p = base(slf);
-        detached_object(slf.py(), p, Kind::Ipv6, p.layer.payload_start())
+        detached_object(slf.py(), p, Kind::Ipv6, p.layer(slf.py()).payload_start())
     }
 }
 
 #[pymethods]
 impl Echo6 {
+    #[setter(identifier)]
+    fn set_identifier(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP6.identifier", 4, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(seq_num)]
+    fn set_seq_num(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP6.seq_num", 6, 2, 0, 16, v, Opts::Plain)
+    }
     #[getter]
     fn identifier(slf: &Bound<'_, Self>) -> u16 {
         hdr(slf).be16(4)
@@ -167,6 +207,10 @@ impl Echo6 {
 
 #[pymethods]
 impl Neighbour6 {
+    #[setter(target_addr)]
+    fn set_target_addr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::ipv6(slf, "ICMP6.target_addr", 8, v)
+    }
     #[getter]
     fn target_addr<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyString> {
         py_ipv6(slf.py(), hdr(slf), 8)
@@ -177,10 +221,45 @@ impl Neighbour6 {
         let p = base(slf);
         linklayer_addr(p.payload_bytes(slf.py()))
     }
+    /// A MAC string: stored in the first link-layer address option (one is
+    /// added when there is none); `None` removes that option.
+    #[setter(linklayer_addr)]
+    fn set_linklayer_addr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        const F: &str = "ICMP6.linklayer_addr";
+        let mac = if v.is_none() { None } else { Some(write::hw_arg(F, v, Some(6))?) };
+        let py = slf.py();
+        let p = base(slf);
+        let l = p.layer(py);
+        let opts = p.payload_bytes(py);
+        let found = linklayer_option(opts);
+        let start = l.payload_start();
+        match (found, mac) {
+            (Some((at, _)), Some(mac)) => p.put(py, F, at + 2 + (start - l.hdr_start()), &mac),
+            (Some((at, units)), None) => {
+                let mut new = opts.to_vec();
+                new.drain(at..(at + units * 8).min(new.len()));
+                p.replace_payload(py, F, &new)
+            }
+            (None, Some(mac)) => {
+                // Source link-layer address in solicitations, target in
+                // advertisements.
+                let t = if hdr(slf).u8(0) == 136 { 2 } else { 1 };
+                let mut new = opts.to_vec();
+                new.extend_from_slice(&[t, 1]);
+                new.extend_from_slice(&mac);
+                p.replace_payload(py, F, &new)
+            }
+            (None, None) => Ok(()),
+        }
+    }
 }
 
 #[pymethods]
 impl DestinationUnreachable {
+    #[setter(unused)]
+    fn set_unused(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP6DestinationUnreachable.unused", 4, 4, 0, 32, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "ICMP6DestinationUnreachable";
     #[getter]
@@ -191,6 +270,10 @@ impl DestinationUnreachable {
 
 #[pymethods]
 impl PacketTooBig {
+    #[setter(mtu)]
+    fn set_mtu(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP6PacketTooBig.mtu", 4, 4, 0, 32, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "ICMP6PacketTooBig";
     #[getter]
@@ -201,6 +284,10 @@ impl PacketTooBig {
 
 #[pymethods]
 impl TimeExceeded {
+    #[setter(unused)]
+    fn set_unused(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP6TimeExceeded.unused", 4, 4, 0, 32, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "ICMP6TimeExceeded";
     #[getter]
@@ -211,6 +298,10 @@ impl TimeExceeded {
 
 #[pymethods]
 impl ParameterProblem {
+    #[setter(pointer)]
+    fn set_pointer(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP6ParameterProblem.pointer", 4, 4, 0, 32, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "ICMP6ParameterProblem";
     #[getter]
@@ -239,12 +330,16 @@ impl NeighbourSolicitation {
 
 #[pymethods]
 impl NeighbourAdvertisement {
+    #[setter(flags)]
+    fn set_flags(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ICMP6NeighbourAdvertisement.flags", 4, 1, 5, 3, v, Opts::Flags(NA_FLAGS))
+    }
     #[classattr]
     const TYPE: &'static str = "ICMP6NeighbourAdvertisement";
     #[classattr]
     #[pyo3(name = "FlagsOptions")]
     fn flags_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        table(py, &[("OVERRIDE", 1), ("SOLICITED", 2), ("ROUTER", 4)])
+        table(py, NA_FLAGS)
     }
     /// The three flag bits: ROUTER 4, SOLICITED 2, OVERRIDE 1.
     #[getter]

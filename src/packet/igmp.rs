@@ -2,8 +2,18 @@
 
 use super::fields::{py_ipv4, table};
 use super::proto::{hdr, new_object, protocol_class, Protocol};
+use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
+
+/// `IGMP.itype` options.
+pub const IGMP_TYPES: &[(&str, u32)] = &[
+                ("MEMBERSHIP_QUERY", 0x11),
+                ("V1_MEMBERSHIP_REPORT", 0x12),
+                ("V2_MEMBERSHIP_REPORT", 0x16),
+                ("LEAVE_GROUP", 0x17),
+                ("V3_MEMBERSHIP_REPORT", 0x22),
+            ];
 
 protocol_class!(
     /// An IGMP message.
@@ -15,21 +25,28 @@ pub fn object(py: Python<'_>, base: Protocol) -> PyResult<Py<PyAny>> {
 
 #[pymethods]
 impl Igmp {
+    #[setter(itype)]
+    fn set_itype(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IGMP.itype", 0, 1, 0, 8, v, Opts::Names(IGMP_TYPES))
+    }
+    #[setter(maxresp)]
+    fn set_maxresp(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IGMP.maxresp", 1, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(checksum)]
+    fn set_checksum(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IGMP.checksum", 2, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(group)]
+    fn set_group(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::ipv4(slf, "IGMP.group", 4, v)
+    }
     #[classattr]
     const TYPE: &'static str = "IGMP";
     #[classattr]
     #[pyo3(name = "TypeOptions")]
     fn type_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        table(
-            py,
-            &[
-                ("MEMBERSHIP_QUERY", 0x11),
-                ("V1_MEMBERSHIP_REPORT", 0x12),
-                ("V2_MEMBERSHIP_REPORT", 0x16),
-                ("LEAVE_GROUP", 0x17),
-                ("V3_MEMBERSHIP_REPORT", 0x22),
-            ],
-        )
+        table(py, IGMP_TYPES)
     }
     #[getter]
     fn itype(slf: &Bound<'_, Self>) -> u8 {

@@ -2,6 +2,7 @@
 
 use super::fields::{ipv4_str, py_bytes, py_ipv4, table, H, PROTOCOLS};
 use super::proto::{base, hdr, new_object, protocol_class, Protocol};
+use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
@@ -65,6 +66,54 @@ pub fn split_options(opts: &[u8]) -> Vec<(u8, &[u8])> {
 
 #[pymethods]
 impl Ip {
+    #[setter(version)]
+    fn set_version(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IP.version", 0, 1, 4, 4, v, Opts::Plain)
+    }
+    #[setter(headerLength)]
+    fn set_header_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IP.headerLength", 0, 1, 0, 4, v, Opts::Plain)
+    }
+    #[setter(tos)]
+    fn set_tos(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IP.tos", 1, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(length)]
+    fn set_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IP.length", 2, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(ident)]
+    fn set_ident(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IP.ident", 4, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(flags)]
+    fn set_flags(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IP.flags", 6, 1, 5, 3, v, Opts::Flags(FLAGS))
+    }
+    #[setter(fragmentOffset)]
+    fn set_fragment_offset(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IP.fragmentOffset", 6, 2, 0, 13, v, Opts::Plain)
+    }
+    #[setter(ttl)]
+    fn set_ttl(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IP.ttl", 8, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(protocol)]
+    fn set_protocol(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IP.protocol", 9, 1, 0, 8, v, Opts::Names(PROTOCOLS))
+    }
+    #[setter(checksum)]
+    fn set_checksum(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IP.checksum", 10, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(src)]
+    fn set_src(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::ipv4(slf, "IP.src", 12, v)
+    }
+    #[setter(dst)]
+    fn set_dst(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::ipv4(slf, "IP.dst", 16, v)
+    }
     #[classattr]
     const TYPE: &'static str = "IP";
     #[classattr]
@@ -137,18 +186,52 @@ impl Ip {
     fn options_field<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyBytes> {
         py_bytes(slf.py(), hdr(slf).from(20))
     }
+    /// Raw option bytes: a multiple of 4 bytes, at most 40; the header
+    /// length follows.
+    #[setter(optionsField)]
+    fn set_options_field(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let b = write::bytes_arg("IP.optionsField", v)?;
+        if b.len() % 4 != 0 || b.len() > 40 {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "IP.optionsField must be a multiple of 4 bytes, at most 40, got {}",
+                b.len()
+            )));
+        }
+        set_ip_options(slf, "IP.optionsField", &b)
+    }
+    /// A list of `IPOption` objects (or bytes), padded with End of List to
+    /// a multiple of 4 bytes; the header length follows.
+    #[setter(options)]
+    fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let b = write::option_bytes("IP.options", v, 4, 40, |it| {
+            if let Ok(o) = it.cast::<IpOption>() {
+                Ok(o.get().raw.clone())
+            } else {
+                write::bytes_arg("IP.options", it)
+            }
+        })?;
+        set_ip_options(slf, "IP.options", &b)
+    }
     /// The decoded options, in order.
     #[getter]
     fn options<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
         let p = base(slf);
-        let h = p.hdr(py);
-        let objs = split_options(h.from(20))
+        // A copy: making the option objects runs Python code.
+        let opts = p.hdr(py).from(20).to_vec();
+        let objs = split_options(&opts)
             .into_iter()
             .map(|(t, whole)| ip_option(py, t, whole))
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, objs)
     }
+}
+
+fn set_ip_options(slf: &Bound<'_, Ip>, field: &str, b: &[u8]) -> PyResult<()> {
+    base(slf).replace_header_tail(slf.py(), field, 20, b, |d, at, hlen| {
+        let v = d.get(at).copied().unwrap_or(0x45);
+        write::poke(d, at, (v & 0xf0) | ((hlen / 4) as u8 & 15));
+    })
 }
 
 /// One decoded IP option: `optionType`, `length`, `payload` (the bytes after

@@ -3,7 +3,8 @@
 
 use super::fields::{py_bytes, table, PROTOCOLS};
 use super::layer::Kind;
-use super::proto::{hdr, new_object, protocol_class, Protocol};
+use super::proto::{base, hdr, new_object, protocol_class, Protocol};
+use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
@@ -23,6 +24,26 @@ pub fn object(py: Python<'_>, base: Protocol) -> PyResult<Py<PyAny>> {
 
 #[pymethods]
 impl Ah {
+    #[setter(nextheader)]
+    fn set_nextheader(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "AH.nextheader", 0, 1, 0, 8, v, Opts::Names(PROTOCOLS))
+    }
+    #[setter(length)]
+    fn set_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "AH.length", 1, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(reserved)]
+    fn set_reserved(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "AH.reserved", 2, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(spi)]
+    fn set_spi(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "AH.spi", 4, 4, 0, 32, v, Opts::Plain)
+    }
+    #[setter(sequence)]
+    fn set_sequence(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "AH.sequence", 8, 4, 0, 32, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "AH";
     #[classattr]
@@ -51,6 +72,21 @@ impl Ah {
     fn sequence(slf: &Bound<'_, Self>) -> u32 {
         hdr(slf).be32(8)
     }
+    /// Integrity check value: 12 + its length must be a multiple of 4;
+    /// `length` follows.
+    #[setter(icv)]
+    fn set_icv(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let b = write::bytes_arg("AH.icv", v)?;
+        if b.len() % 4 != 0 || b.len() > 1012 {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "AH.icv must be a multiple of 4 bytes, at most 1012, got {}",
+                b.len()
+            )));
+        }
+        base(slf).replace_header_tail(slf.py(), "AH.icv", 12, &b, |d, at, hlen| {
+            write::poke(d, at + 1, (hlen / 4).saturating_sub(2) as u8);
+        })
+    }
     /// Integrity check value.
     #[getter]
     fn icv<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyBytes> {
@@ -60,6 +96,14 @@ impl Ah {
 
 #[pymethods]
 impl Esp {
+    #[setter(spi)]
+    fn set_spi(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ESP.spi", 0, 4, 0, 32, v, Opts::Plain)
+    }
+    #[setter(sequence)]
+    fn set_sequence(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "ESP.sequence", 4, 4, 0, 32, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "ESP";
     #[getter]

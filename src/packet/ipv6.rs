@@ -3,6 +3,7 @@
 use super::fields::{ipv6_str, py_bytes, py_ipv6, table, H, PROTOCOLS};
 use super::layer::Kind;
 use super::proto::{hdr, new_object, protocol_class, Protocol};
+use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
@@ -48,6 +49,38 @@ pub fn repr(kind: Kind, h: H<'_>) -> String {
 
 #[pymethods]
 impl Ipv6 {
+    #[setter(version)]
+    fn set_version(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6.version", 0, 1, 4, 4, v, Opts::Plain)
+    }
+    #[setter(diffservices)]
+    fn set_diffservices(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6.diffservices", 0, 2, 4, 8, v, Opts::Plain)
+    }
+    #[setter(flowlabel)]
+    fn set_flowlabel(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6.flowlabel", 0, 4, 0, 20, v, Opts::Plain)
+    }
+    #[setter(payloadlength)]
+    fn set_payloadlength(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6.payloadlength", 4, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(nextheader)]
+    fn set_nextheader(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6.nextheader", 6, 1, 0, 8, v, Opts::Names(PROTOCOLS))
+    }
+    #[setter(hoplimit)]
+    fn set_hoplimit(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6.hoplimit", 7, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(src)]
+    fn set_src(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::ipv6(slf, "IPv6.src", 8, v)
+    }
+    #[setter(dst)]
+    fn set_dst(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::ipv6(slf, "IPv6.dst", 24, v)
+    }
     #[classattr]
     const TYPE: &'static str = "IPv6";
     #[classattr]
@@ -92,6 +125,20 @@ impl Ipv6 {
 
 #[pymethods]
 impl HopByHop {
+    /// Option bytes: 2 + their length must be a multiple of 8; `length`
+    /// follows.
+    #[setter(options)]
+    fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        ext_tail(slf, "IPv6HopByHopHeader.options", 2, v)
+    }
+    #[setter(nextheader)]
+    fn set_nextheader(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6HopByHopHeader.nextheader", 0, 1, 0, 8, v, Opts::Names(PROTOCOLS))
+    }
+    #[setter(length)]
+    fn set_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6HopByHopHeader.length", 1, 1, 0, 8, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "IPv6HopByHopHeader";
     #[getter]
@@ -112,6 +159,20 @@ impl HopByHop {
 
 #[pymethods]
 impl DestOpts {
+    /// Option bytes: 2 + their length must be a multiple of 8; `length`
+    /// follows.
+    #[setter(options)]
+    fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        ext_tail(slf, "IPv6DestinationOptionsHeader.options", 2, v)
+    }
+    #[setter(nextheader)]
+    fn set_nextheader(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6DestinationOptionsHeader.nextheader", 0, 1, 0, 8, v, Opts::Names(PROTOCOLS))
+    }
+    #[setter(length)]
+    fn set_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6DestinationOptionsHeader.length", 1, 1, 0, 8, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "IPv6DestinationOptions";
     #[getter]
@@ -130,6 +191,28 @@ impl DestOpts {
 
 #[pymethods]
 impl Routing {
+    /// Type-specific data: 4 + its length must be a multiple of 8;
+    /// `length` follows.
+    #[setter(data)]
+    fn set_data(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        ext_tail(slf, "IPv6RoutingHeader.data", 4, v)
+    }
+    #[setter(nextheader)]
+    fn set_nextheader(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6RoutingHeader.nextheader", 0, 1, 0, 8, v, Opts::Names(PROTOCOLS))
+    }
+    #[setter(length)]
+    fn set_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6RoutingHeader.length", 1, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(routingType)]
+    fn set_routing_type(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6RoutingHeader.routingType", 2, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(segmentsLeft)]
+    fn set_segments_left(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6RoutingHeader.segmentsLeft", 3, 1, 0, 8, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "IPv6RoutingHeader";
     #[getter]
@@ -159,6 +242,30 @@ impl Routing {
 
 #[pymethods]
 impl Fragment {
+    #[setter(nextheader)]
+    fn set_nextheader(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6FragmentHeader.nextheader", 0, 1, 0, 8, v, Opts::Names(PROTOCOLS))
+    }
+    #[setter(reserved)]
+    fn set_reserved(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6FragmentHeader.reserved", 1, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(fragmentOffset)]
+    fn set_fragment_offset(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6FragmentHeader.fragmentOffset", 2, 2, 3, 13, v, Opts::Plain)
+    }
+    #[setter(res)]
+    fn set_res(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6FragmentHeader.res", 2, 2, 1, 2, v, Opts::Plain)
+    }
+    #[setter(moreFragments)]
+    fn set_more_fragments(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6FragmentHeader.moreFragments", 2, 2, 0, 1, v, Opts::Plain)
+    }
+    #[setter(identification)]
+    fn set_identification(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "IPv6FragmentHeader.identification", 4, 4, 0, 32, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "IPv6FragmentHeader";
     #[getter]
@@ -190,6 +297,22 @@ impl Fragment {
     fn identification(slf: &Bound<'_, Self>) -> u32 {
         hdr(slf).be32(4)
     }
+}
+
+/// Replaces an extension header's bytes after `rel` and sets its length
+/// (8-byte units after the first 8).
+fn ext_tail<T: super::proto::IsProtocol>(slf: &Bound<'_, T>, field: &str, rel: usize, v: &Bound<'_, PyAny>) -> PyResult<()> {
+    let b = write::bytes_arg(field, v)?;
+    let total = rel + b.len();
+    if total % 8 != 0 || total > 2048 {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{field} must make the header a multiple of 8 bytes, at most 2048: {rel} + {} bytes",
+            b.len()
+        )));
+    }
+    super::proto::base(slf).replace_header_tail(slf.py(), field, rel, &b, |d, at, hlen| {
+        write::poke(d, at + 1, (hlen / 8).saturating_sub(1) as u8);
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -3,7 +3,8 @@
 
 use super::fields::{fmt_hw, py_mac, table, Buf, H};
 use super::layer::{loop_family, Kind};
-use super::proto::{hdr, new_object, protocol_class, Protocol};
+use super::proto::{base, hdr, new_object, protocol_class, Protocol};
+use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -84,6 +85,18 @@ impl Raw {
 
 #[pymethods]
 impl Ethernet {
+    #[setter(dst)]
+    fn set_dst(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::mac(slf, "Ethernet.dst", 0, v)
+    }
+    #[setter(src)]
+    fn set_src(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::mac(slf, "Ethernet.src", 6, v)
+    }
+    #[setter(etype)]
+    fn set_etype(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "Ethernet.etype", 12, 2, 0, 16, v, Opts::Names(ETHER_TYPES))
+    }
     #[classattr]
     const TYPE: &'static str = "Ethernet";
     #[classattr]
@@ -110,6 +123,22 @@ impl Ethernet {
 
 #[pymethods]
 impl Vlan {
+    #[setter(vid)]
+    fn set_vid(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "VLAN.vid", 0, 2, 0, 12, v, Opts::Plain)
+    }
+    #[setter(pcp)]
+    fn set_pcp(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "VLAN.pcp", 0, 1, 5, 3, v, Opts::Plain)
+    }
+    #[setter(dei)]
+    fn set_dei(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "VLAN.dei", 0, 1, 4, 1, v, Opts::Plain)
+    }
+    #[setter(etype)]
+    fn set_etype(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "VLAN.etype", 2, 2, 0, 16, v, Opts::Names(ETHER_TYPES))
+    }
     #[classattr]
     const TYPE: &'static str = "VLAN";
     #[classattr]
@@ -154,10 +183,36 @@ impl Loopback {
     fn address_family(slf: &Bound<'_, Self>) -> u32 {
         loop_family(hdr(slf).0)
     }
+    /// Stored in the byte order the header already uses (network order
+    /// when it holds zero).
+    #[setter(addressFamily)]
+    fn set_address_family(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let af = write::int_arg("Loopback.addressFamily", v, u32::MAX as u64, Opts::Names(ADDRESS_FAMILIES))? as u32;
+        let h = hdr(slf);
+        let little = h.be32(0) != 0 && h.be32(0) != loop_family(h.0);
+        let b = if little { af.to_le_bytes() } else { af.to_be_bytes() };
+        base(slf).put(slf.py(), "Loopback.addressFamily", 0, &b)
+    }
 }
 
 #[pymethods]
 impl Sll {
+    #[setter(packetType)]
+    fn set_packet_type(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "SLL.packetType", 0, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(arphrdType)]
+    fn set_arphrd_type(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "SLL.arphrdType", 2, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(addressLength)]
+    fn set_address_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "SLL.addressLength", 4, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(protocol)]
+    fn set_protocol(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "SLL.protocol", 14, 2, 0, 16, v, Opts::Names(ETHER_TYPES))
+    }
     #[classattr]
     const TYPE: &'static str = "SLL";
     #[classattr]
@@ -188,6 +243,19 @@ impl Sll {
         let h = hdr(slf);
         hw(h, 6, h.be16(4) as usize)
     }
+    /// Colon hex, 1 to 8 bytes; sets `addressLength` too.
+    #[setter(address)]
+    fn set_address(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut a = write::hw_arg("SLL.address", v, None)?;
+        if a.len() > 8 {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!("SLL.address must be at most 8 bytes, got {}", a.len())));
+        }
+        let n = a.len() as u16;
+        a.resize(8, 0);
+        let p = base(slf);
+        p.put(slf.py(), "SLL.address", 4, &n.to_be_bytes())?;
+        p.put(slf.py(), "SLL.address", 6, &a)
+    }
     /// EtherType of the payload.
     #[getter]
     fn protocol(slf: &Bound<'_, Self>) -> u16 {
@@ -197,6 +265,26 @@ impl Sll {
 
 #[pymethods]
 impl Sll2 {
+    #[setter(protocol)]
+    fn set_protocol(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "SLL2.protocol", 0, 2, 0, 16, v, Opts::Names(ETHER_TYPES))
+    }
+    #[setter(ifindex)]
+    fn set_ifindex(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "SLL2.ifindex", 4, 4, 0, 32, v, Opts::Plain)
+    }
+    #[setter(arphrdType)]
+    fn set_arphrd_type(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "SLL2.arphrdType", 8, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(packetType)]
+    fn set_packet_type(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "SLL2.packetType", 10, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(addressLength)]
+    fn set_address_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "SLL2.addressLength", 11, 1, 0, 8, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "SLL2";
     #[classattr]
@@ -232,6 +320,19 @@ impl Sll2 {
     fn address(slf: &Bound<'_, Self>) -> String {
         let h = hdr(slf);
         hw(h, 12, h.u8(11) as usize)
+    }
+    /// Colon hex, 1 to 8 bytes; sets `addressLength` too.
+    #[setter(address)]
+    fn set_address(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut a = write::hw_arg("SLL2.address", v, None)?;
+        if a.len() > 8 {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!("SLL2.address must be at most 8 bytes, got {}", a.len())));
+        }
+        let n = a.len() as u8;
+        a.resize(8, 0);
+        let p = base(slf);
+        p.put(slf.py(), "SLL2.address", 11, &[n])?;
+        p.put(slf.py(), "SLL2.address", 12, &a)
     }
 }
 

@@ -23,7 +23,9 @@
 //! packet, so making the storage mutable and re-running `layer::locate`
 //! after a change touches this module and `proto` only.
 
+pub mod build;
 pub mod fields;
+pub mod finalise;
 pub mod layer;
 pub mod proto;
 pub mod query;
@@ -39,6 +41,7 @@ mod ipv6;
 mod link;
 mod openbsd;
 mod transport;
+pub mod write;
 
 use fields::H;
 use layer::{Kind, Layer, Layers};
@@ -47,6 +50,7 @@ use query::Query;
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
+use std::cell::UnsafeCell;
 
 /// What a feed knows about the link layer of the packets it hands out.
 #[derive(Clone, Copy, Debug)]
@@ -76,10 +80,45 @@ pub fn decode_for_feed<'py>(
 /// `p.getRaw()`/`bytes(p)`, `len(p)`.
 #[pyclass(frozen, weakref, module = "openbsd.packet", name = "Packet")]
 pub struct Packet {
-    data: Py<PyBytes>,
-    pub(crate) layers: Layers,
+    /// The bytes and the located layers. Only touched with the GIL held
+    /// (every accessor takes a `Python` token and the module is not
+    /// free-threaded), so never concurrently; see [`Packet::state_mut`] for
+    /// the rule that keeps shared borrows and writes apart.
+    state: UnsafeCell<State>,
+    /// The protocol the packet starts with (for re-locating after a change).
+    first: Kind,
     linktype: Option<i32>,
     pub(crate) swapped: bool,
+}
+
+// SAFETY: the `UnsafeCell` is only accessed through methods that take a
+// `Python` token, i.e. with the GIL held (the module does not declare itself
+// free-threaded), so accesses are serialised.
+unsafe impl Sync for Packet {}
+// SAFETY: the only non-`Send` part is `State::ptr`, which points into the
+// buffer the same `State` owns (a `bytes` object or a `Vec`), wherever the
+// packet goes.
+unsafe impl Send for Packet {}
+
+/// Where a packet's bytes live: the `bytes` object it was decoded from
+/// (shared with the feed, no copy), or, once modified, a buffer of its own.
+enum Store {
+    Shared(Py<PyBytes>),
+    Owned(Vec<u8>),
+}
+
+struct State {
+    store: Store,
+    /// Where `store`'s bytes are (kept in step with it: reading a `bytes`
+    /// object's data takes two calls into Python's C API).
+    ptr: *const u8,
+    len: usize,
+    /// Counts the changes that located the layers again (protocol objects
+    /// made before the last one look their layer up again).
+    gen: u32,
+    layers: Layers,
+    /// Whether any field was set since the packet was decoded or built.
+    modified: bool,
 }
 
 impl Packet {
@@ -89,27 +128,120 @@ impl Packet {
         linktype: Option<i32>,
         swapped: bool,
     ) -> Packet {
-        let layers = layer::locate(data.as_bytes(), first);
-        Packet { data: data.unbind(), layers, linktype, swapped }
+        let bytes = data.as_bytes();
+        let layers = layer::locate(bytes, first);
+        let (ptr, len) = (bytes.as_ptr(), bytes.len());
+        let state =
+            State { store: Store::Shared(data.unbind()), ptr, len, gen: 0, layers, modified: false };
+        Packet { state: UnsafeCell::new(state), first, linktype, swapped }
+    }
+
+    /// A packet over bytes of its own (built by `createPacket`).
+    pub(crate) fn from_vec(data: Vec<u8>, first: Kind) -> Packet {
+        let layers = layer::locate(&data, first);
+        let (ptr, len) = (data.as_ptr(), data.len());
+        let state = State { store: Store::Owned(data), ptr, len, gen: 0, layers, modified: false };
+        Packet { state: UnsafeCell::new(state), first, linktype: None, swapped: false }
+    }
+
+    #[inline]
+    fn state<'a>(&'a self, _py: Python<'a>) -> &'a State {
+        // SAFETY: GIL held (the token); writes happen only in
+        // `state_mut`, whose callers hold no borrow from this one.
+        unsafe { &*self.state.get() }
+    }
+
+    /// The state, for writing.
+    ///
+    /// # Safety
+    /// No reference obtained from [`Packet::bytes`], [`Packet::layers`] or
+    /// `state` may be alive while the returned one is used. Writers (setters,
+    /// `finalise`) convert their Python arguments first, then call this, and
+    /// run no Python code until they drop it; readers never run Python code
+    /// that could reach a writer while they hold the bytes (the getters that
+    /// build lists copy what they need first).
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn state_mut<'a>(&'a self, _py: Python<'a>) -> &'a mut State {
+        unsafe { &mut *self.state.get() }
     }
 
     /// The packet's bytes.
+    #[inline]
     pub fn bytes<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
-        self.data.bind(py).as_bytes()
+        let st = self.state(py);
+        // SAFETY: `ptr`/`len` describe the buffer `store` holds now (set
+        // with it in `build`, `from_vec` and `modify`): a `bytes` object's
+        // data (immutable, alive while held) or the `Vec`'s (not touched
+        // until the next `modify`, see `state_mut`). Both are non-null.
+        unsafe { std::slice::from_raw_parts(st.ptr, st.len) }
+    }
+
+    /// The change count (see `State::gen`).
+    #[inline]
+    pub(crate) fn generation(&self, py: Python<'_>) -> u32 {
+        self.state(py).gen
+    }
+
+    /// The located layers.
+    #[inline]
+    pub(crate) fn layers<'a>(&'a self, py: Python<'a>) -> &'a Layers {
+        &self.state(py).layers
+    }
+
+    /// Whether a field was set since the packet was decoded or built.
+    pub(crate) fn is_modified(&self, py: Python<'_>) -> bool {
+        self.state(py).modified
+    }
+
+    /// Applies `f` to the packet's bytes (copied into a buffer of the
+    /// packet's own on the first change), marks the packet modified and
+    /// re-locates its layers. `f` must not run Python code.
+    pub(crate) fn modify<R>(&self, py: Python<'_>, f: impl FnOnce(&mut Vec<u8>, &Layers) -> R) -> R {
+        // SAFETY: see `state_mut`: callers hold no borrow of the state, and
+        // `f` is plain Rust.
+        let st = unsafe { self.state_mut(py) };
+        // Dropping a shared bytes object (a refcount decrement) runs no
+        // Python code: bytes have no finaliser.
+        let mut v = match std::mem::replace(&mut st.store, Store::Owned(Vec::new())) {
+            Store::Shared(b) => b.bind(py).as_bytes().to_vec(),
+            Store::Owned(v) => v,
+        };
+        let r = f(&mut v, &st.layers);
+        st.layers = layer::locate(&v, self.first);
+        (st.ptr, st.len) = (v.as_ptr(), v.len());
+        st.store = Store::Owned(v);
+        st.gen = st.gen.wrapping_add(1);
+        st.modified = true;
+        r
+    }
+
+    /// The packet's bytes as a `bytes` object (the one it was decoded from
+    /// while unmodified).
+    pub(crate) fn raw(&self, py: Python<'_>) -> Py<PyBytes> {
+        match &self.state(py).store {
+            Store::Shared(b) => b.clone_ref(py),
+            Store::Owned(v) => PyBytes::new(py, v).unbind(),
+        }
+    }
+
+    /// Clears the modified flag (after `finalise`, or building).
+    pub(crate) fn set_modified(&self, py: Python<'_>, m: bool) {
+        // SAFETY: see `state_mut`.
+        unsafe { self.state_mut(py) }.modified = m;
     }
 
     /// Index of the first layer at or after `start` matching `q`.
     #[inline]
     pub(crate) fn find(&self, py: Python<'_>, q: &Query, start: usize) -> Option<usize> {
         let data = self.bytes(py);
-        let layers = self.layers.as_slice();
+        let layers = self.layers(py).as_slice();
         let found = layers.get(start..)?.iter().position(|l| q.matches(data, l));
         found.map(|i| i + start)
     }
 
     fn repr_string(&self, py: Python<'_>) -> String {
         let mut out = String::new();
-        for l in self.layers.as_slice() {
+        for l in self.layers(py).as_slice() {
             let s = repr_layer(py, self, l);
             if !s.is_empty() {
                 if !out.is_empty() {
@@ -128,17 +260,20 @@ impl Packet {
 pub(crate) fn object_at(pkt: &Bound<'_, Packet>, i: usize) -> PyResult<Py<PyAny>> {
     let py = pkt.py();
     let p = pkt.get();
-    let Some(&l) = p.layers.get(i) else {
+    let Some(&l) = p.layers(py).get(i) else {
         return Err(PyKeyError::new_err("no such layer"));
     };
-    let base = Protocol::new(pkt.clone().unbind(), i as u8, l);
-    make_object(py, base, p.bytes(py))
+    let base = Protocol::new(pkt.clone().unbind(), i as u8, l, p.generation(py));
+    // The type byte is read first: making the object runs Python code
+    // (allocation), during which no borrow of the bytes is held.
+    let first = p.bytes(py).get(l.hdr_start()).copied().unwrap_or(0);
+    make_object(py, base, first)
 }
 
 /// A protocol object of the class its layer (and, for ICMP, type) calls for.
-pub(crate) fn make_object(py: Python<'_>, base: Protocol, data: &[u8]) -> PyResult<Py<PyAny>> {
-    let l = base.layer;
-    let first = data.get(l.hdr_start()).copied().unwrap_or(0);
+/// `first` is the first byte of its header (the ICMP/ICMPv6 type).
+pub(crate) fn make_object(py: Python<'_>, base: Protocol, first: u8) -> PyResult<Py<PyAny>> {
+    let l = base.made;
     match l.kind {
         Kind::Raw | Kind::Ethernet | Kind::Vlan | Kind::Loopback | Kind::Sll | Kind::Sll2 => {
             link::object(py, base)
@@ -284,6 +419,15 @@ pub fn exercise(data: &[u8]) {
     }
     for first in ALL_KINDS {
         let layers = layer::locate(data, first);
+        // finalise() keeps the size, and a second one (after locating the
+        // layers again, as the Packet does) changes nothing more.
+        let mut once = data.to_vec();
+        finalise::finalise(&mut once, layers.as_slice());
+        assert_eq!(once.len(), data.len(), "finalise keeps the size");
+        let again_layers = layer::locate(&once, first);
+        let mut twice = once.clone();
+        finalise::finalise(&mut twice, again_layers.as_slice());
+        assert_eq!(twice, once, "finalise is idempotent");
         let mut bound = data.len();
         let mut next_off = 0usize;
         for l in layers.as_slice() {
@@ -312,7 +456,7 @@ pub fn exercise(data: &[u8]) {
 }
 
 /// The layer kind of a protocol class, from its TYPE.
-fn kind_of_class(klass: &Bound<'_, PyAny>) -> PyResult<Kind> {
+pub(crate) fn kind_of_class(klass: &Bound<'_, PyAny>) -> PyResult<Kind> {
     let t = klass.getattr("TYPE").map_err(|_| PyTypeError::new_err("not a protocol class"))?;
     let t: String = t.extract()?;
     // ICMP kinds are named after their subtype by `type_names`; they are
@@ -364,7 +508,7 @@ impl Packet {
     /// The protocol objects, outermost first.
     #[pyo3(name = "getProtoList")]
     fn get_proto_list<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
-        let n = slf.get().layers.len();
+        let n = slf.get().layers(slf.py()).len();
         let objs = (0..n).map(|i| object_at(slf, i)).collect::<PyResult<Vec<_>>>()?;
         PyList::new(slf.py(), objs)
     }
@@ -372,11 +516,11 @@ impl Packet {
     /// The packet's bytes.
     #[pyo3(name = "getRaw")]
     fn get_raw(&self, py: Python<'_>) -> Py<PyBytes> {
-        self.data.clone_ref(py)
+        self.raw(py)
     }
 
     fn __bytes__(&self, py: Python<'_>) -> Py<PyBytes> {
-        self.data.clone_ref(py)
+        self.raw(py)
     }
 
     fn __len__(&self, py: Python<'_>) -> usize {
@@ -393,11 +537,55 @@ impl Packet {
         self.linktype
     }
 
+    /// finalise() -> None
+    ///
+    /// Recomputes every length field (IP total length, IPv6 payload
+    /// length, UDP length, pflog header length) and every checksum (IPv4
+    /// header, TCP, UDP, ICMP, ICMPv6, IGMP), inner protocols first. A
+    /// packet with no field set since it was decoded or built is left as
+    /// it is, byte for byte.
+    fn finalise(&self, py: Python<'_>) {
+        if !self.is_modified(py) {
+            return;
+        }
+        self.modify(py, |d, layers| finalise::finalise(d, layers.as_slice()));
+        // Lengths may have moved layer ends: locate once more and finalise
+        // what that changed (a no-op when nothing moved).
+        self.modify(py, |d, layers| finalise::finalise(d, layers.as_slice()));
+        self.set_modified(py, false);
+    }
+
+    /// finalize() -> None: the same as `finalise()`.
+    fn finalize(&self, py: Python<'_>) {
+        self.finalise(py)
+    }
+
+    /// initialise() -> None
+    ///
+    /// Locates the protocols again in the packet's current bytes (the
+    /// legacy library's re-decode). Every change already does this, so it
+    /// changes nothing; kept for legacy scripts.
+    fn initialise(&self, py: Python<'_>) {
+        // SAFETY: see `state_mut`: no borrow of the state is alive here.
+        let st = unsafe { self.state_mut(py) };
+        let data = match &st.store {
+            Store::Shared(b) => b.bind(py).as_bytes(),
+            Store::Owned(v) => v.as_slice(),
+        };
+        st.layers = layer::locate(data, self.first);
+    }
+
+    /// initialize() -> None: the same as `initialise()`.
+    fn initialize(&self, py: Python<'_>) {
+        self.initialise(py)
+    }
+
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Packet>()?;
     m.add_class::<Protocol>()?;
+    m.add_function(wrap_pyfunction!(build::create_packet, m)?)?;
     m.add("ProtocolOptions", fields::table(m.py(), fields::PROTOCOLS)?)?;
     link::register(m)?;
     openbsd::register(m)?;

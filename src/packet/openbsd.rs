@@ -4,6 +4,7 @@
 use super::fields::{name_of, padded_str, py_bytes, table, H};
 use super::layer::Kind;
 use super::proto::{base, hdr, new_object, Protocol};
+use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
@@ -159,6 +160,38 @@ impl PfBase {
 
 #[pymethods]
 impl Pf {
+    #[setter(length)]
+    fn set_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "PF.length", 0, 1, 0, 8, v, Opts::Plain)
+    }
+    #[setter(safamily)]
+    fn set_safamily(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "PF.safamily", 1, 1, 0, 8, v, Opts::Names(SA_FAMILIES))
+    }
+    #[setter(action)]
+    fn set_action(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "PF.action", 2, 1, 0, 8, v, Opts::Names(ACTIONS))
+    }
+    #[setter(reason)]
+    fn set_reason(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "PF.reason", 3, 1, 0, 8, v, Opts::Names(REASONS))
+    }
+    #[setter(ifname)]
+    fn set_ifname(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::padded(slf, "PF.ifname", 4, 16, v)
+    }
+    #[setter(ruleset)]
+    fn set_ruleset(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::padded(slf, "PF.ruleset", 20, 16, v)
+    }
+    #[setter(rulenr)]
+    fn set_rulenr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "PF.rulenr", 36, 4, 0, 32, v, Opts::Plain)
+    }
+    #[setter(subrulenr)]
+    fn set_subrulenr(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "PF.subrulenr", 40, 4, 0, 32, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "PF";
     /// Header length without the trailing padding.
@@ -199,6 +232,16 @@ impl Pf {
     fn direction(slf: &Bound<'_, Self>) -> u8 {
         pf_direction(hdr(slf))
     }
+    #[setter(direction)]
+    fn set_direction(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let at = pf_dir_offset(hdr(slf));
+        write::bits(slf, "PF.direction", at, 1, 0, 8, v, Opts::Names(DIRECTIONS))
+    }
+    #[setter(pad)]
+    fn set_pad(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let at = pf_dir_offset(hdr(slf)) + 1;
+        write::fixed_bytes(slf, "PF.pad", at, 3, v)
+    }
     /// The 3 bytes after the direction (padding in the classic layout).
     #[getter]
     fn pad<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyBytes> {
@@ -209,6 +252,30 @@ impl Pf {
 
 #[pymethods]
 impl PfOld {
+    #[setter(safamily)]
+    fn set_safamily(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "PFOld.safamily", 0, 4, 0, 32, v, Opts::Names(SA_FAMILIES))
+    }
+    #[setter(ifname)]
+    fn set_ifname(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::padded(slf, "PFOld.ifname", 4, 16, v)
+    }
+    #[setter(ruleno)]
+    fn set_ruleno(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "PFOld.ruleno", 20, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(reason)]
+    fn set_reason(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "PFOld.reason", 22, 2, 0, 16, v, Opts::Names(REASONS))
+    }
+    #[setter(action)]
+    fn set_action(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "PFOld.action", 24, 2, 0, 16, v, Opts::Names(ACTIONS))
+    }
+    #[setter(direction)]
+    fn set_direction(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "PFOld.direction", 26, 2, 0, 16, v, Opts::Names(DIRECTIONS))
+    }
     #[classattr]
     const TYPE: &'static str = "PFOld";
     #[getter]
@@ -239,6 +306,10 @@ impl PfOld {
 
 #[pymethods]
 impl Enc {
+    #[setter(spi)]
+    fn set_spi(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "Enc.spi", 4, 4, 0, 32, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "Enc";
     #[classattr]
@@ -257,6 +328,14 @@ impl Enc {
     fn address_family(slf: &Bound<'_, Self>) -> u32 {
         let p = base(slf);
         p.hdr(slf.py()).host32(0, p.swapped())
+    }
+    #[setter(addressFamily)]
+    fn set_address_family(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        base(slf).set_host32(slf.py(), "Enc.addressFamily", 0, v, Opts::Names(SA_FAMILIES))
+    }
+    #[setter(flags)]
+    fn set_flags(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        base(slf).set_host32(slf.py(), "Enc.flags", 8, v, Opts::Flags(ENC_FLAGS))
     }
     #[getter]
     fn spi(slf: &Bound<'_, Self>) -> u32 {

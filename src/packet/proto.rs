@@ -19,12 +19,35 @@ pub const DETACHED: u8 = u8::MAX;
 pub struct Protocol {
     pub(crate) pkt: Py<Packet>,
     pub(crate) idx: u8,
-    pub(crate) layer: Layer,
+    /// The layer as located when the object was made (its kind is the
+    /// object's class; see [`Protocol::layer`] for where it is now).
+    pub(crate) made: Layer,
+    /// The packet's change count when the object was made: while it is
+    /// the same, `made` is where the layer is.
+    pub(crate) gen: u32,
 }
 
 impl Protocol {
-    pub fn new(pkt: Py<Packet>, idx: u8, layer: Layer) -> Self {
-        Protocol { pkt, idx, layer }
+    pub fn new(pkt: Py<Packet>, idx: u8, layer: Layer, gen: u32) -> Self {
+        Protocol { pkt, idx, made: layer, gen }
+    }
+
+    /// The layer this object views, as the packet locates it now (a change
+    /// to the packet can move it): the packet's layer `idx` while it is of
+    /// this object's kind, else the layer the object was made for (reads of
+    /// it are bounds-checked; the quoted headers of ICMP errors, outside the
+    /// stack, always use it).
+    #[inline]
+    pub fn layer(&self, py: Python<'_>) -> Layer {
+        let pkt = self.pkt.get();
+        if self.idx != DETACHED && pkt.generation(py) != self.gen {
+            if let Some(l) = pkt.layers(py).get(self.idx as usize) {
+                if l.kind == self.made.kind {
+                    return *l;
+                }
+            }
+        }
+        self.made
     }
 
     /// The whole packet's bytes.
@@ -34,18 +57,18 @@ impl Protocol {
 
     /// This protocol's header bytes.
     pub fn hdr<'a>(&'a self, py: Python<'a>) -> H<'a> {
-        let l = &self.layer;
+        let l = self.layer(py);
         H(self.data(py).get(l.hdr_start()..l.payload_start()).unwrap_or(&[]))
     }
 
     /// This protocol's header and payload bytes.
     pub fn whole<'a>(&'a self, py: Python<'a>) -> H<'a> {
-        let l = &self.layer;
+        let l = self.layer(py);
         H(self.data(py).get(l.hdr_start()..l.end()).unwrap_or(&[]))
     }
 
     pub fn payload_bytes<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
-        let l = &self.layer;
+        let l = self.layer(py);
         self.data(py).get(l.payload_start()..l.end()).unwrap_or(&[])
     }
 
@@ -54,7 +77,7 @@ impl Protocol {
     }
 
     pub fn kind(&self) -> Kind {
-        self.layer.kind
+        self.made.kind
     }
 
     /// Where inward lookups from this object start.
@@ -83,7 +106,7 @@ impl Protocol {
     const TYPE: &'static str = "Protocol";
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        super::repr_layer(py, self.pkt.get(), &self.layer)
+        super::repr_layer(py, self.pkt.get(), &self.layer(py))
     }
 
     /// The first protocol *after* this one whose type (or base type) is
@@ -112,20 +135,20 @@ impl Protocol {
         match other.cast::<Protocol>() {
             Ok(o) => {
                 let o = o.get();
-                o.pkt.is(&self.pkt) && o.idx == self.idx && o.layer == self.layer
+                o.pkt.is(&self.pkt) && o.idx == self.idx && o.made == self.made
             }
             Err(_) => false,
         }
     }
 
     fn __hash__(&self) -> u64 {
-        (self.pkt.as_ptr() as u64).rotate_left(8) ^ (self.layer.hdr_start() as u64) ^ self.idx as u64
+        (self.pkt.as_ptr() as u64).rotate_left(8) ^ (self.made.hdr_start() as u64) ^ self.idx as u64
     }
 
     /// Number of protocols from this one to the innermost.
-    fn __len__(&self) -> usize {
+    fn __len__(&self, py: Python<'_>) -> usize {
         match self.inner_start() {
-            Some(s) => self.pkt.get().layers.len().saturating_sub(s) + 1,
+            Some(s) => self.pkt.get().layers(py).len().saturating_sub(s) + 1,
             None => 1,
         }
     }
@@ -133,19 +156,29 @@ impl Protocol {
     /// Whether this protocol's type, or one of its base types, is `name`.
     #[pyo3(name = "isType")]
     fn is_type(&self, py: Python<'_>, name: &str) -> bool {
-        super::layer_matches(self.data(py), &self.layer, name)
+        super::layer_matches(self.data(py), &self.layer(py), name)
     }
 
     /// Byte offset of this protocol's header in the packet.
     #[getter]
-    fn offset(&self) -> usize {
-        self.layer.hdr_start()
+    fn offset(&self, py: Python<'_>) -> usize {
+        self.layer(py).hdr_start()
     }
 
     /// The bytes after this protocol's header, bounded by what encloses it.
     #[getter]
     fn payload<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, self.payload_bytes(py))
+    }
+
+    /// Replaces the bytes after this protocol's header: the packet grows or
+    /// shrinks, the enclosing length fields follow, and the protocols after
+    /// this one are located again in the new bytes.
+    #[setter]
+    fn set_payload(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let name = format!("{}.payload", class_name(self.made.kind));
+        let new = super::write::bytes_arg(&name, value)?;
+        self.replace_payload(py, &name, &new)
     }
 
     #[getter]
@@ -202,20 +235,31 @@ pub(crate) use new_object;
 /// offset `at` that is not part of the stack (the IP header quoted by an
 /// ICMP error), or `None` when that header is not complete.
 pub fn detached(py: Python<'_>, p: &Protocol, kind: Kind, at: usize) -> Option<Protocol> {
-    let sub = p.data(py).get(at..p.layer.end())?;
+    let sub = p.data(py).get(at..p.layer(py).end())?;
     let l = *super::layer::locate(sub, kind).get(0)?;
     let at32 = at as u32;
     let layer = Layer { kind, off: l.off + at32, hlen: l.hlen, end: l.end + at32 };
-    Some(Protocol::new(p.pkt.clone_ref(py), DETACHED, layer))
+    Some(Protocol::new(p.pkt.clone_ref(py), DETACHED, layer, 0))
 }
 
 /// The Python object for [`detached`], or `None`.
 pub fn detached_object(py: Python<'_>, p: &Protocol, kind: Kind, at: usize) -> PyResult<Option<Py<PyAny>>> {
     match detached(py, p, kind, at) {
         Some(d) => {
-            let data = p.data(py);
-            super::make_object(py, d, data).map(Some)
+            let first = p.data(py).get(d.made.hdr_start()).copied().unwrap_or(0);
+            super::make_object(py, d, first).map(Some)
         }
         None => Ok(None),
+    }
+}
+
+/// The class name of a layer kind in error messages ("ICMP" for every ICMP
+/// message).
+pub fn class_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Icmp => "ICMP",
+        Kind::Icmp6 => "ICMP6",
+        Kind::Ipv6DestOpts => "IPv6DestinationOptionsHeader",
+        k => super::type_names(k, 0).0,
     }
 }

@@ -2,7 +2,8 @@
 
 use super::fields::{py_bytes, table, H};
 use super::layer::Kind;
-use super::proto::{hdr, new_object, protocol_class, Protocol};
+use super::proto::{base, hdr, new_object, protocol_class, Protocol};
+use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
@@ -70,6 +71,46 @@ pub fn split_tcp_options(opts: &[u8]) -> Vec<(u8, &[u8])> {
 
 #[pymethods]
 impl Tcp {
+    #[setter(srcPort)]
+    fn set_src_port(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "TCP.srcPort", 0, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(dstPort)]
+    fn set_dst_port(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "TCP.dstPort", 2, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(seq_num)]
+    fn set_seq_num(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "TCP.seq_num", 4, 4, 0, 32, v, Opts::Plain)
+    }
+    #[setter(ack_num)]
+    fn set_ack_num(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "TCP.ack_num", 8, 4, 0, 32, v, Opts::Plain)
+    }
+    #[setter(dataOffset)]
+    fn set_data_offset(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "TCP.dataOffset", 12, 1, 4, 4, v, Opts::Plain)
+    }
+    #[setter(reserved)]
+    fn set_reserved(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "TCP.reserved", 12, 1, 0, 4, v, Opts::Plain)
+    }
+    #[setter(flags)]
+    fn set_flags(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "TCP.flags", 13, 1, 0, 8, v, Opts::Flags(TCP_FLAGS))
+    }
+    #[setter(window)]
+    fn set_window(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "TCP.window", 14, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(checksum)]
+    fn set_checksum(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "TCP.checksum", 16, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(urgent)]
+    fn set_urgent(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "TCP.urgent", 18, 2, 0, 16, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "TCP";
     #[classattr]
@@ -123,12 +164,23 @@ impl Tcp {
     fn urgent(slf: &Bound<'_, Self>) -> u16 {
         hdr(slf).be16(18)
     }
+    /// A list of `(kind, data)` (or bytes), padded with End of List to a
+    /// multiple of 4 bytes, at most 40; the data offset follows.
+    #[setter(options)]
+    fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        let b = write::option_bytes("TCP.options", v, 4, 40, |it| write::kind_data("TCP.options", it, &[0, 1], 2))?;
+        base(slf).replace_header_tail(slf.py(), "TCP.options", 20, &b, |d, at, hlen| {
+            let v = d.get(at + 12).copied().unwrap_or(0);
+            write::poke(d, at + 12, (((hlen / 4) as u8) << 4) | (v & 15));
+        })
+    }
     /// The options as a list of `(kind, data)`.
     #[getter]
     fn options<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
-        let h = hdr(slf);
-        let items = split_tcp_options(h.from(20))
+        // A copy: making the tuples runs Python code.
+        let opts = hdr(slf).from(20).to_vec();
+        let items = split_tcp_options(&opts)
             .into_iter()
             .map(|(k, d)| PyTuple::new(py, [k.into_pyobject(py)?.into_any(), py_bytes(py, d).into_any()]))
             .collect::<PyResult<Vec<_>>>()?;
@@ -138,6 +190,22 @@ impl Tcp {
 
 #[pymethods]
 impl Udp {
+    #[setter(srcPort)]
+    fn set_src_port(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "UDP.srcPort", 0, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(dstPort)]
+    fn set_dst_port(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "UDP.dstPort", 2, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(length)]
+    fn set_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "UDP.length", 4, 2, 0, 16, v, Opts::Plain)
+    }
+    #[setter(checksum)]
+    fn set_checksum(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        write::bits(slf, "UDP.checksum", 6, 2, 0, 16, v, Opts::Plain)
+    }
     #[classattr]
     const TYPE: &'static str = "UDP";
     #[getter]
