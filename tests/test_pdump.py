@@ -460,3 +460,63 @@ def test_no_progress_bar_when_printing(big):
     assert tty == (BANNER % big).replace("\n", "\r\n")
     assert len(stdout.splitlines()) == 5
 
+
+
+# --- more options ------------------------------------------------------------------
+
+
+def tcpdump_copy_filtered(path, out, expr):
+    need("tcpdump")
+    t = subprocess.run(["tcpdump", "-r", str(path), "-w", str(out), expr], capture_output=True)
+    assert t.returncode == 0, t.stderr
+    return Path(out).read_bytes()
+
+
+def test_write_to_standard_output(tmp_path):
+    theirs = tmp_path / "theirs.pcap"
+    r = subprocess.run([sys.executable, "-m", "openbsd", "-r", SAMPLE, "-w", "-", "tcp"],
+                       capture_output=True, env=ENV, timeout=60)
+    assert (r.returncode, r.stderr.decode()) == (0, BANNER % SAMPLE)
+    assert r.stdout == tcpdump_copy_filtered(SAMPLE, theirs, "tcp")
+
+
+def test_snaplen_on_an_interface(tmp_path):
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    port = rx.getsockname()[1]
+    out_file = tmp_path / "short.pcap"
+    if os.geteuid() != 0:
+        pytest.skip("live capture needs root")
+    p = subprocess.Popen([sys.executable, "-m", "openbsd", "-i", "lo", "-s", "100", "-c", "1",
+                          "-w", str(out_file), "udp port %d" % port],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    assert p.stderr.readline() == "listening on lo, link-type 1, snapshot length 100\n"
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tx.sendto(bytes(200), ("127.0.0.1", port))
+    out, err = p.communicate(timeout=10)
+    tx.close(), rx.close()
+    assert (p.returncode, out) == (0, "")
+    assert err.startswith("1 packets captured\n")
+    hdr, recs = read_pcap(out_file)
+    assert hdr["snaplen"] == 100
+    assert [(len(pkt), n) for pkt, _, n in recs] == [(100, 14 + 20 + 8 + 200)]
+
+
+def test_interface_defaults_to_lookupdev():
+    if os.geteuid() != 0:
+        pytest.skip("live capture needs root")
+    dev = pcap.lookupdev()
+    with pcap.Live(dev) as live:
+        dlt = live.datalink()
+    # `-i` with no name: the word after it would be taken as the name, so the
+    # filter comes first
+    p = subprocess.Popen([sys.executable, "-m", "openbsd", "ether proto 0x88b5", "-i"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    banner = p.stderr.readline()
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=10)
+    assert banner == "listening on %s, link-type %d, snapshot length 262144\n" % (dev, dlt)
+    assert (p.returncode, out) == (0, "")
+    assert err.splitlines()[1:] == ["0 packets captured", "0 packets received by filter",
+                                    "0 packets dropped by kernel"]

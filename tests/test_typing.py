@@ -37,7 +37,8 @@ def test_example_runs():
     r = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == ("9 [('192.168.0.1', 5), ('192.168.0.9', 4)] [22, 8012, 22, 8012, 8012] "
-                        "64 12 5 100\n")
+                        "64 12 5 100 [Eth: 00:00:00:00:00:00->00:00:00:00:00:00] "
+                        "[IP: 0.0.0.0->192.168.0.1] [TCP: 0->22] 2\n")
 
 
 HEADER = """\
@@ -56,6 +57,7 @@ WRONG = [
     ("tstamp_not_tuple", 'pcap.Dumper(pcap.Dead(1), "o")(b"", 1100000000, 60)', "arg-type"),
     ("filter_int", 'pcap.Offline("x").filter(22)', "arg-type"),
     ("next_may_be_none", 'data, ts, n = pcap.Offline("x").next()', "misc"),
+    ("ttl_str", 'Packet(Ethernet, b"")["ip"].ttl = "64"', "assignment"),
 ]
 
 
@@ -86,6 +88,7 @@ def test_right_versions_of_the_wrong_scripts_pass(mypy, tmp_path):
         'pcap.Dumper(pcap.Dead(1), "o")(b"", (1100000000, 0), 60)',
         'pcap.Offline("x").filter("tcp port 22")',
         'rec = pcap.Offline("x").next()\nif rec is not None:\n    data, ts, n = rec',
+        'Packet(Ethernet, b"")["ip"].ttl = 64',
     ]
     assert len(right) == len(WRONG)
     path = tmp_path / "right.py"

@@ -7,7 +7,7 @@ import tempfile
 from typing import Dict, List, Optional, Tuple
 
 from openbsd import pcap
-from openbsd.packet import IP, TCP, Ethernet, Packet
+from openbsd.packet import IP, TCP, Ethernet, Packet, createPacket
 
 SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                       "python", "openbsd", "data", "sample.pcap")
@@ -54,6 +54,16 @@ def copy_ssh(path: str, out: str) -> int:
             return feed.loop(0, dumper)
 
 
+def build_syn(dst: str, port: int) -> bytes:
+    p = createPacket(Ethernet, IP, TCP)
+    p["ip"].dst = dst
+    p["ip"].ttl = 64
+    p["tcp"].dstPort = port
+    p["tcp"].flags = ["syn"]
+    p.finalise()
+    return p.getRaw()
+
+
 def main() -> int:
     feed = pcap.Offline(SAMPLE)
     assert feed.datalink() == pcap.DLT_EN10MB
@@ -74,8 +84,9 @@ def main() -> int:
         pcap.Offline("/no/such/file")
     except IOError as e:            # PcapError is an OSError: legacy code catches it so
         assert isinstance(e, pcap.PcapError)
+    syn = Packet(Ethernet, build_syn("192.168.0.1", 22))
     print(n, sorted(talkers.counts.items()), talkers.ports, first_ttl(SAMPLE),
-          len(instructions), copied, written)
+          len(instructions), copied, written, repr(syn), syn["tcp"].flags)
     return 0
 
 
