@@ -264,6 +264,20 @@ def test_error_is_one_line(tmp_path, case):
     assert (r.returncode, r.stdout, r.stderr) == (rc, "", message + "\n")
 
 
+def test_file_cut_short(tmp_path):
+    """The whole packets are printed, then the error: one line, status 1."""
+    data = Path(SAMPLE).read_bytes()
+    whole = 24 + sum(16 + len(p) for p, _, _ in parse_pcap(data)[1][:3])
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(data[:whole + 10])
+    r = pdump("-r", cut)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == pdump().stdout.splitlines()[:3]
+    # 10 bytes of the 4th record's 16-byte header: libpcap's (and tcpdump's) words
+    assert r.stderr == (BANNER % cut + "pdump: %s: truncated dump file; tried to read 16 header "
+                        "bytes, only got 10\n" % cut)
+
+
 def test_missing_interface():
     r = pdump("-i", "nosuch0")
     assert (r.returncode, r.stdout, r.stderr) == (1, "", "pdump: nosuch0: No such device exists\n")
