@@ -154,9 +154,10 @@ def run(args, out, err):
         if args.filter:
             feed.filter(" ".join(args.filter))
         dumper = pcap.Dumper(feed, args.write) if args.write else None
-        err.write("%s, link-type %d, snapshot length %d\n" % (banner, feed.datalink(), feed.snapshot()))
-        err.flush()
         try:
+            # Inside the try: a Ctrl-C right after the banner gets the statistics too.
+            err.write("%s, link-type %d, snapshot length %d\n" % (banner, feed.datalink(), feed.snapshot()))
+            err.flush()
             if dumper is not None:
                 with dumper:
                     progress = Progress(feed, args.file, err) if args.file else None
