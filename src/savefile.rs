@@ -60,6 +60,19 @@ pub struct FastReader {
     snapshot: u32,
 }
 
+/// Whether the stream behind the offline handle `p` is a regular file.
+///
+/// # Safety
+/// `p` must be an open offline handle.
+unsafe fn is_regular_file(p: *mut ffi::pcap_t) -> bool {
+    let file = ffi::pcap_file(p);
+    if file.is_null() {
+        return false;
+    }
+    let mut st: libc::stat = std::mem::zeroed();
+    libc::fstat(libc::fileno(file), &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFREG
+}
+
 fn pread_exact_or_less(fd: RawFd, buf: &mut [u8], off: u64) -> usize {
     let mut got = 0;
     while got < buf.len() {
@@ -90,15 +103,11 @@ impl FastReader {
     /// # Safety
     /// `p` must be an open offline handle; the reader must not outlive it.
     pub unsafe fn open(p: *mut ffi::pcap_t) -> Option<Self> {
+        if !is_regular_file(p) {
+            return None;
+        }
         let file = ffi::pcap_file(p);
-        if file.is_null() {
-            return None;
-        }
         let fd = libc::fileno(file);
-        let mut st: libc::stat = std::mem::zeroed();
-        if fd < 0 || libc::fstat(fd, &mut st) != 0 || (st.st_mode & libc::S_IFMT) != libc::S_IFREG {
-            return None;
-        }
         if ffi::pcap_major_version(p) != 2 || ffi::pcap_minor_version(p) != 4 {
             return None;
         }
@@ -231,6 +240,9 @@ impl ActiveFilter {
 /// the handle (which closes the stream), then the stream's buffer.
 pub struct OfflineFile {
     fast: Option<FastReader>,
+    /// Reads may wait for data (a pipe, a FIFO, a terminal: not a regular
+    /// file), so they run without the GIL.
+    may_wait: bool,
     /// Builds `next()` results; kept between calls so objects are reused.
     pub args: ArgBuilder,
     pub filter: Option<ActiveFilter>,
@@ -270,7 +282,8 @@ impl OfflineFile {
         } else {
             FastReader::open(handle.ptr())
         };
-        OfflineFile { fast, args: ArgBuilder::new(None), filter: None, handle, _stdio_buffer: stdio_buffer }
+        let may_wait = !is_regular_file(handle.ptr());
+        OfflineFile { fast, may_wait, args: ArgBuilder::new(None), filter: None, handle, _stdio_buffer: stdio_buffer }
     }
 
     pub fn ptr(&self) -> *mut ffi::pcap_t {
@@ -304,7 +317,25 @@ impl OfflineFile {
             }
             let mut hdr: *mut ffi::pcap_pkthdr = std::ptr::null_mut();
             let mut data: *const libc::c_uchar = std::ptr::null();
-            let rc = ffi::pcap_next_ex(p, &mut hdr, &mut data);
+            let rc = if self.may_wait {
+                // Not a regular file (a pipe, a FIFO, standard input): the
+                // read may wait for a writer, which may be another thread of
+                // this process, so it runs without the GIL. The feed's lock
+                // keeps the handle ours meanwhile.
+                let addr = p as usize;
+                let (rc, h, d) = py.detach(move || {
+                    let (mut h, mut d): (*mut ffi::pcap_pkthdr, *const libc::c_uchar) =
+                        (std::ptr::null_mut(), std::ptr::null());
+                    // SAFETY: as above; the handle stays open and ours.
+                    let rc = ffi::pcap_next_ex(addr as *mut ffi::pcap_t, &mut h, &mut d);
+                    (rc, h as usize, d as usize)
+                });
+                hdr = h as *mut ffi::pcap_pkthdr;
+                data = d as *const libc::c_uchar;
+                rc
+            } else {
+                ffi::pcap_next_ex(p, &mut hdr, &mut data)
+            };
             if let (Some(r), Some(start)) = (&mut self.fast, start) {
                 // Past what libpcap read; or, when it read no whole record
                 // (end of file, a record cut short), back at that record, so
