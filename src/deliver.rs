@@ -62,17 +62,46 @@ unsafe fn tuple_replace(t: *mut py::PyObject, i: py::Py_ssize_t, item: *mut py::
     py::Py_XDECREF(old);
 }
 
+/// Tuples kept for reuse: one is refilled when its only reference is ours
+/// (nobody else can see it change), as CPython's own `zip` and `enumerate`
+/// do. Two slots, because a caller typically still holds the previous one
+/// while the next is made (`r = feed.next()`, or the `ts` variable of
+/// `for p, ts, n in feed`), but not the one before.
+#[derive(Default)]
+struct Pool([Option<Py<PyAny>>; 2]);
+
+impl Pool {
+    /// A tuple of the pool that only the pool refers to.
+    fn free(&self) -> Option<*mut py::PyObject> {
+        // SAFETY: reading the reference count of live objects.
+        self.0.iter().flatten().map(|t| t.as_ptr()).find(|&t| unsafe { py::Py_REFCNT(t) } == 1)
+    }
+
+    /// A tuple of `items`: a free one of the pool refilled, or a new one
+    /// that joins the pool.
+    fn tuple<'py, const N: usize>(
+        &mut self,
+        py: Python<'py>,
+        items: [Bound<'py, PyAny>; N],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (t, fresh) = refill_or_new(py, self.0.iter().flatten(), items)?;
+        if fresh {
+            self.0.rotate_left(1);
+            self.0[1] = Some(t.clone().unbind());
+        }
+        Ok(t)
+    }
+}
+
 /// Builds the Python objects of one packet record.
 pub struct ArgBuilder {
     interpret: Option<LinkInfo>,
     last_sec: i64,
     sec_obj: Option<Py<PyAny>>,
-    /// The last timestamp tuple handed out, for reuse (callbacks only:
-    /// `next()` results are kept by the caller).
-    ts_tuple: Option<Py<PyAny>>,
-    reuse_tuples: bool,
-    /// The last two `next()` results, for reuse.
-    result_tuples: [Option<Py<PyAny>>; 2],
+    /// `(sec, usec)` tuples.
+    ts_tuples: Pool,
+    /// `(packet, tstamp, length)` tuples of `next()` and iteration.
+    result_tuples: Pool,
 }
 
 impl ArgBuilder {
@@ -81,15 +110,9 @@ impl ArgBuilder {
             interpret,
             last_sec: i64::MIN,
             sec_obj: None,
-            ts_tuple: None,
-            reuse_tuples: false,
-            result_tuples: [None, None],
+            ts_tuples: Pool::default(),
+            result_tuples: Pool::default(),
         }
-    }
-
-    /// A builder for a callback loop, which may reuse the timestamp tuple.
-    pub fn for_callbacks(interpret: Option<LinkInfo>) -> Self {
-        ArgBuilder { reuse_tuples: true, ..ArgBuilder::new(interpret) }
     }
 
     /// The packet object: `bytes`, or a decoded `Packet` when interpreting.
@@ -116,17 +139,11 @@ impl ArgBuilder {
         Ok([sec_obj, usec.into_pyobject(py)?.into_any()])
     }
 
-    /// `(sec, usec)` for a callback: the tuple of the previous packet is
-    /// refilled when nobody kept it (as CPython's own `zip` and `enumerate`
-    /// do).
+    /// `(sec, usec)`.
     #[inline]
     fn tstamp<'py>(&mut self, py: Python<'py>, sec: i64, usec: i64) -> PyResult<Bound<'py, PyAny>> {
         let items = self.ts_items(py, sec, usec)?;
-        let (t, fresh) = refill_or_new(py, self.ts_tuple.as_ref().into_iter(), items)?;
-        if fresh && self.reuse_tuples {
-            self.ts_tuple = Some(t.clone().unbind());
-        }
-        Ok(t)
+        self.ts_tuples.tuple(py, items)
     }
 
     /// The three callback arguments of one record.
@@ -146,9 +163,7 @@ impl ArgBuilder {
     }
 
     /// `(packet, (sec, usec), length)` as one tuple, for `next()` and
-    /// iteration. An earlier result tuple is refilled when nobody kept it
-    /// (as after `for packet, ts, length in feed` unpacked it), and so is the
-    /// timestamp tuple inside it when nobody kept that either.
+    /// iteration.
     pub fn tuple<'py>(
         &mut self,
         py: Python<'py>,
@@ -159,37 +174,14 @@ impl ArgBuilder {
     ) -> PyResult<Bound<'py, PyAny>> {
         let pkt = self.packet(py, data)?;
         let len = crate::ints::u32_int(py, len);
-        let ts_parts = self.ts_items(py, sec, usec)?;
-        let free = self.result_tuples.iter().flatten().map(|t| t.as_ptr());
-        // SAFETY: the slots hold our own 3-tuples. One whose only reference
-        // is its slot can be refilled unseen, and so can its timestamp tuple
-        // when that tuple's only reference is the result tuple.
-        // `tuple_replace` takes each new item's reference and releases the
-        // old item (putting a tuple back in its own place keeps its count).
-        unsafe {
-            if let Some(t) = free.clone().find(|&t| py::Py_REFCNT(t) == 1) {
-                let old_ts = py::PyTuple_GET_ITEM(t, 1);
-                let ts = if py::Py_REFCNT(old_ts) == 1 {
-                    for (i, item) in ts_parts.into_iter().enumerate() {
-                        tuple_replace(old_ts, i as py::Py_ssize_t, item.into_ptr());
-                    }
-                    Bound::from_borrowed_ptr(py, old_ts)
-                } else {
-                    refill_or_new(py, std::iter::empty(), ts_parts)?.0
-                };
-                for (i, item) in [pkt, ts, len].into_iter().enumerate() {
-                    tuple_replace(t, i as py::Py_ssize_t, item.into_ptr());
-                }
-                return Ok(Bound::from_borrowed_ptr(py, t));
-            }
+        if let Some(r) = self.result_tuples.free() {
+            // The result tuple about to be refilled lets go of its timestamp
+            // tuple first, so that the timestamp pool can refill that too.
+            // SAFETY: `r` is a free 3-tuple of ours (see `Pool`).
+            unsafe { tuple_replace(r, 1, py.None().into_ptr()) };
         }
-        let ts = refill_or_new(py, std::iter::empty(), ts_parts)?.0;
-        let t = refill_or_new(py, std::iter::empty(), [pkt, ts, len])?.0;
-        // Two slots: `r = feed.next()` still holds the previous result while
-        // the next one is made, but not the one before.
-        self.result_tuples.rotate_left(1);
-        self.result_tuples[1] = Some(t.clone().unbind());
-        Ok(t)
+        let ts = self.tstamp(py, sec, usec)?;
+        self.result_tuples.tuple(py, [pkt, ts, len])
     }
 
     /// Chooses whether the next packets are decoded (`next(interpret=...)`).
@@ -223,7 +215,7 @@ impl<'py, 'a> Delivery<'py, 'a> {
             py,
             callback,
             handle,
-            args: ArgBuilder::for_callbacks(interpret),
+            args: ArgBuilder::new(interpret),
             until_signal_check: SIGNAL_CHECK_INTERVAL,
             count: 0,
             err: None,
