@@ -1,4 +1,4 @@
-//! Shared Python ints for 16-bit values (packet lengths, ports): each value
+//! Shared Python ints for 16-bit values (packet lengths): each value
 //! is made once, on first use, and then handed out again, saving an
 //! allocation and a free per packet in the hot paths. CPython itself only
 //! shares -5..=256.

@@ -120,13 +120,13 @@ impl Tcp {
     }
     #[getter]
     #[pyo3(name = "srcPort")]
-    fn src_port<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyAny> {
-        crate::ints::u16_int(slf.py(), hdr(slf).be16(0))
+    fn src_port(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(0)
     }
     #[getter]
     #[pyo3(name = "dstPort")]
-    fn dst_port<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyAny> {
-        crate::ints::u16_int(slf.py(), hdr(slf).be16(2))
+    fn dst_port(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(2)
     }
     #[getter]
     fn seq_num(slf: &Bound<'_, Self>) -> u32 {
@@ -210,13 +210,13 @@ impl Udp {
     const TYPE: &'static str = "UDP";
     #[getter]
     #[pyo3(name = "srcPort")]
-    fn src_port<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyAny> {
-        crate::ints::u16_int(slf.py(), hdr(slf).be16(0))
+    fn src_port(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(0)
     }
     #[getter]
     #[pyo3(name = "dstPort")]
-    fn dst_port<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyAny> {
-        crate::ints::u16_int(slf.py(), hdr(slf).be16(2))
+    fn dst_port(slf: &Bound<'_, Self>) -> u16 {
+        hdr(slf).be16(2)
     }
     #[getter]
     fn length(slf: &Bound<'_, Self>) -> u16 {
