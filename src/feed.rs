@@ -80,8 +80,12 @@ impl Feed {
         pcap_error_about(&self.name, &unsafe { ffi::last_error(p) })
     }
 
-    fn interpret_info(&self, interpret: &Bound<'_, PyAny>) -> PyResult<Option<LinkInfo>> {
-        Ok(if interpret.is_truthy()? { Some(self.link) } else { None })
+    /// The link to decode packets with, when `interpret` (default false) is true.
+    fn interpret_info(&self, interpret: Option<&Bound<'_, PyAny>>) -> PyResult<Option<LinkInfo>> {
+        Ok(match interpret {
+            Some(i) if i.is_truthy()? => Some(self.link),
+            _ => None,
+        })
     }
 
     /// `dispatch` and `loop`: hands packets to `callback` through libpcap's
@@ -92,7 +96,7 @@ impl Feed {
         mode: ReadMode,
         cnt: i64,
         callback: &Bound<'_, PyAny>,
-        interpret: &Bound<'_, PyAny>,
+        interpret: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
         if !callback.is_callable() {
             return Err(PyTypeError::new_err("callback must be callable"));
@@ -240,8 +244,7 @@ impl Feed {
         callback: &Bound<'_, PyAny>,
         interpret: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
-        let f = pyo3::types::PyBool::new(py, false);
-        self.read(py, ReadMode::Dispatch, cnt, callback, interpret.unwrap_or(f.as_any()))
+        self.read(py, ReadMode::Dispatch, cnt, callback, interpret)
     }
 
     /// loop(cnt, callback, interpret=0) -> int
@@ -256,8 +259,7 @@ impl Feed {
         callback: &Bound<'_, PyAny>,
         interpret: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
-        let f = pyo3::types::PyBool::new(py, false);
-        self.read(py, ReadMode::Loop, cnt, callback, interpret.unwrap_or(f.as_any()))
+        self.read(py, ReadMode::Loop, cnt, callback, interpret)
     }
 
     /// next(interpret=0) -> (packet, (sec, usec), length) or None
@@ -266,10 +268,7 @@ impl Feed {
     /// timed out with nothing.
     #[pyo3(signature = (interpret = None))]
     fn next(&self, py: Python<'_>, interpret: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Py<PyAny>>> {
-        let interpret = match interpret {
-            Some(i) => self.interpret_info(i)?,
-            None => None,
-        };
+        let interpret = self.interpret_info(interpret)?;
         self.with_handle(|h| {
             if h.is_live() {
                 return crate::live::next(self, py, h, interpret, false);
