@@ -55,10 +55,21 @@ pub type pcap_handler =
 
 pub const PCAP_ERRBUF_SIZE: usize = 256;
 pub const PCAP_NETMASK_UNKNOWN: c_uint = 0xffff_ffff;
+/// `pcap_activate`'s generic failure (the message is in the handle).
+pub const PCAP_ERROR: c_int = -1;
 
 #[link(name = "pcap")]
 extern "C" {
     pub fn pcap_fopen_offline(fp: *mut FILE, errbuf: *mut c_char) -> *mut pcap_t;
+    // Opening a live capture ourselves: the `pcap` crate's `open()` keeps
+    // only the message of a failed activation (not its status) and treats
+    // activation warnings as failures.
+    pub fn pcap_create(source: *const c_char, errbuf: *mut c_char) -> *mut pcap_t;
+    pub fn pcap_set_snaplen(p: *mut pcap_t, snaplen: c_int) -> c_int;
+    pub fn pcap_set_promisc(p: *mut pcap_t, promisc: c_int) -> c_int;
+    pub fn pcap_set_timeout(p: *mut pcap_t, ms: c_int) -> c_int;
+    pub fn pcap_activate(p: *mut pcap_t) -> c_int;
+    pub fn pcap_statustostr(status: c_int) -> *const c_char;
     pub fn pcap_open_dead(linktype: c_int, snaplen: c_int) -> *mut pcap_t;
     pub fn pcap_close(p: *mut pcap_t);
     pub fn pcap_geterr(p: *mut pcap_t) -> *mut c_char;

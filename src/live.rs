@@ -249,26 +249,6 @@ pub struct Live {
     timeout: i32,
 }
 
-/// libpcap calls for opening a capture that the `pcap` crate does not
-/// expose with their status codes (its `open()` keeps only the message, and
-/// treats activation warnings as failures).
-mod sys {
-    use crate::ffi::pcap_t;
-    use libc::{c_char, c_int};
-
-    pub const PCAP_ERROR: c_int = -1;
-
-    #[link(name = "pcap")]
-    extern "C" {
-        pub fn pcap_create(source: *const c_char, errbuf: *mut c_char) -> *mut pcap_t;
-        pub fn pcap_set_snaplen(p: *mut pcap_t, snaplen: c_int) -> c_int;
-        pub fn pcap_set_promisc(p: *mut pcap_t, promisc: c_int) -> c_int;
-        pub fn pcap_set_timeout(p: *mut pcap_t, ms: c_int) -> c_int;
-        pub fn pcap_activate(p: *mut pcap_t) -> c_int;
-        pub fn pcap_statustostr(status: c_int) -> *const c_char;
-    }
-}
-
 /// The message for a failed `pcap_activate`, as tcpdump words it: libpcap's
 /// description of the status, with the detail libpcap left in the handle
 /// (e.g. "You don't have permission to perform this capture on that device
@@ -279,8 +259,8 @@ mod sys {
 unsafe fn activate_error(p: *mut ffi::pcap_t, status: libc::c_int) -> String {
     let detail = ffi::last_error(p);
     let detail = detail.trim();
-    let what = ffi::cstr_lossy(sys::pcap_statustostr(status));
-    if status == sys::PCAP_ERROR || detail == what {
+    let what = ffi::cstr_lossy(ffi::pcap_statustostr(status));
+    if status == ffi::PCAP_ERROR || detail == what {
         detail.to_owned()
     } else if detail.is_empty() {
         what
@@ -310,7 +290,7 @@ fn open_live(interface: &str, snaplen: i32, promisc: bool, timeout: i32) -> PyRe
         .map_err(|_| pcap_error_about(label, "interface name contains a NUL byte"))?;
     let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
     // SAFETY: valid C string and errbuf of libpcap's size.
-    let p = unsafe { sys::pcap_create(name.as_ptr(), errbuf.as_mut_ptr()) };
+    let p = unsafe { ffi::pcap_create(name.as_ptr(), errbuf.as_mut_ptr()) };
     let Some(p) = NonNull::new(p) else {
         return Err(pcap_error_about(label, &unsafe { ffi::cstr_lossy(errbuf.as_ptr()) }));
     };
@@ -320,10 +300,10 @@ fn open_live(interface: &str, snaplen: i32, promisc: bool, timeout: i32) -> PyRe
     // SAFETY: a freshly created handle; the setters only fail on an
     // activated one.
     let status = unsafe {
-        sys::pcap_set_snaplen(raw, snaplen);
-        sys::pcap_set_promisc(raw, promisc as libc::c_int);
-        sys::pcap_set_timeout(raw, if timeout == 0 { RETIRE_MS } else { timeout.min(RETIRE_MS) });
-        sys::pcap_activate(raw)
+        ffi::pcap_set_snaplen(raw, snaplen);
+        ffi::pcap_set_promisc(raw, promisc as libc::c_int);
+        ffi::pcap_set_timeout(raw, if timeout == 0 { RETIRE_MS } else { timeout.min(RETIRE_MS) });
+        ffi::pcap_activate(raw)
     };
     // A positive status is a warning (e.g. promiscuous mode not supported):
     // the capture works.
