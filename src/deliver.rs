@@ -102,6 +102,8 @@ pub struct ArgBuilder {
     ts_tuples: Pool,
     /// `(packet, tstamp, length)` tuples of `next()` and iteration.
     result_tuples: Pool,
+    /// Packet `bytes` the callback or caller let go of.
+    bytes: crate::recycle::BytesPool,
 }
 
 impl ArgBuilder {
@@ -112,13 +114,14 @@ impl ArgBuilder {
             sec_obj: None,
             ts_tuples: Pool::default(),
             result_tuples: Pool::default(),
+            bytes: Default::default(),
         }
     }
 
     /// The packet object: `bytes`, or a decoded `Packet` when interpreting.
-    fn packet<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    fn packet<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         match &self.interpret {
-            None => Ok(pyo3::types::PyBytes::new(py, data).into_any()),
+            None => Ok(self.bytes.bytes(py, data)),
             Some(link) => crate::packet::decode_for_feed(py, data, link),
         }
     }
@@ -172,16 +175,28 @@ impl ArgBuilder {
         len: u32,
         data: &[u8],
     ) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(r) = self.result_tuples.free() {
+            // The result tuple about to be refilled lets go of its packet and
+            // timestamp first, so that they can be reused too.
+            // SAFETY: `r` is a free 3-tuple of ours (see `Pool`); the packet
+            // taken out is replaced by None before anyone can see the tuple.
+            unsafe {
+                let old = py::PyTuple_GET_ITEM(r, 0);
+                py::PyTuple_SET_ITEM(r, 0, py.None().into_ptr());
+                self.bytes.give_back(Bound::from_owned_ptr(py, old));
+                tuple_replace(r, 1, py.None().into_ptr());
+            }
+        }
         let pkt = self.packet(py, data)?;
         let len = crate::ints::u32_int(py, len);
-        if let Some(r) = self.result_tuples.free() {
-            // The result tuple about to be refilled lets go of its timestamp
-            // tuple first, so that the timestamp pool can refill that too.
-            // SAFETY: `r` is a free 3-tuple of ours (see `Pool`).
-            unsafe { tuple_replace(r, 1, py.None().into_ptr()) };
-        }
         let ts = self.tstamp(py, sec, usec)?;
         self.result_tuples.tuple(py, [pkt, ts, len])
+    }
+
+    /// Takes back the packet object of a record once the callback returned.
+    #[inline]
+    pub fn give_back(&mut self, pkt: Bound<'_, PyAny>) {
+        self.bytes.give_back(pkt);
     }
 
     /// Chooses whether the next packets are decoded (`next(interpret=...)`).
@@ -242,6 +257,8 @@ impl<'py, 'a> Delivery<'py, 'a> {
         }
         // SAFETY: `res` is an owned reference we no longer need.
         unsafe { py::Py_DECREF(res) };
+        let [pkt, _, _] = args;
+        self.args.give_back(pkt);
         self.count += 1;
         self.tick()
     }

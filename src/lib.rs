@@ -5,7 +5,8 @@
 //! - `feed`: the `Feed` base class (reading, filtering, closing);
 //! - `offline`, `live`: the feed classes;
 //! - `dumper`, `filter`: savefile writing and BPF programs;
-//! - `deliver`: the per-packet path into Python callbacks;
+//! - `deliver`: the per-packet path into Python callbacks (`recycle`: the
+//!   `bytes` objects it reuses);
 //! - `packet`: decoded packets;
 //! - `error`, `args`, `dlt`, `handle`, `ffi`: plumbing.
 
@@ -22,6 +23,7 @@ mod ints;
 mod live;
 mod offline;
 pub mod packet;
+mod recycle;
 mod savefile;
 
 use pyo3::prelude::*;
