@@ -176,6 +176,31 @@ def make_pcapy_raw():
     return run
 
 
+def make_libpcap_raw():
+    rpcap = _need("pylibpcap.pcap").rpcap
+
+    def run(path, limit):
+        total = n = 0
+        for caplen, sec, buf in rpcap(path):
+            total += len(buf)
+            n += 1
+        return n, f"bytes={total}"
+    return run
+
+
+def make_cypcap_raw():
+    cypcap = _need("cypcap")
+
+    def run(path, limit):
+        total = n = 0
+        with cypcap.open_offline(path) as p:
+            for hdr, pkt in p:
+                total += len(pkt)
+                n += 1
+        return n, f"bytes={total}"
+    return run
+
+
 def make_dpkt_raw():
     dpkt = _need("dpkt")
 
@@ -281,6 +306,29 @@ def make_pypcap_dpkt_decode():
 
     def run(path, limit):
         return decode_all(pcap.pcap(path))
+    return run
+
+
+def make_libpcap_decode():
+    rpcap = _need("pylibpcap.pcap").rpcap
+    Packet = _need("pylibpcap.parse").Packet
+
+    def run(path, limit):
+        # python-libpcap's own decoder (pylibpcap.parse.Packet). It does not
+        # look inside 802.1Q tags, so its check value differs from the others'.
+        n = nip = nl4 = sproto = sports = 0
+        for caplen, sec, buf in rpcap(path):
+            n += 1
+            p = Packet(buf, caplen)
+            if p.src is None:
+                continue
+            nip += 1
+            sproto += p.protoid
+            if p.sport is None:
+                continue
+            nl4 += 1
+            sports += p.sport + p.dport
+        return n, decode_check(nip, nl4, sproto, sports)
     return run
 
 
@@ -398,15 +446,20 @@ READERS = [
     ("pyopenbsd_iter", "raw", "pyopenbsd for pkt, ts, n in Offline(f)", make_pyopenbsd_iter, False),
     ("pyopenbsd_next", "raw", "pyopenbsd Offline.next() loop", make_pyopenbsd_next, False),
     ("pypcap", "raw", "pypcap for ts, pkt in pcap.pcap(f)", make_pypcap_raw, False),
+    ("libpcap_raw", "raw", "python-libpcap rpcap(f)", make_libpcap_raw, False),
+    ("cypcap", "raw", "cypcap for hdr, pkt in open_offline(f)", make_cypcap_raw, False),
     ("pcapy", "raw", "pcapy-ng open_offline(f).dispatch(-1, cb)", make_pcapy_raw, False),
     ("dpkt", "raw", "dpkt pcap.Reader", make_dpkt_raw, False),
     ("scapy_raw", "raw", "scapy RawPcapReader", make_scapy_raw, False),
     ("pyopenbsd_decode", "decode", "pyopenbsd loop(0, cb, interpret=1)", make_pyopenbsd_decode, False),
     ("dpkt_decode", "decode", "dpkt pcap.Reader + Ethernet()", make_dpkt_decode, False),
     ("pypcap_dpkt", "decode", "pypcap + dpkt Ethernet()", make_pypcap_dpkt_decode, False),
+    ("libpcap_decode", "decode", "python-libpcap rpcap + parse.Packet", make_libpcap_decode, False),
     ("pypacker", "decode", "pypacker ppcap.Reader + Ethernet()", make_pypacker_decode, False),
     ("scapy_decode", "decode", "scapy PcapReader", make_scapy_decode, True),
 ]
+# Readers that do less than the workload asks; their check value differs.
+KNOWN_SHORT = {"libpcap_decode": "no 802.1Q: tagged frames not decoded"}
 BASELINE = {"raw": "pypcap", "decode": "pypcap_dpkt"}
 C_LABEL = {"raw": "C floor: libpcap pcap_loop", "decode": "C floor: pcap_loop + hand parse"}
 
@@ -669,7 +722,9 @@ def main(argv=None):
             if r.get("subset") and not (cref and r["packets"] == cref["packets"]):
                 notes.append(f"first {r['packets']:,} packets")
             if cref and r is not cref and r["packets"] == cref["packets"]:
-                if r["check"] != cref["check"]:
+                if r["check"] != cref["check"] and r["key"] in KNOWN_SHORT:
+                    notes.append(KNOWN_SHORT[r["key"]])
+                elif r["check"] != cref["check"]:
                     notes.append("CHECK MISMATCH")
                     mismatches.append((wl, r["label"], r["check"], cref["check"]))
             elif cref and r is not cref and not r.get("subset"):

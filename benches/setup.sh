@@ -36,6 +36,7 @@ import_name() {
     case "$1" in
         pypcap) echo pcap ;;
         pcapy-ng) echo pcapy ;;
+        python-libpcap) echo pylibpcap ;;
         *) echo "$1" ;;
     esac
 }
