@@ -104,6 +104,9 @@ pub struct ArgBuilder {
     result_tuples: Pool,
     /// Packet `bytes` the callback or caller let go of.
     bytes: crate::recycle::BytesPool,
+    /// A decoded packet the callback or caller let go of, to decode the next
+    /// one into (see `Packet::is_spare`).
+    spare: Option<Py<crate::packet::Packet>>,
 }
 
 impl ArgBuilder {
@@ -115,6 +118,7 @@ impl ArgBuilder {
             ts_tuples: Pool::default(),
             result_tuples: Pool::default(),
             bytes: Default::default(),
+            spare: None,
         }
     }
 
@@ -122,7 +126,10 @@ impl ArgBuilder {
     fn packet<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         match &self.interpret {
             None => Ok(self.bytes.bytes(py, data)),
-            Some(link) => crate::packet::decode_for_feed(py, data, link),
+            Some(link) => {
+                let spare = self.spare.take().map(|p| p.into_bound(py)).filter(|p| crate::packet::Packet::is_spare(p.as_any()));
+                crate::packet::decode_for_feed(py, data, link, &mut self.bytes, spare)
+            }
         }
     }
 
@@ -183,7 +190,7 @@ impl ArgBuilder {
             unsafe {
                 let old = py::PyTuple_GET_ITEM(r, 0);
                 py::PyTuple_SET_ITEM(r, 0, py.None().into_ptr());
-                self.bytes.give_back(Bound::from_owned_ptr(py, old));
+                self.give_back(Bound::from_owned_ptr(py, old));
                 tuple_replace(r, 1, py.None().into_ptr());
             }
         }
@@ -196,7 +203,12 @@ impl ArgBuilder {
     /// Takes back the packet object of a record once the callback returned.
     #[inline]
     pub fn give_back(&mut self, pkt: Bound<'_, PyAny>) {
-        self.bytes.give_back(pkt);
+        if self.interpret.is_some() && crate::packet::Packet::is_spare(&pkt) {
+            // SAFETY: `is_spare` checked the type.
+            self.spare = Some(unsafe { pkt.cast_into_unchecked() }.unbind());
+        } else {
+            self.bytes.give_back(pkt);
+        }
     }
 
     /// Chooses whether the next packets are decoded (`next(interpret=...)`).

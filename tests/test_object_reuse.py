@@ -145,3 +145,87 @@ def test_dispatch_in_pieces_reuses_safely(same_sizes):
     while f.dispatch(7, lambda p, ts, n: got.append(p if len(got) % 2 else bytes(p))) > 0:
         pass
     assert got == want
+
+
+# -- decoded packets --------------------------------------------------------------
+# With interpret=1 a Packet the caller let go of (no other reference, no
+# protocol object, no weak reference) is decoded into again. Anything kept
+# must stay exactly as handed out.
+
+def _summary(p):
+    """What a packet says about itself, for comparing kept packets later."""
+    return (bytes(p), [type(x).__name__ for x in p.getProtoList()], repr(p))
+
+
+@pytest.fixture(scope="module")
+def decoded(mixed):
+    """Each packet of the mixed capture, summarised from a fresh decode of
+    its bytes (no reuse involved: Packet(Ethernet, data))."""
+    from openbsd import packet
+    path, recs = mixed
+    return path, [_summary(packet.Packet(packet.Ethernet, r[0])) for r in recs]
+
+
+def test_dropped_decoded_packets_read_right(decoded):
+    path, want = decoded
+    got = []
+    pcap.Offline(str(path)).loop(0, lambda p, ts, n: got.append(_summary(p)), interpret=1)
+    assert got == want
+
+
+def test_decoded_packets_kept_in_every_way(decoded):
+    import weakref
+    path, want = decoded
+    kept, views, refs, raws = {}, {}, {}, {}
+    i = [0]
+
+    def cb(p, ts, n):
+        k = i[0]
+        i[0] += 1
+        if k % 4 == 0:
+            kept[k] = p                       # the packet itself
+        elif k % 4 == 1:
+            views[k] = p.getProtoList()[-1]   # a protocol object holds it
+        elif k % 4 == 2:
+            refs[k] = (weakref.ref(p), _summary(p))  # only a weak reference
+        else:
+            raws[k] = p.getRaw()              # its bytes, not the packet
+    pcap.Offline(str(path)).loop(0, cb, interpret=1)
+    assert all(_summary(p) == want[k] for k, p in kept.items())
+    assert all(_summary(v.packet) == want[k] for k, v in views.items())
+    assert all(raws[k] == want[k][0] for k in raws)
+    for k, (r, s) in refs.items():
+        assert s == want[k]
+        p = r()
+        assert p is None or _summary(p) == want[k]   # dead, or still itself
+    assert len(kept) + len(views) + len(refs) + len(raws) == len(want)
+
+
+def test_decoded_next_and_iteration(decoded):
+    path, want = decoded
+    f = pcap.Offline(str(path))
+    got, kept = [], []
+    for k in range(len(want)):
+        r = f.next(interpret=1)
+        got.append(_summary(r[0]))
+        if k % 7 == 0:
+            kept.append((k, r[0]))
+        del r
+    assert f.next() is None
+    assert got == want
+    assert all(_summary(p) == want[k] for k, p in kept)
+
+
+def test_modified_packet_dropped_then_reused(decoded):
+    """A packet changed by the callback and dropped is decoded into again:
+    the next packets must not inherit the change."""
+    path, want = decoded
+    got = []
+
+    def cb(p, ts, n):
+        got.append(_summary(p))
+        if "ip" in p:
+            p["ip"].ttl = 1
+            p.finalise()
+    pcap.Offline(str(path)).loop(0, cb, interpret=1)
+    assert got == want

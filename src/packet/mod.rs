@@ -18,6 +18,11 @@
 //! and neither is a garbage-collected type. (Protocol objects are not cached:
 //! `p["ip"]` twice gives two equal views of the same bytes.)
 //!
+//! A feed decodes into a packet its caller let go of ([`Packet::is_spare`]:
+//! no other reference, no protocol object, no weak reference), with its
+//! `bytes` from the feed's pool (`crate::recycle`): nothing is allocated per
+//! packet when the callback keeps nothing.
+//!
 //! Design for writable packets (next issue): the bytes live behind
 //! [`Packet::bytes`] only, and every protocol object reads through its
 //! packet, so making the storage mutable and re-running `layer::locate`
@@ -49,6 +54,7 @@ use proto::Protocol;
 use query::Query;
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
+use crate::recycle::BytesPool;
 use pyo3::types::{PyBytes, PyList, PyString};
 use std::cell::UnsafeCell;
 
@@ -62,15 +68,38 @@ pub struct LinkInfo {
     pub swapped: bool,
 }
 
-/// Decodes one packet handed out by a feed with `interpret` true.
+/// Decodes one packet handed out by a feed with `interpret` true, into
+/// `spare` (a packet of the same feed nobody else refers to any more, see
+/// [`Packet::is_spare`]) when there is one, else into a new packet. The
+/// packet's `bytes` come from `pool`, and the bytes of a reused packet go
+/// back to it.
 pub fn decode_for_feed<'py>(
     py: Python<'py>,
     data: &[u8],
     link: &LinkInfo,
+    pool: &mut BytesPool,
+    spare: Option<Bound<'py, Packet>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let first = layer::first_kind(link.dlt, data);
-    let packet = Packet::build(PyBytes::new(py, data), first, Some(link.dlt), link.swapped);
-    Ok(Bound::new(py, packet)?.into_any())
+    let bytes = pool.bytes(py, data);
+    // SAFETY: `BytesPool::bytes` gives an exact `bytes` object.
+    let bytes = unsafe { bytes.cast_into_unchecked::<PyBytes>() };
+    if let Some(pkt) = spare {
+        let p = pkt.get();
+        if p.linktype == Some(link.dlt) && p.swapped == link.swapped {
+            // SAFETY: a spare packet is referred to by `pkt` alone (no
+            // protocol object, no weak reference: `is_spare`), so no borrow of
+            // its state exists and nobody can see it change.
+            let st = unsafe { p.state_mut(py) };
+            let old = std::mem::replace(&mut st.store, Store::Owned(Vec::new()));
+            *st = State::shared(bytes, first);
+            if let Store::Shared(b) = old {
+                pool.give_back(b.into_bound(py).into_any());
+            }
+            return Ok(pkt.into_any());
+        }
+    }
+    Ok(Bound::new(py, Packet::build(bytes, first, Some(link.dlt), link.swapped))?.into_any())
 }
 
 /// A decoded packet: a stack of protocol objects looked up by name.
@@ -85,8 +114,6 @@ pub struct Packet {
     /// free-threaded), so never concurrently; see [`Packet::state_mut`] for
     /// the rule that keeps shared borrows and writes apart.
     state: UnsafeCell<State>,
-    /// The protocol the packet starts with (for re-locating after a change).
-    first: Kind,
     linktype: Option<i32>,
     pub(crate) swapped: bool,
 }
@@ -119,6 +146,18 @@ struct State {
     layers: Layers,
     /// Whether any field was set since the packet was decoded or built.
     modified: bool,
+    /// The protocol the packet starts with (for re-locating after a change).
+    first: Kind,
+}
+
+impl State {
+    /// The state of a packet decoded from `data`.
+    fn shared(data: Bound<'_, PyBytes>, first: Kind) -> State {
+        let bytes = data.as_bytes();
+        let layers = layer::locate(bytes, first);
+        let (ptr, len) = (bytes.as_ptr(), bytes.len());
+        State { store: Store::Shared(data.unbind()), ptr, len, gen: 0, layers, modified: false, first }
+    }
 }
 
 impl Packet {
@@ -128,20 +167,36 @@ impl Packet {
         linktype: Option<i32>,
         swapped: bool,
     ) -> Packet {
-        let bytes = data.as_bytes();
-        let layers = layer::locate(bytes, first);
-        let (ptr, len) = (bytes.as_ptr(), bytes.len());
-        let state =
-            State { store: Store::Shared(data.unbind()), ptr, len, gen: 0, layers, modified: false };
-        Packet { state: UnsafeCell::new(state), first, linktype, swapped }
+        Packet { state: UnsafeCell::new(State::shared(data, first)), linktype, swapped }
+    }
+
+    /// Whether `obj` is a packet only its holder (our reference) refers to:
+    /// no other reference, no protocol object (each holds its packet), no
+    /// weak reference. Such a packet can be decoded into again without
+    /// anyone seeing it change.
+    pub(crate) fn is_spare(obj: &Bound<'_, PyAny>) -> bool {
+        let p = obj.as_ptr();
+        // SAFETY: reading the reference count, type and weak reference list
+        // of a live object; the list is at the type's weaklist offset.
+        unsafe {
+            if pyo3::ffi::Py_REFCNT(p) != 1 {
+                return false;
+            }
+            let ty = pyo3::ffi::Py_TYPE(p);
+            if ty != <Packet as pyo3::PyTypeInfo>::type_object_raw(obj.py()) {
+                return false;
+            }
+            let off = (*ty).tp_weaklistoffset;
+            off > 0 && (*p.cast::<u8>().offset(off).cast::<*mut pyo3::ffi::PyObject>()).is_null()
+        }
     }
 
     /// A packet over bytes of its own (built by `createPacket`).
     pub(crate) fn from_vec(data: Vec<u8>, first: Kind) -> Packet {
         let layers = layer::locate(&data, first);
         let (ptr, len) = (data.as_ptr(), data.len());
-        let state = State { store: Store::Owned(data), ptr, len, gen: 0, layers, modified: false };
-        Packet { state: UnsafeCell::new(state), first, linktype: None, swapped: false }
+        let state = State { store: Store::Owned(data), ptr, len, gen: 0, layers, modified: false, first };
+        Packet { state: UnsafeCell::new(state), linktype: None, swapped: false }
     }
 
     #[inline]
@@ -207,7 +262,7 @@ impl Packet {
             Store::Owned(v) => v,
         };
         let r = f(&mut v, &st.layers);
-        st.layers = layer::locate(&v, self.first);
+        st.layers = layer::locate(&v, st.first);
         (st.ptr, st.len) = (v.as_ptr(), v.len());
         st.store = Store::Owned(v);
         st.gen = st.gen.wrapping_add(1);
@@ -572,7 +627,7 @@ impl Packet {
             Store::Shared(b) => b.bind(py).as_bytes(),
             Store::Owned(v) => v.as_slice(),
         };
-        st.layers = layer::locate(data, self.first);
+        st.layers = layer::locate(data, st.first);
     }
 
     /// initialize() -> None: the same as `initialise()`.
