@@ -256,8 +256,20 @@ impl<'py, 'a> Delivery<'py, 'a> {
     /// Hands one packet to the callback.
     #[inline]
     pub fn deliver(&mut self, sec: i64, usec: i64, len: u32, data: &[u8]) -> PyResult<()> {
+        let args = self.build(sec, usec, len, data)?;
+        self.call(args)
+    }
+
+    /// The callback's arguments for one packet (its data copied out).
+    #[inline]
+    pub fn build(&mut self, sec: i64, usec: i64, len: u32, data: &[u8]) -> PyResult<[Bound<'py, PyAny>; 3]> {
+        self.args.build(self.py, sec, usec, len, data)
+    }
+
+    /// Calls the callback with the arguments [`Delivery::build`] made.
+    #[inline]
+    pub fn call(&mut self, args: [Bound<'py, PyAny>; 3]) -> PyResult<()> {
         let py = self.py;
-        let args = self.args.build(py, sec, usec, len, data)?;
         let argv = [args[0].as_ptr(), args[1].as_ptr(), args[2].as_ptr()];
         // SAFETY: `argv` holds three live references for the duration of the
         // call; the result is a new reference or null with an exception set.

@@ -21,6 +21,7 @@ mod filter;
 mod handle;
 mod ints;
 mod live;
+mod mapping;
 mod offline;
 pub mod packet;
 mod recycle;

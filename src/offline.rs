@@ -150,6 +150,16 @@ impl Offline {
         })
     }
 
+    /// How the next record will be read: "mapped" (a memory-mapped window),
+    /// "buffer" (`pread` into a buffer) or "libpcap". For tests and
+    /// benchmarks; not part of the API.
+    fn _reader(slf: PyRef<'_, Self>) -> PyResult<&'static str> {
+        slf.as_super().with_handle(|h| match h {
+            Handle::Offline(f) => Ok(f.reader_kind()),
+            _ => Ok("libpcap"),
+        })
+    }
+
     fn __repr__(slf: PyRef<'_, Self>) -> String {
         let state = if slf.as_super().is_closed().unwrap_or(false) { "closed " } else { "" };
         format!("<{}openbsd.pcap.Offline {:?}>", state, slf.as_super().name)

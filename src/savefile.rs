@@ -1,6 +1,13 @@
-//! The fast path for classic pcap files: records are read in Rust from a
-//! large buffer filled with `pread` on the file libpcap opened, instead of
-//! one `fread` per record through libpcap.
+//! The fast path for classic pcap files: records are read in Rust from
+//! memory-mapped windows of the file libpcap opened (or, where mapping is
+//! not possible, from a large buffer filled with `pread`), instead of one
+//! `fread` per record through libpcap.
+//!
+//! Windows ([`crate::mapping`]) save the copy into a buffer, and the next
+//! record is prefetched while Python handles the current one. A window that
+//! faults because the file was cut short is noticed before its record is
+//! handed out; from that record on the file is read with `pread` and
+//! libpcap, which report the short file as usual.
 //!
 //! libpcap stays the authority: it opens and validates the file (and reports
 //! its errors), maps the link type, applies filters (its compiled program is
@@ -26,6 +33,12 @@ use std::ptr::NonNull;
 /// copy into `bytes`); a record never exceeds libpcap's maximum snap
 /// length (256 KiB), so any record that fits is read whole.
 const BUFFER: usize = 1 << 18;
+/// Size of a mapped window (a record is at most 256 KiB and a bit).
+const WINDOW: usize = 4 << 20;
+/// Bytes after a record prefetched while it is handed out (an Ethernet
+/// frame and its record header): Python's work on this record gives them
+/// time to arrive.
+const PREFETCH: usize = 1600;
 const RECORD_HEADER: usize = 16;
 const MAGIC_USEC: u32 = 0xa1b2_c3d4;
 const MAGIC_NSEC: u32 = 0xa1b2_3c4d;
@@ -48,13 +61,27 @@ pub enum Step<'a> {
     Slow,
 }
 
+/// Where the reader's bytes are.
+enum Source {
+    Mapped(crate::mapping::Window),
+    /// Read with `pread` (allocated on first use).
+    Buffer(Box<[u8]>),
+}
+
 pub struct FastReader {
     fd: RawFd,
-    buf: Box<[u8]>,
+    source: Source,
+    /// Whether to map windows (off after a fault, or when mapping fails).
+    map: bool,
+    /// `source`'s bytes `start..end` are the unread ones.
     start: usize,
     end: usize,
-    /// File offset of `buf[0]`.
+    /// File offset of the first byte of `source`.
     buf_off: u64,
+    /// File offset of the record `next` returned last.
+    last: u64,
+    /// Index in the source just after that record.
+    last_end: usize,
     swapped: bool,
     nsec: bool,
     snapshot: u32,
@@ -133,10 +160,13 @@ impl FastReader {
         }
         Some(FastReader {
             fd,
-            buf: vec![0u8; BUFFER].into_boxed_slice(),
+            source: Source::Buffer(Box::default()),
+            map: std::env::var_os("PYOPENBSD_NO_MMAP").is_none(),
             start: 0,
             end: 0,
             buf_off: off as u64,
+            last: off as u64,
+            last_end: 0,
             swapped,
             nsec,
             snapshot,
@@ -153,33 +183,140 @@ impl FastReader {
         self.buf_off = off;
         self.start = 0;
         self.end = 0;
+        if let Source::Mapped(_) = self.source {
+            self.source = Source::Buffer(Box::default());
+        }
     }
 
-    /// Moves the unread tail to the front and reads more; false when no new
+    /// Whether the record `next` returned last was read whole, asked after
+    /// reading it and before handing it out. False when the file was cut
+    /// short under its window: the reader has then moved back to that
+    /// record, which is read again with `pread` (and libpcap).
+    #[inline]
+    pub fn intact(&mut self) -> bool {
+        if let Source::Mapped(w) = &self.source {
+            if !w.intact() || !self.followed(self.last_end) {
+                self.map = false;
+                self.resync(self.last);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The bytes of the source.
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        match &self.source {
+            Source::Mapped(w) => w.bytes(),
+            Source::Buffer(b) => b,
+        }
+    }
+
+    /// Makes more bytes available after the unread ones; false when no new
     /// byte came (end of file or read error: libpcap will say which).
     fn fill(&mut self) -> bool {
+        if self.map {
+            match self.map_next() {
+                Some(more) => return more,
+                None => self.map = false,
+            }
+        }
+        let pos = self.buf_off + self.start as u64;
+        let mut buf = match std::mem::replace(&mut self.source, Source::Buffer(Box::default())) {
+            Source::Buffer(b) if !b.is_empty() => b,
+            Source::Buffer(_) => vec![0u8; BUFFER].into_boxed_slice(),
+            Source::Mapped(w) => {
+                // Carry the unread bytes over from the window.
+                let mut b = vec![0u8; BUFFER].into_boxed_slice();
+                let tail = w.bytes().get(self.start..self.end).unwrap_or(&[]);
+                let n = tail.len().min(BUFFER);
+                b[..n].copy_from_slice(&tail[..n]);
+                (self.start, self.end) = (0, n);
+                self.buf_off = pos;
+                b
+            }
+        };
         if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
+            buf.copy_within(self.start..self.end, 0);
             self.buf_off += self.start as u64;
             self.end -= self.start;
             self.start = 0;
         }
         let off = self.buf_off + self.end as u64;
         let end = self.end;
-        let n = pread_exact_or_less(self.fd, &mut self.buf[end..], off);
+        let n = pread_exact_or_less(self.fd, &mut buf[end..], off);
+        self.source = Source::Buffer(buf);
         self.end += n;
         n > 0
     }
 
+    /// Maps the window that starts at the page of the next unread byte:
+    /// `Some(true)` when it holds more than we had, `Some(false)` when the
+    /// file has nothing more, `None` when it cannot be mapped.
+    fn map_next(&mut self) -> Option<bool> {
+        let pos = self.buf_off + self.start as u64;
+        let have = match self.source {
+            Source::Mapped(_) => self.buf_off + self.end as u64,
+            Source::Buffer(_) => pos,
+        };
+        // SAFETY: fstat on our open descriptor.
+        let size = unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            if libc::fstat(self.fd, &mut st) != 0 {
+                return None;
+            }
+            u64::try_from(st.st_size).ok()?
+        };
+        if size <= have {
+            return Some(false);
+        }
+        let base = pos & !(crate::mapping::page_size() as u64 - 1);
+        let len = usize::try_from(size - base).ok()?.min(WINDOW);
+        let w = crate::mapping::Window::map(self.fd, base, len)?;
+        self.source = Source::Mapped(w);
+        self.buf_off = base;
+        self.start = (pos - base) as usize;
+        self.end = len;
+        Some(true)
+    }
+
     #[inline]
     fn u32_at(&self, i: usize) -> u32 {
-        let b = [self.buf[i], self.buf[i + 1], self.buf[i + 2], self.buf[i + 3]];
+        let d = self.bytes();
+        let b = [d[i], d[i + 1], d[i + 2], d[i + 3]];
         let v = u32::from_ne_bytes(b);
         if self.swapped {
             v.swap_bytes()
         } else {
             v
         }
+    }
+
+    /// Whether the file still holds a record that ends at `end` (an index
+    /// into the mapped window).
+    ///
+    /// A file cut short while mapped reads as zeros after the cut up to
+    /// the end of that page, and faults (see `crate::mapping`) after it. So
+    /// when the next record's header is in the window and not all zeros,
+    /// this record was whole when read (it was read before this check);
+    /// otherwise the file's size says.
+    #[inline]
+    fn followed(&self, end: usize) -> bool {
+        if let Some(h) = self.bytes().get(end..end + RECORD_HEADER) {
+            if h.iter().any(|&b| b != 0) {
+                return true;
+            }
+        }
+        // SAFETY: fstat on our open descriptor.
+        let size = unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            if libc::fstat(self.fd, &mut st) != 0 {
+                return false;
+            }
+            st.st_size as u64
+        };
+        size >= self.buf_off + end as u64
     }
 
     /// The next record, or `Step::Slow` when libpcap must read it.
@@ -199,14 +336,20 @@ impl FastReader {
                     let frac = self.u32_at(s + 4) as i64;
                     let len = self.u32_at(s + 12);
                     self.start += total;
+                    self.last = self.buf_off + s as u64;
+                    self.last_end = s + total;
+                    let bytes = self.bytes();
+                    if let Source::Mapped(_) = self.source {
+                        prefetch(bytes.get(s + total..(s + total + PREFETCH).min(bytes.len())).unwrap_or(&[]));
+                    }
                     return Step::Record(Record {
                         sec,
                         usec: if self.nsec { frac / 1000 } else { frac },
                         len,
-                        data: &self.buf[s + RECORD_HEADER..s + total],
+                        data: &bytes[s + RECORD_HEADER..s + total],
                     });
                 }
-                if total > self.buf.len() {
+                if total > BUFFER.max(self.bytes().len()) {
                     return Step::Slow;
                 }
             }
@@ -215,6 +358,18 @@ impl FastReader {
             }
         }
     }
+}
+
+/// Asks the CPU to start loading `b` (the next record) into cache.
+#[inline(always)]
+fn prefetch(b: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in b.chunks(64) {
+        // SAFETY: a prefetch hint on an address inside `b`; it never faults.
+        unsafe { std::arch::x86_64::_mm_prefetch(line.as_ptr().cast(), std::arch::x86_64::_MM_HINT_T0) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = b;
 }
 
 /// The filter in force on an offline feed, run on fast-path records.
@@ -288,6 +443,16 @@ impl OfflineFile {
 
     pub fn ptr(&self) -> *mut ffi::pcap_t {
         self.handle.ptr()
+    }
+
+    /// How the next record will be read (see `Offline._reader`).
+    pub fn reader_kind(&self) -> &'static str {
+        match &self.fast {
+            Some(r) if r.map && matches!(r.source, Source::Mapped(_)) => "mapped",
+            Some(r) if r.map && r.end == r.start => "mapped",
+            Some(_) => "buffer",
+            None => "libpcap",
+        }
     }
 
     /// The byte offset of the next record.
@@ -366,13 +531,15 @@ impl OfflineFile {
         while d.count < limit {
             if let Some(r) = &mut self.fast {
                 if let Step::Record(rec) = r.next() {
-                    if let Some(f) = &self.filter {
-                        if !f.matches(rec.data, rec.len) {
-                            d.tick()?;
-                            continue;
-                        }
+                    let wanted = self.filter.as_ref().is_none_or(|f| f.matches(rec.data, rec.len));
+                    let args = if wanted { Some(d.build(rec.sec, rec.usec, rec.len, rec.data)?) } else { None };
+                    if !r.intact() {
+                        continue; // the file was cut short: read that record again
                     }
-                    d.deliver(rec.sec, rec.usec, rec.len, rec.data)?;
+                    match args {
+                        Some(a) => d.call(a)?,
+                        None => d.tick()?,
+                    }
                     continue;
                 }
             }
@@ -401,17 +568,20 @@ impl OfflineFile {
             loop {
                 match r.next() {
                     Step::Record(rec) => {
-                        if let Some(f) = &self.filter {
-                            if !f.matches(rec.data, rec.len) {
+                        let wanted = self.filter.as_ref().is_none_or(|f| f.matches(rec.data, rec.len));
+                        let t = if wanted { Some(self.args.tuple(py, rec.sec, rec.usec, rec.len, rec.data)?) } else { None };
+                        if !r.intact() {
+                            continue; // the file was cut short: read that record again
+                        }
+                        match t {
+                            Some(t) => return Ok(Some(t.unbind())),
+                            None => {
                                 skipped += 1;
                                 if skipped % 1024 == 0 {
                                     py.check_signals()?;
                                 }
-                                continue;
                             }
                         }
-                        let t = self.args.tuple(py, rec.sec, rec.usec, rec.len, rec.data)?;
-                        return Ok(Some(t.unbind()));
                     }
                     Step::Slow => break,
                 }
