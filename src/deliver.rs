@@ -125,7 +125,7 @@ impl ArgBuilder {
     /// The packet object: `bytes`, or a decoded `Packet` when interpreting.
     fn packet<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         match &self.interpret {
-            None => Ok(self.bytes.bytes(py, data)),
+            None => self.bytes.bytes(py, data),
             Some(link) => {
                 let spare = self.spare.take().map(|p| p.into_bound(py)).filter(|p| crate::packet::Packet::is_spare(p.as_any()));
                 crate::packet::decode_for_feed(py, data, link, &mut self.bytes, spare)

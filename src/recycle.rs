@@ -3,29 +3,35 @@
 //! Every packet handed to Python as `bytes` costs an allocation and a free
 //! (frames over 512 bytes are beyond CPython's small-object allocator and go
 //! to `malloc`). When the callback returns and our reference is the only one
-//! left, nobody else can ever see that object again, so it is kept here, one
-//! per size, and its contents are overwritten for the next packet of the same
-//! size: the reasoning of CPython's own in-place `bytes` resizing
-//! (`_PyBytes_Resize`) and of the tuple reuse of `zip`. A kept object is
-//! refilled only while its reference count is still 1, and its cached hash
-//! is reset.
+//! left, nobody else can ever see that object again, so it is kept here and
+//! its contents are overwritten for a later packet: the reasoning of
+//! CPython's own in-place `bytes` resizing (`_PyBytes_Resize`) and of the
+//! tuple reuse of `zip`. A kept object is refilled only while its reference
+//! count is still 1; its size, contents, terminating NUL and cached hash are
+//! all set anew.
 //!
-//! Sizes 2..=[`MAX_SIZE`] are kept (one- and zero-byte `bytes` are shared
-//! singletons in CPython), and at most [`MAX_RETAINED`] bytes per pool; a
-//! pool lives as long as one `loop`/`dispatch` call, or as long as its feed
-//! for `next()` and iteration. The pool is off where the object layout is
-//! not the one written here (interpreters other than CPython 3.9–3.14,
-//! free-threaded builds).
+//! The objects this pool makes are allocated for a whole size class (sizes
+//! rounded up to [`CLASS`] bytes), so one kept object serves any packet of
+//! its class, and the few kept objects (one per class) stay in cache. Only
+//! objects this pool made ever come back to it: what the callback got as
+//! its packet, or what a reused `Packet` held.
+//!
+//! Sizes 2..=[`MAX_SIZE`] are pooled (one- and zero-byte `bytes` are shared
+//! singletons in CPython); others are allocated as usual. A pool lives as
+//! long as one `loop`/`dispatch` call, or as long as its feed for `next()`
+//! and iteration, and holds at most `MAX_SIZE / CLASS` objects. It is off
+//! where the object layout is not the one written here (interpreters other
+//! than CPython 3.9–3.14, free-threaded builds).
 
 use pyo3::ffi as py;
 use pyo3::prelude::*;
 use std::sync::OnceLock;
 
-/// Largest packet size kept: Ethernet frames with a tag or two, and then
-/// some (larger ones are allocated as usual).
+/// Largest packet size pooled: Ethernet frames with a tag or two, and then
+/// some.
 pub const MAX_SIZE: usize = 2048;
-/// Most bytes kept by one pool.
-pub const MAX_RETAINED: usize = 4 << 20;
+/// Size classes are this many bytes wide.
+pub const CLASS: usize = 64;
 
 /// Whether this interpreter's `bytes` layout is the one this module writes.
 fn supported(py: Python<'_>) -> bool {
@@ -48,13 +54,19 @@ fn supported(py: Python<'_>) -> bool {
     })
 }
 
-/// `bytes` objects kept for reuse, indexed by size.
+/// `bytes` objects kept for reuse, one per size class.
 #[derive(Default)]
 pub struct BytesPool {
-    /// Empty until first used, and when the pool is off.
+    /// Indexed by class (size rounded up to `CLASS`, over `CLASS`); empty
+    /// until first used, and when the pool is off.
     slots: Vec<Option<Py<PyAny>>>,
     ready: bool,
-    retained: usize,
+}
+
+/// The class of a pooled size.
+#[inline]
+fn class_of(n: usize) -> usize {
+    n.div_ceil(CLASS)
 }
 
 impl BytesPool {
@@ -62,46 +74,57 @@ impl BytesPool {
     fn init(&mut self, py: Python<'_>) {
         self.ready = true;
         if supported(py) {
-            self.slots = (0..=MAX_SIZE).map(|_| None).collect();
+            self.slots = (0..=class_of(MAX_SIZE)).map(|_| None).collect();
         }
     }
 
-    /// A `bytes` holding `data`: a kept one of that size refilled, or a new
+    /// A `bytes` holding `data`: a kept one of its class refilled, or a new
     /// one.
     #[inline]
-    pub fn bytes<'py>(&mut self, py: Python<'py>, data: &[u8]) -> Bound<'py, PyAny> {
+    pub fn bytes<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         let n = data.len();
         if !self.ready {
             self.init(py);
         }
-        if let Some(kept) = self.slots.get_mut(n).and_then(Option::take) {
-            self.retained -= n;
-            let obj = kept.into_bound(py);
-            let p = obj.as_ptr();
-            // SAFETY: `p` is an exact `bytes` of size `n` (checked when kept);
-            // with a reference count of 1 the only reference is `obj`, so no
-            // one can see it change. The layout is CPython's (`supported`).
-            unsafe {
-                if py::Py_REFCNT(p) == 1 {
-                    #[allow(deprecated)]
-                    {
-                        (*p.cast::<py::PyBytesObject>()).ob_shash = -1;
-                    }
-                    std::ptr::copy_nonoverlapping(
-                        data.as_ptr(),
-                        py::PyBytes_AS_STRING(p) as *mut u8,
-                        n,
-                    );
-                    return obj;
-                }
-            }
+        if n < 2 || n > MAX_SIZE || self.slots.is_empty() {
+            return Ok(pyo3::types::PyBytes::new(py, data).into_any());
         }
-        pyo3::types::PyBytes::new(py, data).into_any()
+        let c = class_of(n);
+        let obj = match self.slots[c].take() {
+            // SAFETY: reading the reference count of a live object.
+            Some(kept) if unsafe { py::Py_REFCNT(kept.as_ptr()) } == 1 => kept.into_bound(py),
+            _ => {
+                // SAFETY: a new bytes object of the class's size, filled below
+                // before anyone sees it.
+                let p = unsafe { py::PyBytes_FromStringAndSize(std::ptr::null(), (c * CLASS) as py::Py_ssize_t) };
+                if p.is_null() {
+                    return Err(PyErr::fetch(py));
+                }
+                // SAFETY: `p` is a new, owned reference.
+                unsafe { Bound::from_owned_ptr(py, p) }
+            }
+        };
+        let p = obj.as_ptr();
+        // SAFETY: `p` is an exact `bytes` allocated for `c * CLASS >= n` bytes
+        // (made above, or kept by `give_back`, which only ever sees objects
+        // made here) plus the NUL; its only reference is `obj`, so no one can
+        // see it change. The layout is CPython's (`supported`).
+        unsafe {
+            (*p.cast::<py::PyVarObject>()).ob_size = n as py::Py_ssize_t;
+            #[allow(deprecated)]
+            {
+                (*p.cast::<py::PyBytesObject>()).ob_shash = -1;
+            }
+            let dst = py::PyBytes_AS_STRING(p) as *mut u8;
+            std::ptr::copy_nonoverlapping(data.as_ptr(), dst, n);
+            *dst.add(n) = 0;
+        }
+        Ok(obj)
     }
 
-    /// Takes back a packet object after the callback: a `bytes` nobody else
-    /// refers to is kept for a later packet of its size; anything else is
-    /// just released.
+    /// Takes back a packet object of this pool after the callback: a `bytes`
+    /// nobody else refers to is kept for a later packet of its class;
+    /// anything else is just released.
     #[inline]
     pub fn give_back(&mut self, obj: Bound<'_, PyAny>) {
         let p = obj.as_ptr();
@@ -112,12 +135,10 @@ impl BytesPool {
             }
             py::Py_SIZE(p) as usize
         };
-        if n < 2 || self.retained + n > MAX_RETAINED {
-            return;
-        }
-        if let Some(slot @ None) = self.slots.get_mut(n) {
-            *slot = Some(obj.unbind());
-            self.retained += n;
+        if (2..=MAX_SIZE).contains(&n) {
+            if let Some(slot @ None) = self.slots.get_mut(class_of(n)) {
+                *slot = Some(obj.unbind());
+            }
         }
     }
 }

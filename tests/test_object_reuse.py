@@ -77,14 +77,15 @@ def test_iteration_keeps_tuples(expected):
 
 @pytest.fixture(scope="module")
 def same_sizes(tmp_path_factory):
-    """3000 records of four sizes (2, 60, 590, 1514 bytes), random contents:
-    most packets find an object of their size to reuse."""
+    """3000 records of random contents and sizes around the pool's size
+    classes (64 bytes wide, up to 2048): most packets reuse an object made
+    for another size of the same class."""
     import random
     from pcaptools import write_pcap
     rng = random.Random(7)
     recs = []
     for i in range(3000):
-        size = (2, 60, 590, 1514)[rng.randrange(4)]
+        size = (2, 3, 60, 64, 65, 577, 590, 600, 640, 1514, 2047, 2048, 2049, 3000)[rng.randrange(14)]
         recs.append((rng.randbytes(size), (1_600_000_000 + i, i % 1_000_000), size))
     path = write_pcap(tmp_path_factory.mktemp("reuse") / "same_sizes.pcap", recs)
     return path, [r[0] for r in recs]

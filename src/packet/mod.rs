@@ -81,7 +81,7 @@ pub fn decode_for_feed<'py>(
     spare: Option<Bound<'py, Packet>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let first = layer::first_kind(link.dlt, data);
-    let bytes = pool.bytes(py, data);
+    let bytes = pool.bytes(py, data)?;
     // SAFETY: `BytesPool::bytes` gives an exact `bytes` object.
     let bytes = unsafe { bytes.cast_into_unchecked::<PyBytes>() };
     if let Some(pkt) = spare {
