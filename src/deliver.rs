@@ -107,6 +107,9 @@ pub struct ArgBuilder {
     /// A decoded packet the callback or caller let go of, to decode the next
     /// one into (see `Packet::is_spare`).
     spare: Option<Py<crate::packet::Packet>>,
+    /// Packets of `next()`/iteration results the caller still held when the
+    /// result tuple was reused; given back once it lets go of them.
+    pending: [Option<Py<PyAny>>; 2],
 }
 
 impl ArgBuilder {
@@ -119,6 +122,7 @@ impl ArgBuilder {
             result_tuples: Pool::default(),
             bytes: Default::default(),
             spare: None,
+            pending: Default::default(),
         }
     }
 
@@ -182,15 +186,32 @@ impl ArgBuilder {
         len: u32,
         data: &[u8],
     ) -> PyResult<Bound<'py, PyAny>> {
+        // Packets of earlier results that the caller has let go of since.
+        for i in 0..self.pending.len() {
+            // SAFETY: reading the reference count of a live object.
+            if self.pending[i].as_ref().is_some_and(|p| unsafe { py::Py_REFCNT(p.as_ptr()) } == 1) {
+                if let Some(p) = self.pending[i].take() {
+                    self.give_back(p.into_bound(py));
+                }
+            }
+        }
         if let Some(r) = self.result_tuples.free() {
             // The result tuple about to be refilled lets go of its packet and
-            // timestamp first, so that they can be reused too.
+            // timestamp first, so that they can be reused too. The packet is
+            // usually still in the caller's variable (`for pkt, ts, n in
+            // feed` reassigns `pkt` only after this call): it waits in
+            // `pending` until the caller lets go of it.
             // SAFETY: `r` is a free 3-tuple of ours (see `Pool`); the packet
             // taken out is replaced by None before anyone can see the tuple.
             unsafe {
-                let old = py::PyTuple_GET_ITEM(r, 0);
+                let old = Bound::from_owned_ptr(py, py::PyTuple_GET_ITEM(r, 0));
                 py::PyTuple_SET_ITEM(r, 0, py.None().into_ptr());
-                self.give_back(Bound::from_owned_ptr(py, old));
+                if py::Py_REFCNT(old.as_ptr()) == 1 {
+                    self.give_back(old);
+                } else {
+                    self.pending.rotate_left(1);
+                    self.pending[1] = Some(old.unbind());
+                }
                 tuple_replace(r, 1, py.None().into_ptr());
             }
         }

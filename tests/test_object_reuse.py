@@ -137,6 +137,14 @@ def test_next_and_iteration_reuse(same_sizes):
     assert got == [True] * len(want)
     whole = list(pcap.Offline(path))
     assert [r[0] for r in whole] == want
+    # iteration keeping some packets, the loop variable holding the last
+    kept, ok = [], []
+    for i, (p, ts, n) in enumerate(pcap.Offline(path)):
+        ok.append(p == want[i] and hash(p) == hash(want[i]) and len(p) == n)
+        if i % 4 == 1:
+            kept.append((i, p))
+    assert all(ok) and len(ok) == len(want)
+    assert all(p == want[i] for i, p in kept)
 
 
 def test_dispatch_in_pieces_reuses_safely(same_sizes):
