@@ -531,14 +531,18 @@ impl OfflineFile {
         while d.count < limit {
             if let Some(r) = &mut self.fast {
                 if let Step::Record(rec) = r.next() {
-                    let wanted = self.filter.as_ref().is_none_or(|f| f.matches(rec.data, rec.len));
-                    let args = if wanted { Some(d.build(rec.sec, rec.usec, rec.len, rec.data)?) } else { None };
-                    if !r.intact() {
-                        continue; // the file was cut short: read that record again
+                    // A record is read whole before it is handed out; when
+                    // it was not (`intact`: the file was cut short), it is
+                    // read again, by the next round.
+                    if self.filter.as_ref().is_some_and(|f| !f.matches(rec.data, rec.len)) {
+                        if r.intact() {
+                            d.tick()?;
+                        }
+                        continue;
                     }
-                    match args {
-                        Some(a) => d.call(a)?,
-                        None => d.tick()?,
+                    let args = d.build(rec.sec, rec.usec, rec.len, rec.data)?;
+                    if r.intact() {
+                        d.call(args)?;
                     }
                     continue;
                 }
