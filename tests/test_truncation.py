@@ -21,7 +21,7 @@ import pytest
 from openbsd import pcap
 from pcaptools import write_pcap
 
-N = 40_000  # about 24 MB: several 4 MiB windows
+N = 40_000  # about 32 MB: two 16 MiB windows
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +72,9 @@ def whole_before(offsets, recs, cut):
 
 def handled_packet(offsets):
     """The packet being handled when the file is cut: the first one past
-    6 MiB, in the middle of the second 4 MiB window, so that the records
-    just after it are read from the window mapped before the cut."""
+    6 MiB, inside the first 16 MiB window, so that the records just after
+    it are read from the window mapped before the cut (and those past
+    22 MiB from one mapped after it)."""
     return next(i for i, o in enumerate(offsets) if o >= 6 << 20)
 
 
