@@ -2,10 +2,10 @@
 //! feed has (`dispatch`, `loop`, `next`, iteration, `filter`, `datalink`,
 //! `inject`, `stats`, `close`, context manager).
 //!
-//! The libpcap handle lives in a mutex that is held for the whole of a read:
-//! a callback that re-enters or closes its own feed (or another thread that
-//! touches a feed being read) gets a `PcapError` instead of a deadlock or a
-//! use-after-free.
+//! The libpcap handle is taken for the whole of a read (`HandleCell`, a
+//! flag ordered by the GIL): a callback that re-enters or closes its own
+//! feed (or another thread that touches a feed being read) gets a
+//! `PcapError` instead of a deadlock or a use-after-free.
 
 use crate::args::packet_bytes;
 use crate::deliver::{trampoline, ArgBuilder, Delivery};
@@ -18,7 +18,6 @@ use crate::savefile::ActiveFilter;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::sync::{Mutex, MutexGuard, TryLockError};
 
 /// Which libpcap reading function a read maps to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,7 +36,7 @@ pub enum Next {
 /// Common base class of `Live`, `Offline` and `Dead`.
 #[pyclass(frozen, subclass, module = "openbsd.pcap")]
 pub struct Feed {
-    state: Mutex<Option<Handle>>,
+    state: crate::handle::HandleCell,
     /// The file or interface, for error messages.
     pub(crate) name: String,
     pub(crate) link: LinkInfo,
@@ -53,15 +52,13 @@ impl Feed {
             let swapped = matches!(handle, Handle::Offline(_)) && ffi::pcap_is_swapped(p) == 1;
             (ffi::pcap_datalink(p), swapped)
         };
-        Feed { state: Mutex::new(Some(handle)), name, link: LinkInfo { dlt, swapped }, timeout_ms: 0 }
+        Feed { state: crate::handle::HandleCell::new(handle), name, link: LinkInfo { dlt, swapped }, timeout_ms: 0 }
     }
 
-    fn lock(&self) -> PyResult<MutexGuard<'_, Option<Handle>>> {
-        match self.state.try_lock() {
-            Ok(g) => Ok(g),
-            Err(TryLockError::WouldBlock) => Err(pcap_error(BUSY)),
-            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
-        }
+    /// The handle, for one call (all callers are methods run with the GIL
+    /// held: see `HandleCell`); `PcapError` while another call has it.
+    fn lock(&self) -> PyResult<crate::handle::HandleGuard<'_>> {
+        self.state.take().ok_or_else(|| pcap_error(BUSY))
     }
 
     /// Runs `f` on the open handle; `PcapError` when the feed is closed or
