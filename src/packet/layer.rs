@@ -154,6 +154,15 @@ fn ip_version(data: &[u8]) -> Option<Kind> {
 /// Locates every layer of `data`, starting with protocol `first`.
 pub fn locate(data: &[u8], first: Kind) -> Layers {
     let mut layers = Layers::default();
+    locate_into(&mut layers, data, first);
+    layers
+}
+
+/// [`locate`] into an existing `Layers` (of a packet decoded into again),
+/// without building and copying a new one.
+#[inline]
+pub fn locate_into(layers: &mut Layers, data: &[u8], first: Kind) {
+    layers.len = 0;
     let mut next = Some(first);
     let mut off = 0usize;
     let mut bound = data.len();
@@ -175,7 +184,6 @@ pub fn locate(data: &[u8], first: Kind) -> Layers {
         off += step.hlen;
         next = step.next;
     }
-    layers
 }
 
 /// What one layer occupies of the bytes its parent gave it.

@@ -91,8 +91,11 @@ pub fn decode_for_feed<'py>(
             // protocol object, no weak reference: `is_spare`), so no borrow of
             // its state exists and nobody can see it change.
             let st = unsafe { p.state_mut(py) };
-            let old = std::mem::replace(&mut st.store, Store::Owned(Vec::new()));
-            *st = State::shared(bytes, first);
+            let data = bytes.as_bytes();
+            (st.ptr, st.len) = (data.as_ptr(), data.len());
+            layer::locate_into(&mut st.layers, data, first);
+            (st.gen, st.modified, st.first) = (0, false, first);
+            let old = std::mem::replace(&mut st.store, Store::Shared(bytes.unbind()));
             if let Store::Shared(b) = old {
                 pool.give_back(b.into_bound(py).into_any());
             }
