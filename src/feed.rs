@@ -342,6 +342,8 @@ impl Feed {
                 Ok(())
             };
             let active = if let Ok(prog) = filterstr.cast::<BPFProgram>() {
+                // SAFETY: the open handle.
+                prog.get().check_linktype(&self.name, unsafe { ffi::pcap_datalink(p) })?;
                 set(prog.get().compiled())?;
                 ActiveFilter::Program(prog.clone().unbind())
             } else {

@@ -80,11 +80,29 @@ impl Drop for CompiledFilter {
 pub struct BPFProgram {
     compiled: CompiledFilter,
     expr: String,
+    /// The link type it was compiled for (its offsets are that link
+    /// header's).
+    linktype: i32,
 }
 
 impl BPFProgram {
     pub fn compiled(&self) -> &CompiledFilter {
         &self.compiled
+    }
+
+    /// Refuses a program compiled for another link type than `dlt` (its
+    /// byte offsets would test the wrong fields, silently).
+    pub fn check_linktype(&self, name: &str, dlt: i32) -> PyResult<()> {
+        if self.linktype == dlt {
+            return Ok(());
+        }
+        Err(crate::error::pcap_error_about(
+            name,
+            &format!(
+                "BPF program {:?} was compiled for link type {}, this feed's is {}",
+                self.expr, self.linktype, dlt
+            ),
+        ))
     }
 }
 
@@ -94,16 +112,25 @@ impl BPFProgram {
     #[pyo3(signature = (feed, filterstr, optimise = 1))]
     fn new(feed: &Bound<'_, Feed>, filterstr: String, optimise: i32) -> PyResult<Self> {
         let f = feed.get();
-        let compiled = f.with_handle(|h| {
+        let (compiled, linktype) = f.with_handle(|h| {
             // As `Feed.filter` does: a live feed's filters know its netmask
             // (for `ip broadcast`); files and dead feeds have none.
             let netmask = match h {
                 crate::handle::Handle::Live(_) => crate::live::netmask_of(&f.name),
                 _ => ffi::PCAP_NETMASK_UNKNOWN,
             };
-            CompiledFilter::compile(h.ptr(), &f.name, &filterstr, optimise != 0, netmask)
+            let prog = CompiledFilter::compile(h.ptr(), &f.name, &filterstr, optimise != 0, netmask)?;
+            // SAFETY: the feed's open handle.
+            Ok((prog, unsafe { ffi::pcap_datalink(h.ptr()) }))
         })?;
-        Ok(BPFProgram { compiled, expr: filterstr })
+        Ok(BPFProgram { compiled, expr: filterstr, linktype })
+    }
+
+    /// The link type (DLT) this program was compiled for: `feed.filter()`
+    /// takes it only on a feed of that link type.
+    #[getter]
+    fn linktype(&self) -> i32 {
+        self.linktype
     }
 
     /// The filter expression this program was compiled from.

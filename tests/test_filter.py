@@ -205,3 +205,25 @@ def test_program_for_a_live_feed_knows_the_netmask():
     assert prog.matches(frame([127, 0, 0, 1])) is False
     with pytest.raises(pcap.PcapError, match="netmask not known, so 'ip broadcast' not supported"):
         pcap.BPFProgram(pcap.Dead(pcap.DLT_EN10MB), "ip broadcast")
+
+
+def test_program_of_another_link_type_is_refused(sample, mixed):
+    """A program's offsets are those of the link header it was compiled
+    for: on a feed of another link type it would test the wrong bytes."""
+    ether = pcap.BPFProgram(pcap.Offline(str(sample)), "udp port 53")
+    assert ether.linktype == pcap.DLT_EN10MB
+    for dlt in (pcap.DLT_RAW, pcap.DLT_NULL, pcap.DLT_LINUX_SLL):
+        feed = pcap.Dead(dlt)
+        with pytest.raises(pcap.PcapError) as info:
+            feed.filter(ether)
+        assert str(info.value) == (
+            f'Dead(linktype={dlt}): BPF program "udp port 53" '
+            f"was compiled for link type 1, this feed's is {dlt}")
+        assert pcap.BPFProgram(feed, "udp port 53").linktype == dlt
+    # from another feed of the same link type it filters as the expression
+    f = pcap.Offline(str(mixed[0]))
+    f.filter(ether)
+    g = pcap.Offline(str(mixed[0]))
+    g.filter("udp port 53")
+    got, want = list(f), list(g)
+    assert got == want and len(want) > 0
