@@ -245,6 +245,10 @@ pub struct Delivery<'py, 'a> {
     handle: *mut ffi::pcap_t,
     args: ArgBuilder,
     until_signal_check: u32,
+    /// The feed's `breakloop()` request.
+    brk: &'a std::sync::atomic::AtomicBool,
+    /// Whether `breakloop()` stopped this read.
+    pub broken: bool,
     /// Packets handed to the callback so far.
     pub count: usize,
     /// The first error raised by the callback (or a signal handler); once set,
@@ -258,8 +262,11 @@ impl<'py, 'a> Delivery<'py, 'a> {
         callback: &'a Bound<'py, PyAny>,
         handle: *mut ffi::pcap_t,
         interpret: Option<LinkInfo>,
+        brk: &'a std::sync::atomic::AtomicBool,
     ) -> Self {
         Delivery {
+            brk,
+            broken: false,
             py,
             callback,
             handle,
@@ -313,6 +320,13 @@ impl<'py, 'a> Delivery<'py, 'a> {
     /// interruptible even when no packet reaches Python.
     #[inline]
     pub fn tick(&mut self) -> PyResult<()> {
+        if self.brk.load(std::sync::atomic::Ordering::Relaxed)
+            && self.brk.swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            // breakloop(): stop after this packet (`trampoline` stops
+            // libpcap's own loop).
+            self.broken = true;
+        }
         self.until_signal_check -= 1;
         if self.until_signal_check == 0 {
             self.until_signal_check = SIGNAL_CHECK_INTERVAL;
@@ -353,7 +367,12 @@ pub unsafe extern "C" fn trampoline(
         d.deliver(hdr.ts.tv_sec as i64, hdr.ts.tv_usec as i64, hdr.len, data)
     }));
     let err = match outcome {
-        Ok(Ok(())) => return,
+        Ok(Ok(())) => {
+            if d.broken {
+                ffi::pcap_breakloop(d.handle);
+            }
+            return;
+        }
         Ok(Err(e)) => e,
         Err(_) => pyo3::exceptions::PySystemError::new_err(
             "internal error while delivering a packet (please report)",

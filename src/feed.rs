@@ -42,6 +42,9 @@ pub struct Feed {
     pub(crate) link: LinkInfo,
     /// The live read timeout in milliseconds (0: none).
     pub(crate) timeout_ms: i32,
+    /// Set by `breakloop()` (from any thread, without the handle); cleared
+    /// by the read it stops.
+    pub(crate) brk: std::sync::atomic::AtomicBool,
 }
 
 impl Feed {
@@ -52,7 +55,14 @@ impl Feed {
             let swapped = matches!(handle, Handle::Offline(_)) && ffi::pcap_is_swapped(p) == 1;
             (ffi::pcap_datalink(p), swapped)
         };
-        Feed { state: crate::handle::HandleCell::new(handle), name, link: LinkInfo { dlt, swapped }, timeout_ms: 0 }
+        Feed { state: crate::handle::HandleCell::new(handle), name, link: LinkInfo { dlt, swapped }, timeout_ms: 0, brk: false.into() }
+    }
+
+    /// Whether `breakloop()` was asked for since the last read it stopped;
+    /// clears the request.
+    pub(crate) fn take_break(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.brk.load(Ordering::Relaxed) && self.brk.swap(false, Ordering::AcqRel)
     }
 
     /// The handle, for one call (all callers are methods run with the GIL
@@ -100,17 +110,20 @@ impl Feed {
         }
         let interpret = self.interpret_info(interpret)?;
         self.with_handle(|h| {
+            if self.take_break() {
+                return Ok(0); // breakloop() came before this read
+            }
             if h.is_live() {
                 return crate::live::read(self, py, h, mode, cnt, callback, interpret);
             }
             let p = h.ptr();
             if let Handle::Offline(f) = h {
                 // Files: dispatch and loop both read up to `cnt` (all if <= 0).
-                let mut d = Delivery::new(py, callback, p, interpret);
+                let mut d = Delivery::new(py, callback, p, interpret, &self.brk);
                 f.read(self, &mut d, cnt)?;
                 return Ok(d.count);
             }
-            let mut d = Delivery::new(py, callback, p, interpret);
+            let mut d = Delivery::new(py, callback, p, interpret, &self.brk);
             // SAFETY: `d` outlives the call; the trampoline only uses it
             // during the call, on this thread, with the GIL held.
             let rc = unsafe { run_pcap(p, mode, cnt, &mut d) };
@@ -257,6 +270,19 @@ impl Feed {
         interpret: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
         self.read(py, ReadMode::Loop, cnt, callback, interpret)
+    }
+
+    /// breakloop() -> None
+    ///
+    /// Makes the `loop()` or `dispatch()` running on this feed return after
+    /// the packet being handled, with the number of packets handled so far;
+    /// a live `next()` or iteration waiting for packets returns `None` (ends).
+    /// May be called from the callback or from another thread (it does not
+    /// wait for the feed); a wait notices it within about 50 ms. Called when
+    /// nothing is reading, it makes the next `loop()`/`dispatch()` return 0
+    /// at once, as libpcap's `pcap_breakloop` does.
+    fn breakloop(&self) {
+        self.brk.store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// next(interpret=0) -> (packet, (sec, usec), length) or None

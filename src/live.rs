@@ -32,13 +32,15 @@ const WAIT_SLICE: Duration = Duration::from_millis(50);
 enum Wait {
     Ready,
     TimedOut,
+    /// `breakloop()` was called.
+    Broken,
 }
 
 /// Waits until the handle has packets to read (or an error to report), or
 /// `deadline` passes (`None`: forever). Releases the GIL while waiting;
 /// raises `KeyboardInterrupt` (or whatever a signal handler raises) between
-/// slices.
-fn wait_readable(py: Python<'_>, p: *mut ffi::pcap_t, deadline: Option<Instant>) -> PyResult<Wait> {
+/// slices, and notices `breakloop()` there too.
+fn wait_readable(py: Python<'_>, feed: &Feed, p: *mut ffi::pcap_t, deadline: Option<Instant>) -> PyResult<Wait> {
     // SAFETY: live handle.
     let fd = unsafe { ffi::pcap_get_selectable_fd(p) };
     if fd < 0 {
@@ -54,6 +56,9 @@ fn wait_readable(py: Python<'_>, p: *mut ffi::pcap_t, deadline: Option<Instant>)
         }
         py.detach(|| std::thread::sleep(nap));
         py.check_signals()?;
+        if feed.take_break() {
+            return Ok(Wait::Broken);
+        }
         return Ok(Wait::Ready);
     }
     loop {
@@ -87,6 +92,9 @@ fn wait_readable(py: Python<'_>, p: *mut ffi::pcap_t, deadline: Option<Instant>)
             }
         }
         py.check_signals()?;
+        if feed.take_break() {
+            return Ok(Wait::Broken);
+        }
     }
 }
 
@@ -135,16 +143,21 @@ pub fn read(
         // Packets already buffered are read without waiting (no poll, no
         // GIL round trip); only an empty buffer makes us wait.
         if !first {
-            if let Wait::TimedOut = wait_readable(py, p, deadline)? {
-                return Ok(total);
+            match wait_readable(py, feed, p, deadline)? {
+                Wait::Ready => {}
+                Wait::TimedOut | Wait::Broken => return Ok(total),
             }
         }
         first = false;
         let want = if cnt > 0 { cnt - total as i64 } else { -1 };
-        let mut d = Delivery::new(py, callback, p, interpret);
+        let mut d = Delivery::new(py, callback, p, interpret, &feed.brk);
         // SAFETY: `d` outlives the call, made on this thread with the GIL.
         let rc = unsafe { run_pcap(p, ReadMode::Dispatch, want, &mut d) };
+        let broken = d.broken;
         total += feed.finish(p, rc, d)?;
+        if broken {
+            return Ok(total);
+        }
         let done = match mode {
             ReadMode::Dispatch if cnt == 0 => false,
             ReadMode::Dispatch => total > 0,
@@ -178,8 +191,9 @@ pub fn next(
             (Next::End, _) => return Ok(None),
             (Next::Timeout, _) => py.check_signals()?,
         }
-        if let Wait::TimedOut = wait_readable(py, p, deadline)? {
-            return Ok(None);
+        match wait_readable(py, feed, p, deadline)? {
+            Wait::Ready => {}
+            Wait::TimedOut | Wait::Broken => return Ok(None),
         }
     }
 }

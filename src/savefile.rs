@@ -534,7 +534,7 @@ impl OfflineFile {
     /// `dispatch`/`loop` on a file: up to `cnt` packets (`cnt <= 0`: all).
     pub fn read(&mut self, feed: &Feed, d: &mut Delivery<'_, '_>, cnt: i64) -> PyResult<()> {
         let limit = if cnt > 0 { cnt as usize } else { usize::MAX };
-        while d.count < limit {
+        while d.count < limit && !d.broken {
             if let Some(r) = &mut self.fast {
                 if let Step::Record(rec) = r.next() {
                     // A record is read whole before it is handed out; when

@@ -409,3 +409,60 @@ def test_iteration_through_itertools_keeps_every_object(mixed):
     f = pcap.Offline(path)
     nexts = [f.next() for _ in range(len(recs))]
     assert nexts == recs and f.next() is None
+
+
+# -- breakloop() -----------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+@pytest.mark.parametrize("mode", ["loop", "dispatch"])
+def test_breakloop_in_the_callback_stops_after_that_packet(mixed, tmp_path, fmt, mode):
+    """Classic pcap (read by the Rust reader) and pcapng (read by libpcap's
+    own loop) stop alike, and the next read goes on from the next packet."""
+    path = mixed[0] if fmt == "pcap" else pcaptools.editcap(mixed[0], tmp_path / "m.pcapng", "pcapng")
+    want = [(bytes(p), ts) for p, ts, _ in pcap.Offline(str(path))]
+    f = pcap.Offline(str(path))
+    read = getattr(f, mode)
+    got = []
+
+    def cb(p, ts, n):
+        got.append((bytes(p), ts))
+        if len(got) in (10, 11, 500):
+            f.breakloop()
+    assert read(-1 if mode == "dispatch" else 0, cb) == 10
+    assert read(-1 if mode == "dispatch" else 0, cb) == 1
+    assert read(-1 if mode == "dispatch" else 0, cb) == 489
+    assert read(-1 if mode == "dispatch" else 0, cb) == len(want) - 500
+    assert got == want
+
+
+def test_breakloop_before_a_read_makes_it_return_zero(sample):
+    f = pcap.Offline(sample)
+    f.breakloop()
+    assert f.loop(0, lambda *a: None) == 0
+    assert f.dispatch(3, lambda *a: None) == 3        # used up by the first
+    f.breakloop()
+    assert f.next()[1] == (1100000000, 55380)        # next() does not look at it
+    assert f.loop(0, lambda *a: None) == 0
+    assert f.loop(0, lambda *a: None) == 10
+
+
+def test_breakloop_from_another_thread_stops_a_long_loop(big_file):
+    """The reading thread's callback runs Python, which lets another thread
+    run now and then: breakloop() from there stops the loop early."""
+    f = pcap.Offline(str(big_file))
+    started = threading.Event()
+    count = [0]
+
+    def cb(p, ts, n):
+        count[0] += 1
+        if count[0] == 1000:
+            started.set()
+    result = []
+    th = threading.Thread(target=lambda: result.append(f.loop(0, cb)))
+    th.start()
+    assert started.wait(10)
+    f.breakloop()
+    th.join(30)
+    assert not th.is_alive()
+    assert 1000 <= result[0] == count[0] < 2_000_000
+    assert f.loop(0, cb) == 2_000_000 - result[0]    # the rest of the file

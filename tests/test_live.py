@@ -602,6 +602,54 @@ def test_capture_in_a_thread_while_main_thread_runs(net):
     assert [udp_of(x[0])[3] for x in got] == [b"t0", b"t1"]
 
 
+@pytest.mark.parametrize("how", ["loop", "dispatch0", "next", "iterate"])
+def test_breakloop_from_another_thread_stops_a_quiet_capture(net, how):
+    """breakloop() does not wait for the busy feed: a capture blocked on a
+    quiet interface in another thread returns within a wait slice."""
+    with open_host(net, timeout=0) as f:
+        result = []
+
+        def capture():
+            if how == "loop":
+                result.append(f.loop(0, lambda *a: None))
+            elif how == "dispatch0":
+                result.append(f.dispatch(0, lambda *a: None))
+            elif how == "next":
+                result.append(f.next())
+            else:
+                result.append(list(f))
+        th = threading.Thread(target=capture)
+        th.start()
+        time.sleep(0.3)
+        assert th.is_alive()
+        t0 = time.monotonic()
+        f.breakloop()
+        th.join(timeout=5)
+        assert not th.is_alive()
+        assert time.monotonic() - t0 < 0.5
+        assert result == [{"loop": 0, "dispatch0": 0, "next": None, "iterate": []}[how]]
+        # the request was used up: the feed reads on
+        sent(net, [(net.port, b"after")])
+        r = f.next()
+        assert r is not None and udp_of(r[0])[3] == b"after"
+
+
+def test_breakloop_from_the_callback_stops_after_that_packet(net):
+    with open_host(net, timeout=0) as f:
+        got = []
+
+        def cb(pkt, ts, n):
+            got.append(udp_of(pkt)[3])
+            if len(got) == 2:
+                f.breakloop()
+        sent(net, [(net.port, b"b%d" % i) for i in range(5)])
+        time.sleep(0.1)
+        assert f.loop(0, cb) == 2
+        assert got == [b"b0", b"b1"]
+        assert f.loop(3, cb) == 3                # the rest, still buffered
+        assert got == [b"b0", b"b1", b"b2", b"b3", b"b4"]
+
+
 SIGINT_CHILD = textwrap.dedent("""
     import signal, sys, openbsd.pcap as pcap
     # Python's own handler, even if this process was started with SIGINT
