@@ -178,3 +178,29 @@ def test_replaced_handler_means_no_windows(original, tmp_path):
     """, original[0], tmp_path)
     assert r.returncode == 0, r.stderr[-800:]
     assert r.stdout.split() == ["buffer", "True"]
+
+
+def test_more_open_files_than_window_slots(original):
+    """64 windows can be mapped at once, process-wide; further readers read
+    with pread, and every reader reads right."""
+    src, recs, _ = original
+    feeds = [pcap.Offline(str(src)) for _ in range(70)]
+    firsts = [f.next() for f in feeds]
+    kinds = [f._reader() for f in feeds]
+    # (other tests' feeds still alive may hold some of the 64 slots)
+    mapped = kinds.count("mapped")
+    assert kinds == ["mapped"] * mapped + ["buffer"] * (70 - mapped)
+    assert 0 < mapped <= 64
+    assert all(r[0] == recs[0][0] for r in firsts)
+    # reading on: each yields the file's records in order
+    for f in feeds[60:]:
+        got = [f.next()[0] for _ in range(2000)]
+        assert got == [r[0] for r in recs[1:2001]]
+    for f in feeds[:10]:
+        assert f._reader() == "mapped"
+        f.close()
+    # closed feeds gave their slots back
+    more = [pcap.Offline(str(src)) for _ in range(10)]
+    for f in more:
+        f.next()
+    assert [f._reader() for f in more] == ["mapped"] * 10
