@@ -2,7 +2,7 @@
 //! byte-for-byte what tcpdump writes), checking every write for errors.
 
 use crate::args::{packet_bytes, PathArg};
-use crate::error::{os_error_text, pcap_error, pcap_error_about, set_cloexec};
+use crate::error::{os_error_text, pcap_error, pcap_error_about, pcap_os_error_about, set_cloexec, with_errno};
 use crate::feed::Feed;
 use crate::ffi;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -159,7 +159,7 @@ impl Dumper {
     }
 
     fn io_error(&self, e: std::io::Error) -> PyErr {
-        pcap_error_about(&self.path, &format!("write failed: {}", os_error_text(&e)))
+        pcap_os_error_about(&self.path, "write failed: ", &e)
     }
 
     /// Writes one record. `sec`/`usec` are the timestamp, `len` the wire length.
@@ -192,14 +192,17 @@ impl Dumper {
             let p = h.ptr();
             // SAFETY: live handle, valid C string.
             let d = unsafe { ffi::pcap_dump_open(p, c.as_ptr()) };
+            // The errno of libpcap's failed fopen, if that is what failed.
+            let os = std::io::Error::last_os_error();
             let w = match NonNull::new(d) {
                 Some(d) => Writer::new(d, &c),
                 None => {
                     let reason = unsafe { ffi::last_error(p) };
+                    let errno = os.raw_os_error().filter(|_| reason.trim_end().ends_with(&os_error_text(&os)));
                     // SAFETY: as above.
                     match unsafe { open_with_raw_linktype(p, &path, &c, &reason) } {
-                        Some(r) => r.map_err(|e| pcap_error_about(&path.display, &os_error_text(&e)))?,
-                        None => return Err(pcap_error_about(&path.display, &reason)),
+                        Some(r) => r.map_err(|e| pcap_os_error_about(&path.display, "", &e))?,
+                        None => return Err(with_errno(pcap_error_about(&path.display, &reason), errno)),
                     }
                 }
             };

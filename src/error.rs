@@ -40,6 +40,26 @@ fn about_text(what: &str, reason: &str) -> String {
     }
 }
 
+/// A `PcapError` about `what` for the OS error `e`: the message as
+/// [`pcap_error_about`] words it (`prefix` before the OS's text, if any),
+/// and `errno` set, as on any `OSError` (`e.errno == errno.ENOENT`).
+pub fn pcap_os_error_about(what: &str, prefix: &str, e: &std::io::Error) -> PyErr {
+    with_errno(pcap_error_about(what, &format!("{prefix}{}", os_error_text(e))), e.raw_os_error())
+}
+
+/// Sets the `errno` attribute of `err` (a `PcapError`) to `code`, when there
+/// is one. The message is left as it is.
+pub fn with_errno(err: PyErr, code: Option<i32>) -> PyErr {
+    if let Some(code) = code.filter(|&c| c > 0) {
+        pyo3::Python::attach(|py| {
+            // Setting an attribute of a fresh OSError cannot fail but for
+            // memory; the error is still raised then, without errno.
+            let _ = pyo3::types::PyAnyMethods::setattr(err.value(py).as_any(), "errno", code);
+        });
+    }
+    err
+}
+
 /// The message of a `pcap` crate error, without the crate's own prefix.
 pub fn crate_error_text(e: &pcap::Error) -> String {
     match e {

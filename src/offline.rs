@@ -2,7 +2,7 @@
 //! and `isPCapFile`.
 
 use crate::args::PathArg;
-use crate::error::{os_error_text, pcap_error, pcap_error_about, set_cloexec};
+use crate::error::{pcap_error, pcap_error_about, pcap_os_error_about, set_cloexec, with_errno};
 use crate::feed::Feed;
 use crate::ffi;
 use crate::handle::{Handle, RawHandle};
@@ -18,7 +18,7 @@ use pyo3::PyClassInitializer;
 /// # Safety
 /// Returns a stream the caller must close.
 unsafe fn open_stream(path: &PathArg, c: &std::ffi::CStr, stdin_dash: bool) -> PyResult<*mut libc::FILE> {
-    let os_error = || pcap_error_about(&path.display, &os_error_text(&std::io::Error::last_os_error()));
+    let os_error = || pcap_os_error_about(&path.display, "", &std::io::Error::last_os_error());
     if stdin_dash && c.to_bytes() == b"-" {
         let fd = libc::dup(libc::STDIN_FILENO);
         if fd < 0 {
@@ -34,7 +34,7 @@ unsafe fn open_stream(path: &PathArg, c: &std::ffi::CStr, stdin_dash: bool) -> P
         return Ok(f);
     }
     if path.path.is_dir() {
-        return Err(pcap_error_about(&path.display, "is a directory, not a capture file"));
+        return Err(with_errno(pcap_error_about(&path.display, "is a directory, not a capture file"), Some(libc::EISDIR)));
     }
     let f = libc::fopen(c.as_ptr(), c"rb".as_ptr());
     if f.is_null() {
@@ -145,7 +145,7 @@ impl Offline {
         feed.with_handle(|h| match h {
             Handle::Offline(f) => f
                 .tell()
-                .ok_or_else(|| pcap_error_about(&feed.name, &os_error_text(&std::io::Error::last_os_error()))),
+                .ok_or_else(|| pcap_os_error_about(&feed.name, "", &std::io::Error::last_os_error())),
             _ => Err(pcap_error_about(&feed.name, "no file behind this feed")),
         })
     }

@@ -225,6 +225,8 @@ def test_open_errors_name_the_path(tmp_path, target, reason):
     with pytest.raises(pcap.PcapError) as e:
         pcap.Dumper(pcap.Dead(pcap.DLT_EN10MB), path)
     assert str(e.value) == f"{path}: {reason}"
+    import errno
+    assert e.value.errno == {"No such file or directory": errno.ENOENT, "Is a directory": errno.EISDIR}[reason]
 
 
 def test_bad_path_types(tmp_path):
@@ -246,6 +248,8 @@ def test_disk_full_is_reported(sample):
         f.loop(-1, d)  # small packets: buffered, the error may come later
         d.flush()
     assert str(e.value) == "/dev/full: write failed: No space left on device"
+    import errno
+    assert e.value.errno == errno.ENOSPC
     # close() after the reported error closes cleanly; a second close raises.
     d.close()
     with pytest.raises(pcap.PcapError, match="^dumper is closed$"):

@@ -30,6 +30,22 @@ def test_directory(tmp_path):
     assert open_error(tmp_path) == f"{tmp_path}: is a directory, not a capture file"
 
 
+def test_errno_of_os_errors(tmp_path):
+    """errno is set where the OS reported the failure, as on any OSError,
+    and the message stays "PATH: reason"."""
+    import errno
+    cases = [(tmp_path / "missing.pcap", errno.ENOENT), (tmp_path, errno.EISDIR),
+             (tmp_path / "missing" / "x.pcap", errno.ENOENT)]
+    notacap = tmp_path / "text.pcap"
+    notacap.write_text("hello, this is not a capture file at all\n")
+    cases.append((notacap, None))
+    for path, code in cases:
+        with pytest.raises(pcap.PcapError) as e:
+            pcap.Offline(path)
+        assert e.value.errno == code, (path, e.value.errno)
+        assert str(e.value).startswith(f"{path}: ") and e.value.args == (str(e.value),)
+
+
 def test_empty_file(tmp_path):
     path = tmp_path / "empty.pcap"
     path.write_bytes(b"")
