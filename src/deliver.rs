@@ -320,9 +320,7 @@ impl<'py, 'a> Delivery<'py, 'a> {
     /// interruptible even when no packet reaches Python.
     #[inline]
     pub fn tick(&mut self) -> PyResult<()> {
-        if self.brk.load(std::sync::atomic::Ordering::Relaxed)
-            && self.brk.swap(false, std::sync::atomic::Ordering::AcqRel)
-        {
+        if crate::feed::take_flag(self.brk) {
             // breakloop(): stop after this packet (`trampoline` stops
             // libpcap's own loop).
             self.broken = true;

@@ -61,8 +61,7 @@ impl Feed {
     /// Whether `breakloop()` was asked for since the last read it stopped;
     /// clears the request.
     pub(crate) fn take_break(&self) -> bool {
-        use std::sync::atomic::Ordering;
-        self.brk.load(Ordering::Relaxed) && self.brk.swap(false, Ordering::AcqRel)
+        take_flag(&self.brk)
     }
 
     /// The handle, for one call (all callers are methods run with the GIL
@@ -209,6 +208,14 @@ impl Feed {
             _ => ffi::PCAP_NETMASK_UNKNOWN,
         }
     }
+}
+
+/// Whether `flag` (a `breakloop()` request) is set; clears it. Costs a
+/// plain load when it is not set (once per packet).
+#[inline]
+pub(crate) fn take_flag(flag: &std::sync::atomic::AtomicBool) -> bool {
+    use std::sync::atomic::Ordering;
+    flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::AcqRel)
 }
 
 /// Calls `pcap_dispatch` or `pcap_loop` with the delivery trampoline.

@@ -262,14 +262,7 @@ impl FastReader {
             Source::Mapped(_) => self.buf_off + self.end as u64,
             Source::Buffer(_) => pos,
         };
-        // SAFETY: fstat on our open descriptor.
-        let size = unsafe {
-            let mut st: libc::stat = std::mem::zeroed();
-            if libc::fstat(self.fd, &mut st) != 0 {
-                return None;
-            }
-            u64::try_from(st.st_size).ok()?
-        };
+        let size = self.file_size()?;
         if size <= have {
             return Some(false);
         }
@@ -314,15 +307,19 @@ impl FastReader {
                 return true;
             }
         }
-        // SAFETY: fstat on our open descriptor.
-        let size = unsafe {
+        self.file_size().is_some_and(|size| size >= self.buf_off + end as u64)
+    }
+
+    /// The file's size now.
+    fn file_size(&self) -> Option<u64> {
+        // SAFETY: fstat on our open descriptor into a zeroed struct.
+        unsafe {
             let mut st: libc::stat = std::mem::zeroed();
             if libc::fstat(self.fd, &mut st) != 0 {
-                return false;
+                return None;
             }
-            st.st_size as u64
-        };
-        size >= self.buf_off + end as u64
+            u64::try_from(st.st_size).ok()
+        }
     }
 
     /// The next record, or `Step::Slow` when libpcap must read it.
