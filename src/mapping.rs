@@ -6,9 +6,10 @@
 //! window is therefore registered here, and a SIGBUS handler (installed on
 //! first use, chaining to the one it replaces) maps zero pages over the rest
 //! of a window that faults and marks it [`Window::intact`] `false`. The
-//! reader checks that mark after reading a record and before handing it out,
-//! and then reads from that record on with libpcap, which reports the short
-//! file as for any other. A fault anywhere else goes to the previous handler
+//! reader checks that mark after reading a record and before handing it out
+//! (along with the zeros a cut leaves in the rest of its last page: see
+//! `crate::savefile`), and then reads from that record on with libpcap,
+//! which reports the short file as for any other. A fault anywhere else goes to the previous handler
 //! (or the default action) as if this module did not exist.
 //!
 //! A window is mapped only while the handler is the one in force: if
