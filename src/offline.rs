@@ -196,13 +196,20 @@ impl Dead {
 
 /// isPCapFile(path) -> bool
 ///
-/// True when `path` opens as a capture file (pcap or pcapng); false for
-/// anything else, including a missing or unreadable file.
+/// True when `path` is a regular file (or a link to one) that opens as a
+/// capture file (pcap or pcapng); false for anything else, including a
+/// missing or unreadable file. A FIFO, socket or device is not read and
+/// gives false: reading its header would take those bytes from whoever
+/// reads it next, and a FIFO with no writer would wait forever.
 #[pyfunction(name = "isPCapFile")]
 pub fn is_pcap_file(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<bool> {
     let path = PathArg::extract(path)?;
     // "-" is a file name here: testing a path must not consume stdin.
-    Ok(path.c_path().is_ok() && py.detach(|| open_file(&path, false).is_ok()))
+    Ok(path.c_path().is_ok()
+        && py.detach(|| {
+            std::fs::metadata(&path.path).is_ok_and(|m| m.file_type().is_file())
+                && open_file(&path, false).is_ok()
+        }))
 }
 
 #[cfg(test)]

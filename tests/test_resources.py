@@ -136,6 +136,9 @@ def test_is_pcap_file_false_never_raises(sample, tmp_path):
     for p in ("empty", "text", "short", "missing", ".", "file/below"):
         assert pcap.isPCapFile(tmp_path / p) is False, p
     assert pcap.isPCapFile("/dev/null") is False
+    link = tmp_path / "link.pcap"
+    link.symlink_to(sample)
+    assert pcap.isPCapFile(link) is True
     assert pcap.isPCapFile("a\0b") is False
     assert pcap.isPCapFile(b"\xff\xfe/nope") is False
     if os.geteuid() != 0:
@@ -151,3 +154,26 @@ def test_is_pcap_file_false_never_raises(sample, tmp_path):
 def test_is_pcap_file_rejects_non_paths():
     with pytest.raises(TypeError, match="expected a path"):
         pcap.isPCapFile(42)
+
+
+def test_is_pcap_file_does_not_read_fifos(sample, tmp_path):
+    """A FIFO is not read: with no writer, opening it would wait forever, and
+    with one, the header read would be taken from the real reader."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    # in a child, so that a regression hangs the child, not the test run
+    code = f"from openbsd import pcap; print(pcap.isPCapFile({str(fifo)!r}))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert (r.returncode, r.stdout, r.stderr) == (0, "False\n", "")
+    # with a writer: false, and the reader after it gets the whole stream
+    writer = subprocess.Popen([sys.executable, "-c",
+                               "import sys; open(sys.argv[1], 'wb').write(open(sys.argv[2], 'rb').read())",
+                               str(fifo), str(sample)])
+    try:
+        assert pcap.isPCapFile(fifo) is False
+        with pcap.Offline(fifo) as f:
+            got = [(bytes(p), ts, n) for p, ts, n in f]
+    finally:
+        writer.wait(timeout=60)
+    assert got == [(d, ts, n) for d, ts, n in pcaptools.read_pcap(sample)[1]]
