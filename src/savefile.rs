@@ -336,7 +336,8 @@ impl FastReader {
                 let total = RECORD_HEADER + caplen as usize;
                 if avail >= total {
                     let sec = self.u32_at(s) as i64;
-                    let frac = self.u32_at(s + 4) as i64;
+                    // Signed, as libpcap reads it (see the note above `Slow`).
+                    let frac = self.u32_at(s + 4) as i32 as i64;
                     let len = self.u32_at(s + 12);
                     self.start += total;
                     self.last = self.buf_off + s as u64;
@@ -418,6 +419,11 @@ fn file_seconds(sec: i64) -> i64 {
         sec
     }
 }
+
+// The fraction of a second (micro- or nanoseconds) is a signed 32-bit number
+// to libpcap 1.10, which divides nanoseconds by 1000 rounding towards zero;
+// the fast reader does the same (`as i32`, then Rust's `/`), so that both
+// readers and tcpdump agree even on a field out of its range (>= 2^31).
 
 /// What one libpcap read gave.
 enum Slow {

@@ -45,6 +45,17 @@ CASES = {
     "modified-pcap": (struct.pack(E + "IHHiIII", 0xA1B2CD34, 2, 4, 0, 0, 65535, 1)
                       + struct.pack(E + "IIII", 1, 2, 5, 5) + b"\0" * 8 + b"abcde",
                       [(b"abcde", (1, 2), 5)], None),
+    # a fraction of a second past 2^31 (out of range): as libpcap reads it,
+    # a signed 32-bit number, nanoseconds divided by 1000 towards zero
+    "usec-over-2^31": (header() + record(b"a" * 50, (1, 0x80000000)) + record(b"b" * 5, (2, 0xFFFFFFFF))
+                       + record(b"c" * 5, (3, 999999)),
+                       [(b"a" * 50, (1, -2147483648), 50), (b"b" * 5, (2, -1), 5), (b"c" * 5, (3, 999999), 5)],
+                       None),
+    "nsec-over-2^31": (header(magic=pcaptools.MAGIC_NS) + record(b"a" * 50, (1, 0x80000000))
+                       + record(b"b" * 5, (2, 0xFFFFFFFF)) + record(b"c" * 5, (3, 0xF0000000))
+                       + record(b"d" * 5, (4, 999999999)),
+                       [(b"a" * 50, (1, -2147483), 50), (b"b" * 5, (2, 0), 5), (b"c" * 5, (3, -268435), 5),
+                        (b"d" * 5, (4, 999999), 5)], None),
     "caplen-over-maximum": (header(100) + record(b"a" * 50) + struct.pack(E + "IIII", 1, 2, 300000, 300000) + b"z" * 10,
                             [(b"a" * 50, (1, 2), 50)],
                             "invalid packet capture length 300000, bigger than snaplen of 100"),
@@ -68,8 +79,9 @@ def test_fast_reader_equals_libpcap(name, tmp_path, monkeypatch):
     else:
         assert err == f"{path}: {error}"
     dump = pcaptools.tcpdump_records(path, error="")
-    if dump is not None and name not in ("caplen-over-len", "huge-records"):
-        # (tcpdump itself refuses caplen > len records and dumps at most 64 KiB in hex)
+    if dump is not None and name not in ("caplen-over-len", "huge-records", "usec-over-2^31", "nsec-over-2^31"):
+        # (tcpdump itself refuses caplen > len records, dumps at most 64 KiB in
+        # hex, and prints a fraction as unsigned where libpcap gives it signed)
         assert dump == [(p, ts) for p, ts, _ in got]
 
 
