@@ -3,7 +3,8 @@ reads, libpcap's own reader) agree on damaged files: the same records and the
 same error; after an error our readers stand at the start of the record
 that could not be read. Files are the bundled sample and a generated
 one, damaged by seeded random edits (bytes flipped, lengths rewritten,
-cuts, garbage appended)."""
+cuts, garbage appended), read with and without a filter, through
+iteration, loop, next() and dispatch()."""
 
 import random
 import struct
@@ -21,16 +22,28 @@ MODES = {
 SEEDS = range(400)
 
 
-def read(path, how):
-    """Records, error and final position, through iteration or loop."""
+HOW = ("iter", "loop", "next", "dispatch")
+FILTERS = (None, "tcp or arp", "udp and len > 100")
+
+
+def read(path, how, expr=None):
+    """Records, error and final position, read one of the four ways."""
     got, err = [], None
     f = pcap.Offline(path)
+    if expr:
+        f.filter(expr)
     try:
         if how == "iter":
             for pkt, ts, n in f:
                 got.append((pkt, ts, n))
-        else:
+        elif how == "loop":
             f.loop(0, lambda pkt, ts, n: got.append((pkt, ts, n)))
+        elif how == "next":
+            while (r := f.next()) is not None:
+                got.append(r)
+        else:
+            while f.dispatch(7, lambda pkt, ts, n: got.append((pkt, ts, n))) > 0:
+                pass
     except pcap.PcapError as e:
         err = str(e)
     pos = f.ftell()
@@ -85,22 +98,25 @@ def test_readers_agree_on_damaged_files(seed, originals, tmp_path, monkeypatch):
     data = damage(originals[seed % len(originals)], rng)
     path = tmp_path / f"damaged-{seed}.pcap"
     path.write_bytes(data)
-    how = "iter" if seed % 2 else "loop"
+    how = HOW[seed // 2 % len(HOW)]
+    expr = FILTERS[seed // 8 % len(FILTERS)]
     results = {}
     for mode, env in MODES.items():
         for var in ("PYOPENBSD_NO_MMAP", "PYOPENBSD_NO_FAST_READER"):
             monkeypatch.delenv(var, raising=False)
         for var, value in env.items():
             monkeypatch.setenv(var, value)
-        results[mode] = read(path, how)
+        results[mode] = read(path, how, expr)
     got, err, pos = results["libpcap"]
     for mode in ("mapped", "buffer"):
         assert results[mode][:2] == (got, err), mode
     if err is None:
         assert results["mapped"][2] == results["buffer"][2] == pos == len(data)
-    else:
+    elif expr is None:
         # after an error our readers stand at the start of the record that
         # could not be read; libpcap's stream wherever its read stopped
         start = record_offsets(data, pcaptools.native_endian())[len(got)]
         assert results["mapped"][2] == results["buffer"][2] == start
         assert start <= pos <= len(data)
+    else:
+        assert results["mapped"][2] == results["buffer"][2] <= pos
