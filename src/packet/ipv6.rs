@@ -123,71 +123,49 @@ impl Ipv6 {
     }
 }
 
-#[pymethods]
-impl HopByHop {
-    /// Option bytes: 2 + their length must be a multiple of 8; `length`
-    /// follows.
-    #[setter(options)]
-    fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
-        ext_tail(slf, "IPv6HopByHopHeader.options", 2, v)
-    }
-    #[setter(nextheader)]
-    fn set_nextheader(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
-        write::bits(slf, "IPv6HopByHopHeader.nextheader", 0, 1, 0, 8, v, Opts::Names(PROTOCOLS))
-    }
-    #[setter(length)]
-    fn set_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
-        write::bits(slf, "IPv6HopByHopHeader.length", 1, 1, 0, 8, v, Opts::Plain)
-    }
-    #[classattr]
-    const TYPE: &'static str = "IPv6HopByHopHeader";
-    #[getter]
-    fn nextheader(slf: &Bound<'_, Self>) -> u8 {
-        hdr(slf).u8(0)
-    }
-    /// Header length in 8-byte units, not counting the first 8 bytes.
-    #[getter]
-    fn length(slf: &Bound<'_, Self>) -> u8 {
-        hdr(slf).u8(1)
-    }
-    /// The option bytes (after next header and length).
-    #[getter]
-    fn options<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyBytes> {
-        py_bytes(slf.py(), hdr(slf).from(2))
-    }
+/// The methods of an options header (hop-by-hop, destination options):
+/// `nextheader`, `length`, `options`. `$class` is the class name used in
+/// error messages, `$type` its TYPE.
+macro_rules! options_header {
+    ($rust:ident, $class:literal, $type:literal) => {
+        #[pymethods]
+        impl $rust {
+            /// Option bytes: 2 + their length must be a multiple of 8;
+            /// `length` follows.
+            #[setter(options)]
+            fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+                ext_tail(slf, concat!($class, ".options"), 2, v)
+            }
+            #[setter(nextheader)]
+            fn set_nextheader(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+                write::bits(slf, concat!($class, ".nextheader"), 0, 1, 0, 8, v, Opts::Names(PROTOCOLS))
+            }
+            #[setter(length)]
+            fn set_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+                write::bits(slf, concat!($class, ".length"), 1, 1, 0, 8, v, Opts::Plain)
+            }
+            #[classattr]
+            const TYPE: &'static str = $type;
+            #[getter]
+            fn nextheader(slf: &Bound<'_, Self>) -> u8 {
+                hdr(slf).u8(0)
+            }
+            /// Header length in 8-byte units, not counting the first 8 bytes.
+            #[getter]
+            fn length(slf: &Bound<'_, Self>) -> u8 {
+                hdr(slf).u8(1)
+            }
+            /// The option bytes (after next header and length).
+            #[getter]
+            fn options<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyBytes> {
+                py_bytes(slf.py(), hdr(slf).from(2))
+            }
+        }
+    };
 }
 
-#[pymethods]
-impl DestOpts {
-    /// Option bytes: 2 + their length must be a multiple of 8; `length`
-    /// follows.
-    #[setter(options)]
-    fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
-        ext_tail(slf, "IPv6DestinationOptionsHeader.options", 2, v)
-    }
-    #[setter(nextheader)]
-    fn set_nextheader(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
-        write::bits(slf, "IPv6DestinationOptionsHeader.nextheader", 0, 1, 0, 8, v, Opts::Names(PROTOCOLS))
-    }
-    #[setter(length)]
-    fn set_length(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
-        write::bits(slf, "IPv6DestinationOptionsHeader.length", 1, 1, 0, 8, v, Opts::Plain)
-    }
-    #[classattr]
-    const TYPE: &'static str = "IPv6DestinationOptions";
-    #[getter]
-    fn nextheader(slf: &Bound<'_, Self>) -> u8 {
-        hdr(slf).u8(0)
-    }
-    #[getter]
-    fn length(slf: &Bound<'_, Self>) -> u8 {
-        hdr(slf).u8(1)
-    }
-    #[getter]
-    fn options<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyBytes> {
-        py_bytes(slf.py(), hdr(slf).from(2))
-    }
-}
+options_header!(HopByHop, "IPv6HopByHopHeader", "IPv6HopByHopHeader");
+options_header!(DestOpts, "IPv6DestinationOptionsHeader", "IPv6DestinationOptions");
 
 #[pymethods]
 impl Routing {
