@@ -820,6 +820,36 @@ def test_a_view_of_a_layer_that_disappeared():
     assert bytes(p)[34:36] == b"\x00\x05"
 
 
+def test_a_view_reads_and_writes_what_is_left_of_its_header():
+    p = createPacket(Ethernet, IP, TCP)
+    ip = p["ip"]
+    p["ethernet"].payload = b"\x45\x0a"  # a cut IP header: not in the stack
+    assert [x.TYPE for x in p.getProtoList()] == ["Ethernet"]
+    # the view reads the two bytes left of its header, and writes them
+    assert (ip.version, ip.tos) == (4, 0x0a)
+    ip.tos = 3
+    assert bytes(p)[14:] == b"\x45\x03"
+    # a field past the packet's end reads 0 and is not written
+    assert ip.ttl == 0
+    with pytest.raises(ValueError, match=r"^IP\.ttl lies outside the captured bytes of its header$"):
+        ip.ttl = 5
+    assert bytes(p)[14:] == b"\x45\x03"
+
+
+def test_fields_past_a_shortened_header_are_neither_read_nor_written():
+    p = createPacket(IP, packet.ICMPTimestampRequest)
+    ts = p["icmp"]
+    ts.transmit_ts = 7
+    assert ts.transmit_ts == 7 and len(p) == 40
+    ts.itype = "ICMPEchoRequest"  # an 8-byte header: the timestamps are payload now
+    assert p["icmp"].TYPE == "ICMPEchoRequest"
+    assert ts.transmit_ts == 0
+    before = bytes(p)
+    with pytest.raises(ValueError, match=r"^ICMP\.transmit_ts lies outside the captured bytes of its header$"):
+        ts.transmit_ts = 5
+    assert bytes(p) == before
+
+
 def test_random_assignments_never_crash():
     """Random values of random types into every field of packets decoded from
     random and real bytes: only ValueError/TypeError (or AttributeError for

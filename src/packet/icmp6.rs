@@ -234,7 +234,7 @@ impl Neighbour6 {
         let found = linklayer_option(opts);
         let start = l.payload_start();
         match (found, mac) {
-            (Some((at, _)), Some(mac)) => p.put(py, F, at + 2 + (start - l.hdr_start()), &mac),
+            (Some((at, _)), Some(mac)) => p.put_in_layer(py, F, at + 2 + (start - l.hdr_start()), &mac),
             (Some((at, units)), None) => {
                 let mut new = opts.to_vec();
                 new.drain(at..(at + units * 8).min(new.len()));

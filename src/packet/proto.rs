@@ -55,21 +55,30 @@ impl Protocol {
         self.pkt.get().bytes(py)
     }
 
+    /// The packet's bytes from `start` to `end`, as far as the packet has
+    /// them. A layer in the stack lies within the packet; a view of a layer
+    /// that left the stack may not (the packet shrank under it), and then
+    /// reads what is left, as its writes do (see `Protocol::put`).
+    fn span<'a>(&'a self, py: Python<'a>, start: usize, end: usize) -> &'a [u8] {
+        let data = self.data(py);
+        data.get(start..end.min(data.len())).unwrap_or(&[])
+    }
+
     /// This protocol's header bytes.
     pub fn hdr<'a>(&'a self, py: Python<'a>) -> H<'a> {
         let l = self.layer(py);
-        H(self.data(py).get(l.hdr_start()..l.payload_start()).unwrap_or(&[]))
+        H(self.span(py, l.hdr_start(), l.payload_start()))
     }
 
     /// This protocol's header and payload bytes.
     pub fn whole<'a>(&'a self, py: Python<'a>) -> H<'a> {
         let l = self.layer(py);
-        H(self.data(py).get(l.hdr_start()..l.end()).unwrap_or(&[]))
+        H(self.span(py, l.hdr_start(), l.end()))
     }
 
     pub fn payload_bytes<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
         let l = self.layer(py);
-        self.data(py).get(l.payload_start()..l.end()).unwrap_or(&[])
+        self.span(py, l.payload_start(), l.end())
     }
 
     pub fn swapped(&self) -> bool {

@@ -234,12 +234,28 @@ fn put_be(s: &mut [u8], v: u64) {
 /// Writing fields of one protocol object.
 impl Protocol {
     /// Stores `bytes` at `rel` bytes from the start of this protocol's
-    /// header (within the layer: header or payload).
+    /// header, within the header as the getters read it (`Protocol::hdr`):
+    /// a field a getter reads as 0 because the header does not reach it (an
+    /// ICMP object whose type was changed to one with a shorter header, a
+    /// view of a layer the packet shrank under) is not written either.
     pub fn put(&self, py: Python<'_>, field: &str, rel: usize, bytes: &[u8]) -> PyResult<()> {
+        let l = self.layer(py);
+        self.put_within(py, field, rel, bytes, l.payload_start())
+    }
+
+    /// Stores `bytes` at `rel` bytes from the start of this protocol's
+    /// header, anywhere in the layer (header or payload): for the fields
+    /// read from the payload (ICMPv6 options).
+    pub fn put_in_layer(&self, py: Python<'_>, field: &str, rel: usize, bytes: &[u8]) -> PyResult<()> {
+        let l = self.layer(py);
+        self.put_within(py, field, rel, bytes, l.end())
+    }
+
+    fn put_within(&self, py: Python<'_>, field: &str, rel: usize, bytes: &[u8], limit: usize) -> PyResult<()> {
         let l = self.layer(py);
         let at = l.hdr_start() + rel;
         let end = at + bytes.len();
-        if end > l.end() || end > self.data(py).len() {
+        if end > limit || end > self.data(py).len() {
             return Err(outside(field));
         }
         self.pkt.get().modify(py, |d, _| {
@@ -268,7 +284,7 @@ impl Protocol {
         let val = int_arg(field, v, max, opts)?;
         let l = self.layer(py);
         let at = l.hdr_start() + rel;
-        let cur = self.data(py).get(at..at + n).filter(|_| at + n <= l.end()).ok_or_else(|| outside(field))?;
+        let cur = self.data(py).get(at..at + n).filter(|_| at + n <= l.payload_start()).ok_or_else(|| outside(field))?;
         let mask = max << shift;
         let new = (get_be(cur) & !mask) | ((val << shift) & mask);
         let mut buf = [0u8; 8];
