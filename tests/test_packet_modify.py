@@ -896,3 +896,44 @@ def test_random_assignments_never_crash():
                 if not n.startswith("_"):
                     getattr(proto, n)
     assert errors > 100
+
+
+# Fields whose getter gives a summary of the bytes rather than all of them:
+# option lists (malformed options are left out), padded names (bytes that
+# are not UTF-8 read as U+FFFD).
+LOSSY_FIELDS = {"options", "ifname", "ruleset", "sname", "filename"}
+
+
+def test_assigning_a_field_its_own_value_changes_nothing():
+    """For every field of every protocol of the captures (and of the same
+    packets with random bytes changed): reading it and assigning the value
+    back leaves the packet byte for byte as it was."""
+    rnd = random.Random(7)
+    packets = [p for _, p, _ in capture_packets()]
+    for p in list(packets):
+        d = bytearray(bytes(p))
+        for _ in range(3):
+            d[rnd.randrange(len(d))] = rnd.randrange(256)
+        packets.append(packet.Packet(type(p.getProtoList()[0]), bytes(d)))
+    checked = 0
+    for p in packets:
+        for o in p.getProtoList():
+            for k in dir(type(o)):
+                desc = getattr(type(o), k, None)
+                if k.startswith("_") or k in LOSSY_FIELDS or not hasattr(desc, "__set__") \
+                        or k in ("payload", "packet", "offset"):
+                    continue
+                try:
+                    value = getattr(o, k)
+                except AttributeError:
+                    continue
+                if value is None or isinstance(value, (list, packet.Protocol)):
+                    continue
+                before = bytes(p)
+                try:
+                    setattr(o, k, value)
+                except AttributeError:
+                    continue  # read-only
+                assert bytes(p) == before, (repr(p), type(o).__name__, k, value)
+                checked += 1
+    assert checked > 3000, checked
