@@ -937,3 +937,22 @@ def test_assigning_a_field_its_own_value_changes_nothing():
                 assert bytes(p) == before, (repr(p), type(o).__name__, k, value)
                 checked += 1
     assert checked > 3000, checked
+
+
+def test_dhcp_option_lists_are_padded_to_the_bootp_minimum():
+    for name in ("dhcp_request", "dhcp_response"):
+        p = read_feed(OPENBSD / "packets" / name)[0]
+        before = bytes(p)
+        assert len(before) == 14 + 20 + 8 + 300
+        p["dhcp"].options = p["dhcp"].options
+        assert bytes(p) == before, name
+    d = createPacket(IP, UDP, DHCP)
+    d["dhcp"].options = [(53, b"\x01")]
+    # 240 bytes of header and cookie, 3 of option, End, zeros up to 300
+    assert d["dhcp"].payload == b"\x35\x01\x01\xff" + bytes(56)
+    assert d["udp"].length == 8 + 300 and d["ip"].length == 20 + 8 + 300
+    long = [(12, b"h" * 200)]
+    d["dhcp"].options = long
+    assert d["dhcp"].payload == b"\x0c\xc8" + b"h" * 200 + b"\xff"
+    d["dhcp"].options = b"\x35\x01\x01\xff"  # bytes are taken as they are
+    assert d["dhcp"].payload == b"\x35\x01\x01\xff"

@@ -20,6 +20,11 @@ pub fn object(py: Python<'_>, base: Protocol) -> PyResult<Py<PyAny>> {
     new_object!(py, base, Dhcp)
 }
 
+/// The options area of the smallest BOOTP message (300 bytes, RFC 951 and
+/// RFC 1542: relays may drop shorter ones) after the 236-byte header and the
+/// 4-byte magic cookie.
+const MIN_OPTIONS: usize = 300 - 240;
+
 /// Splits DHCP options into `(code, data)`, skipping pad (0) and stopping
 /// at end (255) or at the first truncated option.
 pub fn split_dhcp_options(opts: &[u8]) -> Vec<(u8, &[u8])> {
@@ -175,13 +180,17 @@ impl Dhcp {
     fn cookie(slf: &Bound<'_, Self>) -> u32 {
         hdr(slf).be32(236)
     }
-    /// A list of `(code, data)` (an end option is added), or the raw
-    /// bytes: they replace the DHCP payload.
+    /// A list of `(code, data)` (an end option is added, then zero bytes
+    /// up to the 300-byte minimum of a BOOTP message), or the raw bytes:
+    /// they replace the DHCP payload.
     #[setter(options)]
     fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let b = if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
             let mut b = write::option_bytes("DHCP.options", v, 1, 65535, |it| write::kind_data("DHCP.options", it, &[0, 255], 0))?;
             b.push(255);
+            if b.len() < MIN_OPTIONS {
+                b.resize(MIN_OPTIONS, 0);
+            }
             b
         } else {
             write::bytes_arg("DHCP.options", v)?
