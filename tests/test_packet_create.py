@@ -167,6 +167,13 @@ def test_linking_fields_and_defaults():
     ((IP, DHCP), "createPacket: DHCP cannot follow IP"),
     ((Enc, TCP), "createPacket: TCP cannot follow Enc"),
     ((Ethernet, IPv6, IPv6HopByHopHeader, ARP), "createPacket: ARP cannot follow IPv6HopByHopHeader"),
+    # ICMP and IGMP are IPv4's, ICMPv6 is IPv6's
+    ((IP, ICMP6EchoRequest), "createPacket: ICMP6EchoRequest cannot follow IP"),
+    ((IPv6, ICMPEchoRequest), "createPacket: ICMPEchoRequest cannot follow IPv6"),
+    ((IPv6, IGMP), "createPacket: IGMP cannot follow IPv6"),
+    ((IPv6, AH, ICMPEchoReply), "createPacket: ICMPEchoReply cannot follow AH"),
+    ((IP, AH, ICMP6EchoRequest), "createPacket: ICMP6EchoRequest cannot follow AH"),
+    ((IPv6, IPv6HopByHopHeader, ICMPEchoRequest), "createPacket: ICMPEchoRequest cannot follow IPv6HopByHopHeader"),
 ])
 def test_impossible_stacks_are_refused(classes, message):
     with pytest.raises(ValueError) as e:

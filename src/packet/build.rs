@@ -36,8 +36,10 @@ fn ip_proto(next: Option<Kind>, v6: bool) -> Option<u8> {
     match next {
         None => Some(if v6 { 59 } else { 0xff }),
         Some(Kind::Ipv6HopByHop) if v6 => Some(0),
-        Some(Kind::Icmp) => Some(1),
-        Some(Kind::Igmp) => Some(2),
+        // ICMP and IGMP are IPv4's, ICMPv6 is IPv6's (the decoder reads
+        // them under either, as tshark does; a new packet gets them right).
+        Some(Kind::Icmp) if !v6 => Some(1),
+        Some(Kind::Igmp) if !v6 => Some(2),
         Some(Kind::Ip) => Some(4),
         Some(Kind::Tcp) => Some(6),
         Some(Kind::Udp) => Some(17),
@@ -46,7 +48,7 @@ fn ip_proto(next: Option<Kind>, v6: bool) -> Option<u8> {
         Some(Kind::Ipv6Fragment) if v6 => Some(44),
         Some(Kind::Esp) => Some(50),
         Some(Kind::Ah) => Some(51),
-        Some(Kind::Icmp6) => Some(58),
+        Some(Kind::Icmp6) if v6 => Some(58),
         Some(Kind::Ipv6DestOpts) if v6 => Some(60),
         Some(_) => None,
     }
