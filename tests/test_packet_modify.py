@@ -956,3 +956,16 @@ def test_dhcp_option_lists_are_padded_to_the_bootp_minimum():
     assert d["dhcp"].payload == b"\x0c\xc8" + b"h" * 200 + b"\xff"
     d["dhcp"].options = b"\x35\x01\x01\xff"  # bytes are taken as they are
     assert d["dhcp"].payload == b"\x35\x01\x01\xff"
+
+
+def test_a_held_icmp_object_keeps_its_class_after_a_type_change():
+    p = createPacket(IP, ICMPEchoRequest)
+    ic = p["icmp"]
+    ic.itype = "ICMPEchoReply"
+    assert p["icmp"].TYPE == "ICMPEchoReply" and p["icmp"].isType("icmpechoreply")
+    # the held object answers for its class, as TYPE does
+    assert ic.TYPE == "ICMPEchoRequest"
+    assert ic.isType("ICMPEchoRequest") and ic.isType("ICMP") and ic.isType("Protocol")
+    assert not ic.isType("ICMPEchoReply")
+    # while its fields and repr read the bytes as they are now
+    assert ic.itype == 0 and repr(ic) == repr(p["icmp"])

@@ -162,10 +162,24 @@ impl Protocol {
         }
     }
 
-    /// Whether this protocol's type, or one of its base types, is `name`.
+    /// Whether this object's type (`TYPE`), or one of its base types, is
+    /// `name`. It answers for the object's class: an ICMP object whose
+    /// type field was changed since is still of the class it was made as
+    /// (`p["icmp"]` gives one of the new class).
     #[pyo3(name = "isType")]
-    fn is_type(&self, py: Python<'_>, name: &str) -> bool {
-        super::layer_matches(self.data(py), &self.layer(py), name)
+    fn is_type(slf: &Bound<'_, Self>, name: &str) -> PyResult<bool> {
+        let kind = slf.get().made.kind;
+        let own: String = slf.get_type().getattr("TYPE")?.extract()?;
+        // The class's ICMP type number, as a one-byte header to match
+        // against; the plain ICMP classes have none.
+        let sub = match kind {
+            Kind::Icmp => super::icmp::subtype_by_name(&own),
+            Kind::Icmp6 => super::icmp6::subtype_by_name(&own),
+            _ => None,
+        };
+        let data = sub.map(|t| vec![t]).unwrap_or_default();
+        let layer = Layer { kind, off: 0, hlen: 0, end: 0 };
+        Ok(super::layer_matches(&data, &layer, name))
     }
 
     /// Byte offset of this protocol's header in the packet.
