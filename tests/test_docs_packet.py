@@ -4,6 +4,7 @@ The examples assert their own results, so a wrong statement in the docs
 fails here. A block right after a line `<!-- no-test -->` is not run (it
 sends packets: it needs root and a network), as in tests/test_docs.py."""
 
+import types
 import os
 import re
 
@@ -95,7 +96,7 @@ def test_every_field_is_documented():
                 if attr.startswith("_") or callable(value):
                     continue
                 if type(value).__name__ not in ("getset_descriptor", "member_descriptor",
-                                                "property") and not isinstance(value, dict):
+                                                "property") and not isinstance(value, types.MappingProxyType):
                     continue
                 if not re.search(r"`[^`\n]*\b" + re.escape(attr) + r"\b[^`\n]*`", text):
                     missing.append(f"{n}.{attr}")

@@ -2,6 +2,7 @@
 bytes, reprs, offsets, payload bounds, option tables, link types, and
 robustness (malformed data never raises)."""
 
+import types
 import random
 import struct
 
@@ -251,7 +252,7 @@ def _tables(cls):
             v = getattr(cls, name)
         except Exception:  # noqa: BLE001 - a descriptor that needs an instance
             continue
-        if isinstance(v, dict):
+        if isinstance(v, types.MappingProxyType):
             out.append((name, v))
     return out
 
@@ -667,3 +668,27 @@ def test_dumper_writes_interpreted_packets_unchanged(tmp_path):
         feed.loop(0, dumper, interpret=1)
         dumper.close()
     assert [d for d, _ in read_file_records(out)[1]] == [TCP_PKT, ECHO_PKT, UDP_PADDED]
+
+
+def test_stacks_end_at_twelve_protocols():
+    from openbsd.packet import IP, UDP, VLAN, Ethernet, Packet, createPacket
+    b = bytes(createPacket(Ethernet, IP, UDP))
+    deep = b[:12] + b"\x81\x00\x00\x01" * 11 + b[12:]   # Ethernet, 11 VLAN tags, IP, UDP
+    p = Packet(Ethernet, deep)
+    assert [x.TYPE for x in p.getProtoList()] == ["Ethernet"] + ["VLAN"] * 11
+    assert "udp" not in p
+    assert p.getProtoList()[-1].payload == b[12:][2:]  # the last tag's payload: the IP datagram
+    with pytest.raises(ValueError, match=r"^createPacket: at most 12 protocols$"):
+        createPacket(Ethernet, *[VLAN] * 11, IP)
+
+
+def test_option_tables_are_read_only():
+    t = packet.TCP.FlagsOptions
+    with pytest.raises(TypeError):
+        t["BOGUS"] = 1
+    assert "BOGUS" not in packet.TCP.FlagsOptions
+    # reading works as with the legacy dicts
+    assert t["SYN"] == 2 and dict(t)["ACK"] == 16 and ("FIN", 1) in t.items()
+    assert packet.ProtocolOptions["TCP"] == 6
+    with pytest.raises(TypeError):
+        packet.ProtocolOptions["TCP"] = 7

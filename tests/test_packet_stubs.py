@@ -5,6 +5,7 @@ stubbed type for every protocol object decoded from the test corpus (the
 crafted packets of test_packet_oracle and the OpenBSD captures), and every
 stubbed option table must be a dict of str -> int on the class."""
 
+import types
 import ast
 
 import pytest
@@ -82,7 +83,7 @@ def test_stubbed_members_exist(name):
     for base_name in [name] + STUBS[name][0]:
         for table in STUBS.get(base_name, ([], {}, []))[2]:
             t = getattr(cls, table)
-            assert isinstance(t, dict) and t
+            assert isinstance(t, types.MappingProxyType) and t
             assert all(isinstance(k, str) and type(v) is int for k, v in t.items()), table
 
 

@@ -5,11 +5,11 @@
 # its range), option names of the class's tables (case-insensitive), flag
 # lists (the OR of the names), addresses and MAC addresses as strings (or
 # their bytes), padded names as str. Option tables are class attributes:
-# dicts {name: value}.
+# read-only mappings {name: value} (types.MappingProxyType).
 
-from typing import ClassVar, Dict, Iterable, List, Literal, Optional, Tuple, Type, Union, overload
+from typing import ClassVar, Dict, Iterable, Mapping, List, Literal, Optional, Tuple, Type, Union, overload
 
-_Options = Dict[str, int]
+_Options = Mapping[str, int]
 # An integer field with named options: the number or a name.
 _Named = Union[int, str]
 # A flags field: the number, a name, or a list of names and numbers (OR-ed).

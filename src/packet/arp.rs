@@ -4,7 +4,7 @@ use super::fields::{fmt_hw, name_of, py_addr, table, Buf, H};
 use super::proto::{base, hdr, new_object, protocol_class, Protocol};
 use super::write::{self, Opts};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::PyString;
 
 /// `ARP.opcode` options.
 pub const OPCODES: &[(&str, u32)] =
@@ -63,7 +63,7 @@ impl Arp {
     const TYPE: &'static str = "ARP";
     #[classattr]
     #[pyo3(name = "OpcodeOptions")]
-    fn opcode_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn opcode_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, OPCODES)
     }
     #[getter]

@@ -4,7 +4,7 @@ use super::fields::{padded_str, py_bytes, py_ipv4, py_mac, table};
 use super::proto::{base, hdr, new_object, protocol_class, Protocol};
 use super::write::{self, Opts};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyList, PyString, PyTuple};
 
 /// `DHCP.flags` options.
 pub const DHCP_FLAGS: &[(&str, u32)] = &[("BROADCAST", 0x8000)];
@@ -111,12 +111,12 @@ impl Dhcp {
     const TYPE: &'static str = "DHCP";
     #[classattr]
     #[pyo3(name = "FlagsOptions")]
-    fn flags_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn flags_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, DHCP_FLAGS)
     }
     #[classattr]
     #[pyo3(name = "OpOptions")]
-    fn op_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn op_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, OPS)
     }
     #[getter]

@@ -331,12 +331,15 @@ pub fn py_bytes<'py>(py: Python<'py>, b: &[u8]) -> Bound<'py, PyBytes> {
 }
 
 /// An option table (`{name: value}`), exposed as a class attribute.
-pub fn table(py: Python<'_>, items: &[(&str, u32)]) -> PyResult<Py<PyDict>> {
+pub fn table(py: Python<'_>, items: &[(&str, u32)]) -> PyResult<Py<PyAny>> {
     let d = PyDict::new(py);
     for (k, v) in items {
         d.set_item(*k, *v)?;
     }
-    Ok(d.unbind())
+    // Read-only: the setters take names from `items`, not from this view,
+    // and a class attribute is shared by every user in the process.
+    let proxy = py.import("types")?.getattr("MappingProxyType")?.call1((d,))?;
+    Ok(proxy.unbind())
 }
 
 /// The name of `v` in `items`, or the number as text.

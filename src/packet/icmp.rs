@@ -6,7 +6,7 @@ use super::layer::Kind;
 use super::proto::{base, detached_object, hdr, new_object, protocol_class, Protocol};
 use super::write::{self, Opts};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::PyString;
 
 /// `ICMP.itype` options: the subclass names and their type numbers.
 pub const TYPES: &[(&str, u32)] = &[
@@ -138,7 +138,7 @@ impl Icmp {
     const TYPE: &'static str = "ICMP";
     #[classattr]
     #[pyo3(name = "TypeOptions")]
-    fn type_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn type_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, TYPES)
     }
     #[getter]
@@ -249,7 +249,7 @@ fn code_opts(t: u8) -> Opts {
     }
 }
 
-fn code_table(py: Python<'_>, items: &[(&str, u32)]) -> PyResult<Py<PyDict>> {
+fn code_table(py: Python<'_>, items: &[(&str, u32)]) -> PyResult<Py<PyAny>> {
     table(py, items)
 }
 
@@ -292,7 +292,7 @@ impl DestinationUnreachable {
     const TYPE: &'static str = "ICMPDestinationUnreachable";
     #[classattr]
     #[pyo3(name = "CodeOptions")]
-    fn code_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn code_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         code_table(py, UNREACH_CODES)
     }
 }
@@ -307,7 +307,7 @@ impl Redirect {
     const TYPE: &'static str = "ICMPRedirect";
     #[classattr]
     #[pyo3(name = "CodeOptions")]
-    fn code_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn code_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         code_table(py, REDIRECT_CODES)
     }
     #[getter]
@@ -322,7 +322,7 @@ impl TimeExceeded {
     const TYPE: &'static str = "ICMPTimeExceeded";
     #[classattr]
     #[pyo3(name = "CodeOptions")]
-    fn code_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn code_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         code_table(py, TIME_EXCEEDED_CODES)
     }
 }
@@ -337,7 +337,7 @@ impl ParameterProblem {
     const TYPE: &'static str = "ICMPParameterProblem";
     #[classattr]
     #[pyo3(name = "CodeOptions")]
-    fn code_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn code_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         code_table(py, PARAMETER_PROBLEM_CODES)
     }
     #[getter]

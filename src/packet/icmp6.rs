@@ -5,7 +5,7 @@ use super::layer::Kind;
 use super::proto::{base, detached_object, hdr, new_object, protocol_class, Protocol};
 use super::write::{self, Opts};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::PyString;
 
 /// `ICMP6NeighbourAdvertisement.flags` options.
 pub const NA_FLAGS: &[(&str, u32)] = &[("OVERRIDE", 1), ("SOLICITED", 2), ("ROUTER", 4)];
@@ -158,7 +158,7 @@ impl Icmp6 {
     const TYPE: &'static str = "ICMP6";
     #[classattr]
     #[pyo3(name = "TypeOptions")]
-    fn type_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn type_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, TYPES)
     }
     #[getter]
@@ -338,7 +338,7 @@ impl NeighbourAdvertisement {
     const TYPE: &'static str = "ICMP6NeighbourAdvertisement";
     #[classattr]
     #[pyo3(name = "FlagsOptions")]
-    fn flags_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn flags_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, NA_FLAGS)
     }
     /// The three flag bits: ROUTER 4, SOLICITED 2, OVERRIDE 1.

@@ -4,7 +4,7 @@ use super::fields::{py_ipv4, table};
 use super::proto::{hdr, new_object, protocol_class, Protocol};
 use super::write::{self, Opts};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::PyString;
 
 /// `IGMP.itype` options.
 pub const IGMP_TYPES: &[(&str, u32)] = &[
@@ -45,7 +45,7 @@ impl Igmp {
     const TYPE: &'static str = "IGMP";
     #[classattr]
     #[pyo3(name = "TypeOptions")]
-    fn type_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn type_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, IGMP_TYPES)
     }
     #[getter]

@@ -4,7 +4,7 @@ use super::fields::{ipv4_str, py_bytes, py_ipv4, table, H, PROTOCOLS};
 use super::proto::{base, hdr, new_object, protocol_class, Protocol};
 use super::write::{self, Opts};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyList, PyString};
 
 /// `IP.flags` options.
 pub const FLAGS: &[(&str, u32)] = &[("MF", 1), ("DF", 2), ("RES", 4)];
@@ -118,12 +118,12 @@ impl Ip {
     const TYPE: &'static str = "IP";
     #[classattr]
     #[pyo3(name = "FlagsOptions")]
-    fn flags_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn flags_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, FLAGS)
     }
     #[classattr]
     #[pyo3(name = "ProtocolOptions")]
-    fn protocol_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn protocol_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, PROTOCOLS)
     }
     #[getter]
@@ -261,7 +261,7 @@ impl IpOption {
     const TYPE: &'static str = "IPOption";
     #[classattr]
     #[pyo3(name = "TypeOptions")]
-    fn type_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn type_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, OPTION_TYPES)
     }
     #[getter]
@@ -368,7 +368,7 @@ impl OptTimestamp {
     const TYPE: &'static str = "IPOptionInternetTimestamp";
     #[classattr]
     #[pyo3(name = "FlagOptions")]
-    fn flag_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn flag_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, &[("TIMESTAMP_ONLY", 0), ("IP_PRECEDES", 1), ("IP_PRESPECIFIED", 3)])
     }
     #[getter]

@@ -6,7 +6,7 @@ use super::layer::Kind;
 use super::proto::{base, hdr, new_object, protocol_class, Protocol};
 use super::write::{self, Opts};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::PyBytes;
 
 protocol_class!(
     /// An IP Authentication Header.
@@ -48,7 +48,7 @@ impl Ah {
     const TYPE: &'static str = "AH";
     #[classattr]
     #[pyo3(name = "ProtocolOptions")]
-    fn protocol_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn protocol_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, PROTOCOLS)
     }
     #[getter]

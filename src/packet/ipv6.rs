@@ -5,7 +5,7 @@ use super::layer::Kind;
 use super::proto::{hdr, new_object, protocol_class, Protocol};
 use super::write::{self, Opts};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyBytes, PyString};
 
 protocol_class!(
     /// An IPv6 header.
@@ -85,7 +85,7 @@ impl Ipv6 {
     const TYPE: &'static str = "IPv6";
     #[classattr]
     #[pyo3(name = "ProtocolOptions")]
-    fn protocol_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn protocol_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, PROTOCOLS)
     }
     #[getter]

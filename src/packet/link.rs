@@ -6,7 +6,7 @@ use super::layer::{loop_family, Kind};
 use super::proto::{base, hdr, new_object, protocol_class, Protocol};
 use super::write::{self, Opts};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::PyString;
 
 /// `Ethernet.etype` (and `VLAN.etype`, `SLL.protocol`) options.
 pub const ETHER_TYPES: &[(&str, u32)] = &[
@@ -101,7 +101,7 @@ impl Ethernet {
     const TYPE: &'static str = "Ethernet";
     #[classattr]
     #[pyo3(name = "TypeOptions")]
-    fn type_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn type_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, ETHER_TYPES)
     }
     /// Destination MAC address.
@@ -143,7 +143,7 @@ impl Vlan {
     const TYPE: &'static str = "VLAN";
     #[classattr]
     #[pyo3(name = "TypeOptions")]
-    fn type_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn type_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, ETHER_TYPES)
     }
     /// VLAN identifier (12 bits).
@@ -174,7 +174,7 @@ impl Loopback {
     const TYPE: &'static str = "Loopback";
     #[classattr]
     #[pyo3(name = "AFOptions")]
-    fn af_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn af_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, ADDRESS_FAMILIES)
     }
     /// Address family (read in whichever byte order gives a small number).
@@ -217,7 +217,7 @@ impl Sll {
     const TYPE: &'static str = "SLL";
     #[classattr]
     #[pyo3(name = "TypeOptions")]
-    fn type_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn type_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, ETHER_TYPES)
     }
     /// Packet type (0 to us, 1 broadcast, 2 multicast, 3 other host, 4 outgoing).
@@ -289,7 +289,7 @@ impl Sll2 {
     const TYPE: &'static str = "SLL2";
     #[classattr]
     #[pyo3(name = "TypeOptions")]
-    fn type_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn type_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, ETHER_TYPES)
     }
     /// EtherType of the payload.

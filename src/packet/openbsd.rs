@@ -6,7 +6,7 @@ use super::layer::Kind;
 use super::proto::{base, hdr, new_object, Protocol};
 use super::write::{self, Opts};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::PyBytes;
 
 /// `PF.reason` options (PFRES_*).
 pub const REASONS: &[(&str, u32)] = &[
@@ -138,22 +138,22 @@ impl PfBase {
     const TYPE: &'static str = "PF";
     #[classattr]
     #[pyo3(name = "ReasonOptions")]
-    fn reason_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn reason_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, REASONS)
     }
     #[classattr]
     #[pyo3(name = "ActionOptions")]
-    fn action_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn action_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, ACTIONS)
     }
     #[classattr]
     #[pyo3(name = "DirectionOptions")]
-    fn direction_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn direction_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, DIRECTIONS)
     }
     #[classattr]
     #[pyo3(name = "SAFamilyOptions")]
-    fn safamily_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn safamily_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, SA_FAMILIES)
     }
 }
@@ -314,12 +314,12 @@ impl Enc {
     const TYPE: &'static str = "Enc";
     #[classattr]
     #[pyo3(name = "FlagsOptions")]
-    fn flags_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn flags_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, ENC_FLAGS)
     }
     #[classattr]
     #[pyo3(name = "AFOptions")]
-    fn af_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn af_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, SA_FAMILIES)
     }
     /// Address family, in the capturing host's byte order.

@@ -5,7 +5,7 @@ use super::layer::Kind;
 use super::proto::{base, hdr, new_object, protocol_class, Protocol};
 use super::write::{self, Opts};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyList, PyTuple};
 
 /// `TCP.flags` options (the whole flags byte).
 pub const TCP_FLAGS: &[(&str, u32)] = &[
@@ -115,7 +115,7 @@ impl Tcp {
     const TYPE: &'static str = "TCP";
     #[classattr]
     #[pyo3(name = "FlagsOptions")]
-    fn flags_options(py: Python<'_>) -> PyResult<Py<PyDict>> {
+    fn flags_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
         table(py, TCP_FLAGS)
     }
     #[getter]
