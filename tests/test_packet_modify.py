@@ -957,6 +957,12 @@ def test_dhcp_option_lists_are_padded_to_the_bootp_minimum():
     assert d["dhcp"].payload == b"\x0c\xc8" + b"h" * 200 + b"\xff"
     d["dhcp"].options = b"\x35\x01\x01\xff"  # bytes are taken as they are
     assert d["dhcp"].payload == b"\x35\x01\x01\xff"
+    for k, name in ((0, "Pad"), (255, "End")):
+        with pytest.raises(ValueError) as e:
+            d["dhcp"].options = [(53, b"\x01"), (k, b"")]
+        assert str(e.value) == (f"DHCP.options: a list cannot hold option {k} ({name}): End and the "
+                                "padding are added (assign bytes to write them yourself)")
+        assert d["dhcp"].payload == b"\x35\x01\x01\xff"
 
 
 def test_a_held_icmp_object_keeps_its_class_after_a_type_change():

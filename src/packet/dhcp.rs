@@ -3,6 +3,7 @@
 use super::fields::{padded_str, py_bytes, py_ipv4, py_mac, table};
 use super::proto::{base, hdr, new_object, protocol_class, Protocol};
 use super::write::{self, Opts};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
@@ -186,7 +187,18 @@ impl Dhcp {
     #[setter(options)]
     fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let b = if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
-            let mut b = write::option_bytes("DHCP.options", v, 1, 65535, |it| write::kind_data("DHCP.options", it, &[0, 255], 0))?;
+            let mut b = write::option_bytes("DHCP.options", v, 1, 65535, |it| {
+                let b = write::kind_data("DHCP.options", it, &[0, 255], 0)?;
+                match b.first() {
+                    // The getter leaves them out and the setter writes them:
+                    // in a list they would hide the options after them.
+                    Some(&k @ (0 | 255)) => Err(PyValueError::new_err(format!(
+                        "DHCP.options: a list cannot hold option {k} ({}): End and the padding are added (assign bytes to write them yourself)",
+                        if k == 0 { "Pad" } else { "End" }
+                    ))),
+                    _ => Ok(b),
+                }
+            })?;
             b.push(255);
             if b.len() < MIN_OPTIONS {
                 b.resize(MIN_OPTIONS, 0);
