@@ -287,9 +287,19 @@ impl Feed {
     /// May be called from the callback or from another thread (it does not
     /// wait for the feed); a wait notices it within about 50 ms. Called when
     /// nothing is reading, it makes the next `loop()`/`dispatch()` return 0
-    /// at once, as libpcap's `pcap_breakloop` does.
-    fn breakloop(&self) {
+    /// at once, as libpcap's `pcap_breakloop` does. On a closed feed it
+    /// raises `PcapError("feed is closed")`, like every method.
+    fn breakloop(&self) -> PyResult<()> {
+        // A feed in use (`take` gives nothing: a read is running, on this
+        // thread's callback or waiting in another thread) is open; only an
+        // idle feed is looked at, so this never waits for a read.
+        if let Some(guard) = self.state.take() {
+            if guard.is_none() {
+                return Err(pcap_error(CLOSED));
+            }
+        }
         self.brk.store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
     }
 
     /// next(interpret=0) -> (packet, (sec, usec), length) or None

@@ -212,6 +212,7 @@ def test_closed_feed_errors(sample):
         "dispatch": lambda: f.dispatch(1, print), "loop": lambda: f.loop(1, print),
         "filter": lambda: f.filter("tcp"), "inject": lambda: f.inject(b"x"),
         "iter": lambda: next(iter(f)), "BPFProgram": lambda: pcap.BPFProgram(f, "tcp"),
+        "breakloop": f.breakloop,
     }
     for name, call in calls.items():
         with pytest.raises(pcap.PcapError) as e:
