@@ -1,12 +1,13 @@
 //! `Dumper`: writes a savefile with libpcap's own writer (so files are
 //! byte-for-byte what tcpdump writes), checking every write for errors.
 
-use crate::args::{packet_bytes, PathArg};
+use crate::args::{int_arg, packet_bytes, PathArg};
 use crate::error::{os_error_text, pcap_error, pcap_error_about, pcap_os_error_about, set_cloexec, with_errno};
 use crate::feed::Feed;
 use crate::ffi;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 use std::ptr::NonNull;
 use std::sync::{Mutex, MutexGuard};
 
@@ -138,6 +139,25 @@ unsafe fn open_with_raw_linktype(
     Some(Ok(w))
 }
 
+/// `tstamp` of a `Dumper` call: a tuple `(sec, usec)`. A savefile stores
+/// the seconds in 32 bits: unsigned by the format's definition, signed as
+/// libpcap 1.10 reads them back (so a packet read with seconds past 2038 may
+/// come as a negative number); both are taken.
+fn tstamp_arg(obj: &Bound<'_, PyAny>) -> PyResult<(i64, i64)> {
+    let t = obj.cast::<PyTuple>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "tstamp must be a tuple (sec, usec), not {}",
+            crate::args::type_name(obj)
+        ))
+    })?;
+    if t.len() != 2 {
+        return Err(PyValueError::new_err(format!("tstamp must be a tuple (sec, usec), got a tuple of length {}", t.len())));
+    }
+    let sec = int_arg(&t.get_item(0)?, "tstamp seconds", i64::from(i32::MIN), i64::from(u32::MAX))?;
+    let usec = int_arg(&t.get_item(1)?, "tstamp microseconds", 0, 999_999)?;
+    Ok((sec, usec))
+}
+
 /// Dumper(feed, filename)
 ///
 /// Opens `filename` for writing a savefile with `feed`'s link type and snap
@@ -214,24 +234,18 @@ impl Dumper {
     /// dumper(packet, (sec, usec), length): writes one packet. `packet` is
     /// bytes, bytearray, memoryview or a `Packet` (recorded whole as the
     /// captured data); `length` is the packet's length on the wire.
-    fn __call__(&self, packet: &Bound<'_, PyAny>, tstamp: (i64, i64), length: i64) -> PyResult<()> {
+    fn __call__(
+        &self,
+        packet: &Bound<'_, PyAny>,
+        #[pyo3(from_py_with = tstamp_arg)] tstamp: (i64, i64),
+        #[pyo3(from_py_with = crate::args::wire_length)] length: u32,
+    ) -> PyResult<()> {
         let data = packet_bytes(packet)?;
         let (sec, usec) = tstamp;
-        // A savefile stores the seconds in 32 bits: unsigned by the format's
-        // definition, signed as libpcap 1.10 reads them back (so a packet
-        // read with seconds past 2038 may come as a negative number).
-        if !(i32::MIN as i64..=u32::MAX as i64).contains(&sec) {
-            return Err(PyValueError::new_err(format!("tstamp seconds out of range: {sec}")));
-        }
-        if !(0..1_000_000).contains(&usec) {
-            return Err(PyValueError::new_err(format!("tstamp microseconds out of range: {usec}")));
-        }
-        let len = u32::try_from(length)
-            .map_err(|_| PyValueError::new_err(format!("length out of range: {length}")))?;
         if data.len() > u32::MAX as usize {
             return Err(PyTypeError::new_err("packet too large for a savefile"));
         }
-        self.write(&data, sec, usec, len)
+        self.write(&data, sec, usec, length)
     }
 
     /// ftell() -> int: the current byte offset in the file.

@@ -251,13 +251,14 @@ impl Feed {
     /// `callback(packet, (sec, usec), length)` for each. `cnt > 0`: at most
     /// `cnt` packets; `-1`: every packet of one buffer (for a file: all that
     /// remain); `0`: until an error, end of file or a live read timeout.
-    /// Returns the number of packets processed. An exception raised by the
+    /// A `cnt` past `2**63 - 1` means no limit. Returns the number of
+    /// packets processed. An exception raised by the
     /// callback stops the read and propagates unchanged.
     #[pyo3(signature = (cnt, callback, interpret = None))]
     fn dispatch(
         &self,
         py: Python<'_>,
-        cnt: i64,
+        #[pyo3(from_py_with = crate::args::count)] cnt: i64,
         callback: &Bound<'_, PyAny>,
         interpret: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
@@ -266,13 +267,13 @@ impl Feed {
 
     /// loop(cnt, callback, interpret=0) -> int
     ///
-    /// Reads until `cnt` packets were processed (`cnt <= 0`: no limit), the
-    /// end of the file, or an error. Returns the number of packets processed.
+    /// Reads until `cnt` packets were processed (`cnt <= 0`, or past
+    /// `2**63 - 1`: no limit), the end of the file, or an error. Returns the number of packets processed.
     #[pyo3(name = "loop", signature = (cnt, callback, interpret = None))]
     fn loop_(
         &self,
         py: Python<'_>,
-        cnt: i64,
+        #[pyo3(from_py_with = crate::args::count)] cnt: i64,
         callback: &Bound<'_, PyAny>,
         interpret: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {

@@ -72,6 +72,19 @@ impl Drop for CompiledFilter {
     }
 }
 
+/// `optimise` of `BPFProgram`: a C int (non-zero: optimise).
+fn optimise_arg(obj: &Bound<'_, PyAny>) -> PyResult<i32> {
+    crate::args::c_int(obj, "optimise")
+}
+
+/// `length` of `BPFProgram.matches`: a wire length, or `None`.
+fn length_arg(obj: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+    if obj.is_none() {
+        return Ok(None);
+    }
+    crate::args::wire_length(obj).map(Some)
+}
+
 /// BPFProgram(feed, filterstr, optimise=1)
 ///
 /// A tcpdump-syntax filter compiled for `feed`'s link type. Apply it with
@@ -110,7 +123,11 @@ impl BPFProgram {
 impl BPFProgram {
     #[new]
     #[pyo3(signature = (feed, filterstr, optimise = 1))]
-    fn new(feed: &Bound<'_, Feed>, filterstr: String, optimise: i32) -> PyResult<Self> {
+    fn new(
+        feed: &Bound<'_, Feed>,
+        filterstr: String,
+        #[pyo3(from_py_with = optimise_arg)] optimise: i32,
+    ) -> PyResult<Self> {
         let f = feed.get();
         let (compiled, linktype) = f.with_handle(|h| {
             // As `Feed.filter` does: a live feed's filters know its netmask
@@ -148,7 +165,11 @@ impl BPFProgram {
     /// `packet` (bytes-like or Packet) captured from a packet of `length`
     /// bytes on the wire (default: `len(packet)`).
     #[pyo3(signature = (packet, length = None))]
-    fn matches(&self, packet: &Bound<'_, PyAny>, length: Option<u32>) -> PyResult<bool> {
+    fn matches(
+        &self,
+        packet: &Bound<'_, PyAny>,
+        #[pyo3(from_py_with = length_arg)] length: Option<u32>,
+    ) -> PyResult<bool> {
         let data = packet_bytes(packet)?;
         let len = length.unwrap_or(data.len() as u32);
         Ok(self.compiled.matches(&data, len))

@@ -338,20 +338,10 @@ impl Live {
     fn new(
         py: Python<'_>,
         interface: Option<String>,
-        snaplen: i32,
-        promisc: i32,
-        timeout: i32,
+        #[pyo3(from_py_with = crate::args::snaplen)] snaplen: i32,
+        #[pyo3(from_py_with = promisc_arg)] promisc: i32,
+        #[pyo3(from_py_with = timeout_arg)] timeout: i32,
     ) -> PyResult<PyClassInitializer<Self>> {
-        if snaplen <= 0 {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "snaplen must be positive, got {snaplen}"
-            )));
-        }
-        if timeout < 0 {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "timeout must be >= 0 milliseconds, got {timeout}"
-            )));
-        }
         let interface = match interface {
             Some(i) => i,
             None => lookupdev()?,
@@ -382,6 +372,16 @@ impl Live {
         let state = if slf.as_super().is_closed().unwrap_or(false) { "closed " } else { "" };
         format!("<{}openbsd.pcap.Live {:?}>", state, slf.interface)
     }
+}
+
+/// `promisc` of `Live`: a C int (non-zero: promiscuous).
+fn promisc_arg(obj: &Bound<'_, PyAny>) -> PyResult<i32> {
+    crate::args::c_int(obj, "promisc")
+}
+
+/// `timeout` of `Live`: milliseconds, a C int, not negative.
+fn timeout_arg(obj: &Bound<'_, PyAny>) -> PyResult<i32> {
+    crate::args::int_arg(obj, "timeout", 0, i32::MAX)
 }
 
 /// lookupdev() -> str: the name of a default capture interface.

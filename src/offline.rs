@@ -177,12 +177,10 @@ pub struct Dead {}
 impl Dead {
     #[new]
     #[pyo3(signature = (linktype, snaplen = 1500))]
-    fn new(linktype: i32, snaplen: i32) -> PyResult<PyClassInitializer<Self>> {
-        if snaplen <= 0 {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "snaplen must be positive, got {snaplen}"
-            )));
-        }
+    fn new(
+        #[pyo3(from_py_with = linktype_arg)] linktype: i32,
+        #[pyo3(from_py_with = crate::args::snaplen)] snaplen: i32,
+    ) -> PyResult<PyClassInitializer<Self>> {
         let h = RawHandle::open_dead(linktype, snaplen)
             .ok_or_else(|| pcap_error(format!("cannot open a dead feed for link type {linktype}")))?;
         let feed = Feed::new(Handle::Dead(h), format!("Dead(linktype={linktype})"));
@@ -192,6 +190,11 @@ impl Dead {
     fn __repr__(slf: PyRef<'_, Self>) -> String {
         format!("<openbsd.pcap.{}>", slf.as_super().name)
     }
+}
+
+/// `linktype` of `Dead`: a C int.
+fn linktype_arg(obj: &Bound<'_, PyAny>) -> PyResult<i32> {
+    crate::args::c_int(obj, "linktype")
 }
 
 /// isPCapFile(path) -> bool

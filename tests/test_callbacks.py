@@ -466,3 +466,17 @@ def test_breakloop_from_another_thread_stops_a_long_loop(big_file):
     assert not th.is_alive()
     assert 1000 <= result[0] == count[0] < 2_000_000
     assert f.loop(0, cb) == 2_000_000 - result[0]    # the rest of the file
+
+
+# -- counts too large for C ---------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["loop", "dispatch"])
+@pytest.mark.parametrize("cnt", [2**63, 2**70, -2**63 - 1, -2**70])
+def test_a_count_too_large_for_c_means_no_limit(sample, mode, cnt):
+    """A count past what the C type holds saturates: no limit (a negative
+    one of any size is -1), never OverflowError."""
+    got = []
+    with pcap.Offline(sample) as f:
+        assert getattr(f, mode)(cnt, lambda *p: got.append(p[1])) == 14
+        assert getattr(f, mode)(cnt, lambda *p: got.append(p[1])) == 0
+    assert got == [t for _, t, _ in pcaptools.read_pcap(sample)[1]]

@@ -148,20 +148,23 @@ def test_buffer_types_and_header(tmp_path):
 def test_bad_arguments(tmp_path):
     feed = pcap.Dead(pcap.DLT_EN10MB)
     with pcap.Dumper(feed, tmp_path / "x.pcap") as d:
-        with pytest.raises(TypeError, match="packet must be bytes, bytearray, memoryview or a Packet, not str"):
-            d("text", (1, 2), 4)
-        with pytest.raises(ValueError, match="microseconds out of range: 1000000"):
-            d(b"x", (1, 1000000), 1)
-        with pytest.raises(ValueError, match="microseconds out of range: -1"):
-            d(b"x", (1, -1), 1)
-        with pytest.raises(ValueError, match="length out of range: -1"):
-            d(b"x", (1, 1), -1)
-        with pytest.raises(ValueError, match="seconds out of range"):
-            d(b"x", (2**32, 0), 1)
-        with pytest.raises(ValueError, match="seconds out of range: -2147483649"):
-            d(b"x", (-2**31 - 1, 0), 1)
-        with pytest.raises(TypeError):
-            d(b"x", 5, 1)
+        for args, error, message in [
+            (("text", (1, 2), 4), TypeError, "packet must be bytes, bytearray, memoryview or a Packet, not str"),
+            ((b"x", (1, 1000000), 1), ValueError, "tstamp microseconds must be between 0 and 999999, got 1000000"),
+            ((b"x", (1, -1), 1), ValueError, "tstamp microseconds must be between 0 and 999999, got -1"),
+            ((b"x", (1, 1), -1), ValueError, "length must be between 0 and 4294967295, got -1"),
+            ((b"x", (2**32, 0), 1), ValueError,
+             "tstamp seconds must be between -2147483648 and 4294967295, got 4294967296"),
+            ((b"x", (-2**31 - 1, 0), 1), ValueError,
+             "tstamp seconds must be between -2147483648 and 4294967295, got -2147483649"),
+            ((b"x", (1,), 1), ValueError, "tstamp must be a tuple (sec, usec), got a tuple of length 1"),
+            ((b"x", 5, 1), TypeError, "tstamp must be a tuple (sec, usec), not int"),
+            ((b"x", (1.0, 0), 1), TypeError, "tstamp seconds must be an int, not float"),
+            ((b"x", (1, 0), "1"), TypeError, "length must be an int, not str"),
+        ]:
+            with pytest.raises(error) as e:
+                d(*args)
+            assert type(e.value) is error and str(e.value) == message, args
     assert pcaptools.read_pcap(tmp_path / "x.pcap")[1] == []
 
 
@@ -364,3 +367,20 @@ def test_packet_longer_than_the_snap_length(tmp_path):
     hdr, recs = pcaptools.read_pcap(out)
     assert hdr["snaplen"] == 1500 and recs == [(frame, (1, 2), 1514)]
     assert list(pcap.Offline(out)) == [(frame[:1500], (1, 2), 1514)]
+
+
+@pytest.mark.parametrize("tstamp,length,message", [
+    ((0, 0), 2**100, f"length must be between 0 and 4294967295, got {2**100}"),
+    ((0, 0), 2**32, "length must be between 0 and 4294967295, got 4294967296"),
+    ((2**100, 0), 2, f"tstamp seconds must be between -2147483648 and 4294967295, got {2**100}"),
+    ((-2**100, 0), 2, f"tstamp seconds must be between -2147483648 and 4294967295, got {-2**100}"),
+    ((0, 2**100), 2, f"tstamp microseconds must be between 0 and 999999, got {2**100}"),
+    ((0, -2**64), 2, f"tstamp microseconds must be between 0 and 999999, got {-2**64}"),
+])
+def test_integers_too_large_for_c_are_value_errors(tmp_path, tstamp, length, message):
+    """Not OverflowError: out of range is out of range, however far."""
+    with pcap.Dumper(pcap.Dead(pcap.DLT_EN10MB), tmp_path / "x.pcap") as d:
+        with pytest.raises(ValueError) as e:
+            d(b"ab", tstamp, length)
+        assert type(e.value) is ValueError and str(e.value) == message
+        assert d.ftell() == 24

@@ -251,3 +251,71 @@ def test_read_resumes_when_a_growing_file_grows_at_a_record_boundary(sample, tmp
         fh.write(data[cut:])
     got += list(f)
     assert got == recs
+
+
+# -- integer arguments ------------------------------------------------------------
+
+INT_MAX = "2147483647"
+INT_RANGE = "between -2147483648 and 2147483647"
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: pcap.Dead(1, 2**31), f"snaplen must be between 1 and {INT_MAX}, got 2147483648"),
+    (lambda: pcap.Dead(1, -2**100), f"snaplen must be between 1 and {INT_MAX}, got {-2**100}"),
+    (lambda: pcap.Dead(2**31), f"linktype must be {INT_RANGE}, got 2147483648"),
+    (lambda: pcap.Dead(-2**31 - 1), f"linktype must be {INT_RANGE}, got -2147483649"),
+    # arguments are checked before the interface is opened: no privileges needed
+    (lambda: pcap.Live("no-such-if", 2**31), f"snaplen must be between 1 and {INT_MAX}, got 2147483648"),
+    (lambda: pcap.Live("no-such-if", 0), f"snaplen must be between 1 and {INT_MAX}, got 0"),
+    (lambda: pcap.Live("no-such-if", 96, 2**40), f"promisc must be {INT_RANGE}, got 1099511627776"),
+    (lambda: pcap.Live("no-such-if", 96, 1, 2**31), f"timeout must be between 0 and {INT_MAX}, got 2147483648"),
+    (lambda: pcap.Live("no-such-if", 96, 1, -1), f"timeout must be between 0 and {INT_MAX}, got -1"),
+    (lambda: pcap.BPFProgram(pcap.Dead(1), "tcp", 2**31), f"optimise must be {INT_RANGE}, got 2147483648"),
+    (lambda: pcap.BPFProgram(pcap.Dead(1), "tcp").matches(b"x" * 60, -1),
+     "length must be between 0 and 4294967295, got -1"),
+    (lambda: pcap.BPFProgram(pcap.Dead(1), "tcp").matches(b"x" * 60, 2**32),
+     "length must be between 0 and 4294967295, got 4294967296"),
+], ids=["Dead-snaplen", "Dead-snaplen-huge", "Dead-linktype", "Dead-linktype-low", "Live-snaplen",
+        "Live-snaplen-0", "Live-promisc", "Live-timeout", "Live-timeout-negative", "BPFProgram-optimise",
+        "matches-negative", "matches-2**32"])
+def test_integer_out_of_range_is_a_value_error_naming_the_argument(call, message):
+    """Never OverflowError, however far out of range: ValueError, naming the
+    argument and the range it must be in."""
+    with pytest.raises(ValueError) as e:
+        call()
+    assert type(e.value) is ValueError
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: pcap.Dead("1"), "linktype must be an int, not str"),
+    (lambda: pcap.Dead(1, 1.5), "snaplen must be an int, not float"),
+    (lambda: pcap.Live("no-such-if", 96, 1, 0.5), "timeout must be an int, not float"),
+    (lambda: pcap.BPFProgram(pcap.Dead(1), "tcp").matches(b"x", "60"), "length must be an int, not str"),
+    (lambda: pcap.Offline(SAMPLE).loop("1", print), "cnt must be an int, not str"),
+    (lambda: pcap.Offline(SAMPLE).dispatch(None, print), "cnt must be an int, not NoneType"),
+])
+def test_integer_argument_of_another_type_is_a_type_error(call, message):
+    with pytest.raises(TypeError) as e:
+        call()
+    assert str(e.value) == message
+
+
+def test_integer_arguments_at_the_ends_of_their_ranges():
+    """The last value in range is taken, the first one out is a ValueError;
+    anything with __index__ counts as an int."""
+    import operator
+    assert pcap.Dead(1, 2**31 - 1).snapshot() == 2**31 - 1
+    with pytest.raises(ValueError):
+        pcap.Dead(1, 2**31)
+    prog = pcap.BPFProgram(pcap.Dead(1), "less 100", optimise=0)
+    frame = b"x" * 60
+    assert prog.matches(frame, 2**32 - 1) is False and prog.matches(frame, 0) is True
+    assert prog.matches(frame, None) is True
+    with pytest.raises(ValueError):
+        prog.matches(frame, 2**32)
+
+    class Index:
+        def __index__(self):
+            return 128
+    assert pcap.Dead(1, Index()).snapshot() == operator.index(Index()) == 128
