@@ -2,7 +2,7 @@
 //! byte-for-byte what tcpdump writes), checking every write for errors.
 
 use crate::args::{int_arg, packet_bytes, PathArg};
-use crate::error::{os_error_text, pcap_error, pcap_error_about, pcap_os_error_about, set_cloexec, with_errno};
+use crate::error::{pcap_error, pcap_error_after_os, pcap_os_error_about, set_cloexec};
 use crate::feed::Feed;
 use crate::ffi;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -218,11 +218,10 @@ impl Dumper {
                 Some(d) => Writer::new(d, &c),
                 None => {
                     let reason = unsafe { ffi::last_error(p) };
-                    let errno = os.raw_os_error().filter(|_| reason.trim_end().ends_with(&os_error_text(&os)));
                     // SAFETY: as above.
                     match unsafe { open_with_raw_linktype(p, &path, &c, &reason) } {
                         Some(r) => r.map_err(|e| pcap_os_error_about(&path.display, "", &e))?,
-                        None => return Err(with_errno(pcap_error_about(&path.display, &reason), errno)),
+                        None => return Err(pcap_error_after_os(&path.display, &reason, &os)),
                     }
                 }
             };

@@ -47,6 +47,15 @@ pub fn pcap_os_error_about(what: &str, prefix: &str, e: &std::io::Error) -> PyEr
     with_errno(pcap_error_about(what, &format!("{prefix}{}", os_error_text(e))), e.raw_os_error())
 }
 
+/// A `PcapError` about `what` with libpcap's `reason`, and `errno` set to
+/// that of `os` (the OS error left by the failed libpcap call) when the
+/// reason is libpcap's wording of it (it ends with its `strerror` text):
+/// `"x.pcap: error reading dump file: Bad file descriptor"`, `EBADF`.
+pub fn pcap_error_after_os(what: &str, reason: &str, os: &std::io::Error) -> PyErr {
+    let code = os.raw_os_error().filter(|_| reason.trim_end().ends_with(&os_error_text(os)));
+    with_errno(pcap_error_about(what, reason), code)
+}
+
 /// Sets the `errno` attribute of `err` (a `PcapError`) to `code`, when there
 /// is one. The message is left as it is.
 pub fn with_errno(err: PyErr, code: Option<i32>) -> PyErr {

@@ -9,7 +9,7 @@
 
 use crate::args::packet_bytes;
 use crate::deliver::{trampoline, ArgBuilder, Delivery};
-use crate::error::{pcap_error, pcap_error_about, BUSY, CLOSED};
+use crate::error::{pcap_error, pcap_error_about, pcap_error_after_os, BUSY, CLOSED};
 use crate::ffi;
 use crate::filter::{BPFProgram, CompiledFilter};
 use crate::handle::Handle;
@@ -84,6 +84,14 @@ impl Feed {
     pub fn last_error(&self, p: *mut ffi::pcap_t) -> PyErr {
         // SAFETY: callers pass the handle they are using.
         pcap_error_about(&self.name, &unsafe { ffi::last_error(p) })
+    }
+
+    /// A `PcapError` for a read that failed, naming this feed, with
+    /// libpcap's last message and, when the OS reported the failure, its
+    /// `errno` (`os`: the OS error right after the failed call).
+    pub fn read_error(&self, p: *mut ffi::pcap_t, os: &std::io::Error) -> PyErr {
+        // SAFETY: callers pass the handle they are using.
+        pcap_error_after_os(&self.name, &unsafe { ffi::last_error(p) }, os)
     }
 
     /// The link to decode packets with, when `interpret` (default false) is true.

@@ -20,6 +20,7 @@
 //! path.
 
 use crate::deliver::{ArgBuilder, Delivery};
+use crate::error::pcap_os_error_about;
 use crate::feed::Feed;
 use crate::ffi;
 use crate::filter::{BPFProgram, CompiledFilter};
@@ -486,29 +487,36 @@ impl OfflineFile {
             let start = self.fast.as_ref().map(FastReader::offset);
             if let Some(off) = start {
                 if libc::fseeko(file, off as libc::off_t, libc::SEEK_SET) != 0 {
-                    return Err(feed.last_error(p));
+                    // The file can no longer be read (its descriptor was
+                    // closed under us: EBADF); worded as libpcap words a
+                    // read that failed.
+                    let os = std::io::Error::last_os_error();
+                    return Err(pcap_os_error_about(&feed.name, "error reading dump file: ", &os));
                 }
             }
             let mut hdr: *mut ffi::pcap_pkthdr = std::ptr::null_mut();
             let mut data: *const libc::c_uchar = std::ptr::null();
-            let rc = if self.may_wait {
+            // The OS error of a failed read is taken right after it, before
+            // anything else can change errno.
+            let (rc, os) = if self.may_wait {
                 // Not a regular file (a pipe, a FIFO, standard input): the
                 // read may wait for a writer, which may be another thread of
                 // this process, so it runs without the GIL. The feed's lock
                 // keeps the handle ours meanwhile.
                 let addr = p as usize;
-                let (rc, h, d) = py.detach(move || {
+                let (rc, h, d, os) = py.detach(move || {
                     let (mut h, mut d): (*mut ffi::pcap_pkthdr, *const libc::c_uchar) =
                         (std::ptr::null_mut(), std::ptr::null());
                     // SAFETY: as above; the handle stays open and ours.
                     let rc = ffi::pcap_next_ex(addr as *mut ffi::pcap_t, &mut h, &mut d);
-                    (rc, h as usize, d as usize)
+                    (rc, h as usize, d as usize, std::io::Error::last_os_error())
                 });
                 hdr = h as *mut ffi::pcap_pkthdr;
                 data = d as *const libc::c_uchar;
-                rc
+                (rc, os)
             } else {
-                ffi::pcap_next_ex(p, &mut hdr, &mut data)
+                let rc = ffi::pcap_next_ex(p, &mut hdr, &mut data);
+                (rc, std::io::Error::last_os_error())
             };
             if let (Some(r), Some(start)) = (&mut self.fast, start) {
                 // Past what libpcap read; or, when it read no whole record
@@ -528,7 +536,7 @@ impl OfflineFile {
                     // EINTR from fread: the signal's exception, not the
                     // libpcap error, is what the caller must see.
                     py.check_signals()?;
-                    Err(feed.last_error(p))
+                    Err(feed.read_error(p, &os))
                 }
             }
         }

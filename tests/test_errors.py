@@ -319,3 +319,42 @@ def test_integer_arguments_at_the_ends_of_their_ranges():
         def __index__(self):
             return 128
     assert pcap.Dead(1, Index()).snapshot() == operator.index(Index()) == 128
+
+
+# -- a descriptor closed under the feed -------------------------------------------
+
+READERS = {
+    "mapped": {},
+    "buffer": {"PYOPENBSD_NO_MMAP": "1"},
+    "libpcap": {"PYOPENBSD_NO_FAST_READER": "1"},
+    "pcapng": {},
+}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_read_after_the_descriptor_was_closed(reader, tmp_path, monkeypatch):
+    """os.close(f.fileno()) under a feed: the read that finds it gone raises
+    "PATH: error reading dump file: Bad file descriptor" with errno EBADF
+    (libpcap's wording), whichever reader reads the file. Our readers find
+    out at once; libpcap first hands out what its stdio buffer holds (the
+    whole sample, read with the header)."""
+    import errno
+    for var in ("PYOPENBSD_NO_MMAP", "PYOPENBSD_NO_FAST_READER"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in READERS[reader].items():
+        monkeypatch.setenv(var, value)
+    path = SAMPLE
+    if reader == "pcapng":
+        path = pcaptools.editcap(SAMPLE, tmp_path / "sample.pcapng", "pcapng")
+    f = pcap.Offline(path)
+    assert f._reader() == ("libpcap" if reader == "pcapng" else reader)
+    got = []
+    os.close(f.fileno())
+    with pytest.raises(pcap.PcapError) as e:
+        for record in f:
+            got.append(record)
+    f.close()                     # closes nothing more: the descriptor is gone
+    assert str(e.value) == f"{path}: error reading dump file: Bad file descriptor"
+    assert e.value.errno == errno.EBADF
+    assert len(got) == {"mapped": 0, "buffer": 0, "libpcap": 14, "pcapng": 14}[reader]
+    assert got == pcaptools.read_pcap(SAMPLE)[1][:len(got)]
