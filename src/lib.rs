@@ -8,7 +8,7 @@
 //! - `deliver`: the per-packet path into Python callbacks (`recycle`: the
 //!   `bytes` objects it reuses);
 //! - `packet`: decoded packets;
-//! - `error`, `args`, `dlt`, `handle`, `ffi`: plumbing.
+//! - `error`, `args`, `dlt`, `handle`, `ffi`, `stream`: plumbing.
 
 mod args;
 mod deliver;
@@ -26,6 +26,7 @@ mod offline;
 pub mod packet;
 mod recycle;
 mod savefile;
+mod stream;
 
 use pyo3::prelude::*;
 

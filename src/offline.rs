@@ -2,46 +2,62 @@
 //! and `isPCapFile`.
 
 use crate::args::PathArg;
-use crate::error::{pcap_error, pcap_error_about, pcap_os_error_about, set_cloexec, with_errno};
+use crate::error::{pcap_error, pcap_error_about, pcap_os_error_about, with_errno};
 use crate::feed::Feed;
 use crate::ffi;
 use crate::handle::{Handle, RawHandle};
-use crate::savefile::OfflineFile;
+use crate::savefile::{OfflineFile, StreamState};
 use std::ptr::NonNull;
 use pyo3::prelude::*;
 use pyo3::PyClassInitializer;
 
-/// Opens the stream to read: the file, or for `"-"` (libpcap's and
+/// Opens the descriptor to read: the file, or for `"-"` (libpcap's and
 /// tcpdump's convention, when `stdin_dash`) a duplicate of standard input,
-/// so that closing the feed leaves the process's stdin open.
+/// so that closing the feed leaves the process's stdin open. Close-on-exec
+/// either way.
 ///
 /// # Safety
-/// Returns a stream the caller must close.
-unsafe fn open_stream(path: &PathArg, c: &std::ffi::CStr, stdin_dash: bool) -> PyResult<*mut libc::FILE> {
-    let os_error = || pcap_os_error_about(&path.display, "", &std::io::Error::last_os_error());
-    if stdin_dash && c.to_bytes() == b"-" {
-        let fd = libc::dup(libc::STDIN_FILENO);
-        if fd < 0 {
-            return Err(os_error());
+/// Returns a descriptor the caller must close.
+unsafe fn open_fd(path: &PathArg, c: &std::ffi::CStr, stdin_dash: bool) -> PyResult<libc::c_int> {
+    let fd = if stdin_dash && c.to_bytes() == b"-" {
+        libc::fcntl(libc::STDIN_FILENO, libc::F_DUPFD_CLOEXEC, 0)
+    } else {
+        if path.path.is_dir() {
+            return Err(with_errno(pcap_error_about(&path.display, "is a directory, not a capture file"), Some(libc::EISDIR)));
         }
-        set_cloexec(fd);
-        let f = libc::fdopen(fd, c"rb".as_ptr());
-        if f.is_null() {
-            let e = os_error();
-            libc::close(fd);
-            return Err(e);
+        libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC)
+    };
+    if fd < 0 {
+        return Err(pcap_os_error_about(&path.display, "", &std::io::Error::last_os_error()));
+    }
+    Ok(fd)
+}
+
+/// The stdio stream libpcap reads the descriptor `fd` through: for a
+/// regular file, a plain stream with a large buffer; for anything else (a
+/// pipe, a FIFO, a terminal), one that counts what libpcap read, where
+/// this platform has it (see `crate::stream`).
+///
+/// # Safety
+/// `fd` must be open; it belongs to the stream from then on (on error it
+/// is closed here).
+unsafe fn open_stream(path: &PathArg, fd: libc::c_int) -> PyResult<(*mut libc::FILE, StreamState)> {
+    let mut st: libc::stat = std::mem::zeroed();
+    let regular = libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFREG;
+    if !regular {
+        if let Some((f, counted)) = crate::stream::open(fd, OfflineFile::STDIO_BUFFER) {
+            return Ok((f, StreamState::Counted(counted)));
         }
-        return Ok(f);
     }
-    if path.path.is_dir() {
-        return Err(with_errno(pcap_error_about(&path.display, "is a directory, not a capture file"), Some(libc::EISDIR)));
-    }
-    let f = libc::fopen(c.as_ptr(), c"rb".as_ptr());
+    let f = libc::fdopen(fd, c"rb".as_ptr());
     if f.is_null() {
-        return Err(os_error());
+        let e = pcap_os_error_about(&path.display, "", &std::io::Error::last_os_error());
+        libc::close(fd);
+        return Err(e);
     }
-    set_cloexec(libc::fileno(f));
-    Ok(f)
+    let mut buffer = vec![0u8; OfflineFile::STDIO_BUFFER].into_boxed_slice();
+    libc::setvbuf(f, buffer.as_mut_ptr().cast(), libc::_IOFBF, OfflineFile::STDIO_BUFFER);
+    Ok((f, StreamState::Buffer(buffer)))
 }
 
 /// Opens a capture file with libpcap, naming the path in any error.
@@ -51,12 +67,10 @@ fn open_file(path: &PathArg, stdin_dash: bool) -> PyResult<OfflineFile> {
     // SAFETY: valid C strings; the stream is handed to libpcap, which
     // closes it with the handle, or closed here if libpcap refuses it.
     unsafe {
-        let f = open_stream(path, &c, stdin_dash)?;
-        let mut buffer = vec![0u8; OfflineFile::STDIO_BUFFER].into_boxed_slice();
-        libc::setvbuf(f, buffer.as_mut_ptr().cast(), libc::_IOFBF, OfflineFile::STDIO_BUFFER);
+        let (f, state) = open_stream(path, open_fd(path, &c, stdin_dash)?)?;
         let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
         match NonNull::new(ffi::pcap_fopen_offline(f, errbuf.as_mut_ptr())) {
-            Some(p) => Ok(OfflineFile::new(p, buffer)),
+            Some(p) => Ok(OfflineFile::new(p, state)),
             None => {
                 libc::fclose(f);
                 let text = ffi::cstr_lossy(errbuf.as_ptr());
@@ -125,13 +139,9 @@ impl Offline {
     /// fileno() -> int: the file descriptor being read.
     fn fileno(slf: PyRef<'_, Self>) -> PyResult<i32> {
         let feed = slf.as_super();
-        feed.with_handle(|h| {
-            // SAFETY: the FILE belongs to the open handle.
-            let f = unsafe { ffi::pcap_file(h.ptr()) };
-            if f.is_null() {
-                return Err(pcap_error_about(&feed.name, "no file behind this feed"));
-            }
-            Ok(unsafe { libc::fileno(f) })
+        feed.with_handle(|h| match h {
+            Handle::Offline(f) => Ok(f.fileno()),
+            _ => Err(pcap_error_about(&feed.name, "no file behind this feed")),
         })
     }
 
@@ -139,7 +149,9 @@ impl Offline {
         Self::fileno(slf)
     }
 
-    /// ftell() -> int: the current byte offset in the file.
+    /// ftell() -> int: the current byte offset in the file: the offset of
+    /// the next record, or on a stream that cannot seek (standard input, a
+    /// pipe) the number of bytes read from it so far.
     fn ftell(slf: PyRef<'_, Self>) -> PyResult<u64> {
         let feed = slf.as_super();
         feed.with_handle(|h| match h {

@@ -393,8 +393,21 @@ impl ActiveFilter {
     }
 }
 
-/// An open capture file: libpcap's handle on a stdio stream with a large
-/// buffer of ours, the fast reader, and the filter in force.
+/// What is behind libpcap's stdio stream, besides the descriptor.
+pub enum StreamState {
+    /// A regular file: the stream's buffer, ours.
+    Buffer(Box<[u8]>),
+    /// A stream that cannot seek, counting what libpcap read (owned by the
+    /// stream; valid while the handle is open).
+    Counted(NonNull<crate::stream::Counted>),
+}
+
+// The counting state is only touched by calls that hold the feed's handle.
+unsafe impl Send for StreamState {}
+
+/// An open capture file: libpcap's handle on a stdio stream of ours (with a
+/// large buffer, or counting what is read), the fast reader, and the
+/// filter in force.
 ///
 /// Fields drop in order: the reader (which reads libpcap's descriptor), then
 /// the handle (which closes the stream), then the stream's buffer.
@@ -407,7 +420,7 @@ pub struct OfflineFile {
     pub args: ArgBuilder,
     pub filter: Option<ActiveFilter>,
     handle: RawHandle,
-    _stdio_buffer: Box<[u8]>,
+    stream: StreamState,
 }
 
 /// The seconds of a savefile record as the pcap format defines them, an
@@ -438,9 +451,9 @@ impl OfflineFile {
     pub const STDIO_BUFFER: usize = 1 << 20;
 
     /// # Safety
-    /// `p` must come from `pcap_fopen_offline` on a stream whose buffer is
-    /// `stdio_buffer`.
-    pub unsafe fn new(p: NonNull<ffi::pcap_t>, stdio_buffer: Box<[u8]>) -> Self {
+    /// `p` must come from `pcap_fopen_offline` on the stream `stream` tells
+    /// of.
+    pub unsafe fn new(p: NonNull<ffi::pcap_t>, stream: StreamState) -> Self {
         let handle = RawHandle::from_ptr(p);
         let fast = if std::env::var_os("PYOPENBSD_NO_FAST_READER").is_some() {
             None
@@ -448,7 +461,7 @@ impl OfflineFile {
             FastReader::open(handle.ptr())
         };
         let may_wait = !is_regular_file(handle.ptr());
-        OfflineFile { fast, may_wait, args: ArgBuilder::new(None), filter: None, handle, _stdio_buffer: stdio_buffer }
+        OfflineFile { fast, may_wait, args: ArgBuilder::new(None), filter: None, handle, stream }
     }
 
     pub fn ptr(&self) -> *mut ffi::pcap_t {
@@ -465,8 +478,23 @@ impl OfflineFile {
         }
     }
 
-    /// The byte offset of the next record.
+    /// The descriptor being read.
+    pub fn fileno(&self) -> RawFd {
+        match &self.stream {
+            // SAFETY: the state lives as long as the open handle.
+            StreamState::Counted(c) => unsafe { c.as_ref().fd() },
+            // SAFETY: the stream belongs to the open handle.
+            StreamState::Buffer(_) => unsafe { libc::fileno(ffi::pcap_file(self.ptr())) },
+        }
+    }
+
+    /// The byte offset of the next record (on a stream that cannot seek:
+    /// the bytes libpcap read from it).
     pub fn tell(&self) -> Option<u64> {
+        if let StreamState::Counted(c) = &self.stream {
+            // SAFETY: the state lives as long as the open handle.
+            return Some(unsafe { c.as_ref().consumed() });
+        }
         match &self.fast {
             Some(r) => Some(r.offset()),
             None => {

@@ -48,3 +48,124 @@ def test_fifo_read_with_loop_and_a_thread_writer():
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["14", "987"]
+
+
+# -- ftell() on a stream that cannot seek ---------------------------------------------
+
+import json  # noqa: E402
+import os  # noqa: E402
+import stat  # noqa: E402
+import struct  # noqa: E402
+
+import pytest  # noqa: E402
+
+import pcaptools  # noqa: E402
+
+FTELL_SCRIPT = textwrap.dedent("""
+    import json, os, stat, sys
+    from openbsd import pcap
+    f = pcap.Offline(sys.argv[1])
+    offsets, error = [f.ftell()], None
+    try:
+        while f.next() is not None:
+            offsets.append(f.ftell())
+    except pcap.PcapError as e:
+        error = str(e)
+    print(json.dumps({"offsets": offsets, "error": error, "end": f.ftell(),
+                      "fifo": stat.S_ISFIFO(os.fstat(f.fileno()).st_mode)}))
+""")
+
+
+def pcap_record_ends(data):
+    """Where the file header and each whole record of a classic pcap file end."""
+    ends, off = [24], 24
+    while off + 16 <= len(data):
+        caplen = struct.unpack_from("<I", data, off + 8)[0]
+        if off + 16 + caplen > len(data):
+            break
+        off += 16 + caplen
+        ends.append(off)
+    return ends
+
+
+def pcapng_packet_ends(data):
+    """Where the first interface description block and each packet block of
+    a (little-endian) pcapng file end: where libpcap stands after reading
+    the header and each packet."""
+    ends, off = [], 0
+    while off + 8 <= len(data):
+        kind, length = struct.unpack_from("<II", data, off)
+        off += length
+        if (kind == 1 and not ends) or kind in (3, 6):
+            ends.append(off)
+    return ends
+
+
+def inputs(tmp_path):
+    data = SAMPLE.read_bytes()
+    recs = pcaptools.parse_pcap(data)[1]
+    big = [(bytes(range(100)), (1100000000, 0), 100), (bytes(60), (1100000001, 0), 60)]
+    return {
+        "pcap": data,
+        # a record longer than the snap length: libpcap reads all its 100
+        # bytes and hands out 64, so 16 + the caplen handed out is not what
+        # was read
+        "longer-than-snaplen": pcaptools.pcap_bytes(big, snaplen=64),
+        # three records, the header of a fourth and 10 of its 75 bytes
+        "cut": data[:24 + sum(16 + len(p) for p, _, _ in recs[:3]) + 16 + 10],
+        "pcapng": pcaptools.editcap(SAMPLE, tmp_path / "sample.pcapng", "pcapng").read_bytes(),
+    }
+
+
+def expected(name, data):
+    if name == "pcapng":
+        return {"offsets": pcapng_packet_ends(data), "error": None, "end": len(data)}
+    ends = pcap_record_ends(data)
+    if name == "cut":
+        # the piece of the fourth record was read too: the offset is the
+        # bytes read, where libpcap stopped
+        return {"offsets": ends, "end": len(data),
+                "error": "-: truncated dump file; tried to read 75 captured bytes, only got 10"}
+    return {"offsets": ends, "error": None, "end": len(data)}
+
+
+@pytest.mark.parametrize("name", ["pcap", "longer-than-snaplen", "cut", "pcapng"])
+def test_ftell_on_standard_input_from_a_pipe_counts_the_bytes_read(name, tmp_path):
+    """Standard input is a pipe here (a subprocess writes into it): ftell()
+    is the number of bytes read, the offset it would be in a file."""
+    data = inputs(tmp_path)[name]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    r = subprocess.run([sys.executable, "-c", FTELL_SCRIPT, "-"], input=data,
+                       capture_output=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert got.pop("fifo") is True                     # fileno() is the pipe
+    assert got == expected(name, data)
+    if name == "pcap":
+        assert got["offsets"][:3] == [24, 24 + 16 + 60, 24 + 2 * (16 + 60)]
+
+
+@pytest.mark.parametrize("name", ["pcap", "pcapng"])
+def test_ftell_on_a_fifo_agrees_with_the_same_file(name, tmp_path):
+    """A FIFO written by another process: the offsets are those of the same
+    data read from a regular file."""
+    data = inputs(tmp_path)[name]
+    regular = tmp_path / "regular"
+    regular.write_bytes(data)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen([sys.executable, "-c", "import shutil, sys; "
+                               "shutil.copyfileobj(open(sys.argv[1], 'rb'), open(sys.argv[2], 'wb'))",
+                               str(regular), str(fifo)])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    try:
+        r = subprocess.run([sys.executable, "-c", FTELL_SCRIPT, str(fifo)],
+                           capture_output=True, text=True, env=env, timeout=60)
+    finally:
+        assert writer.wait(60) == 0
+    assert r.returncode == 0, r.stderr
+    from_file = subprocess.run([sys.executable, "-c", FTELL_SCRIPT, str(regular)],
+                               capture_output=True, text=True, env=env, timeout=60)
+    got, want = json.loads(r.stdout), json.loads(from_file.stdout)
+    assert (got.pop("fifo"), want.pop("fifo")) == (True, False)
+    assert got == want == expected(name, data)
