@@ -84,14 +84,25 @@ pub fn packet_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
 }
 
 /// An int argument: its value, or (too large for an `i128`) its sign.
-enum Int {
+pub enum Int {
     Value(i128),
     Huge { negative: bool },
 }
 
+impl Int {
+    /// The value as an error message shows it (`obj` is the argument).
+    pub fn text(&self, obj: &Bound<'_, PyAny>) -> String {
+        match self {
+            Int::Value(v) => v.to_string(),
+            // str() of an int of more than 4300 digits raises (CPython's limit).
+            Int::Huge { .. } => obj.str().map(|s| s.to_string()).unwrap_or_else(|_| "an int too long to print".to_owned()),
+        }
+    }
+}
+
 /// The int `obj` (an `int`, or anything with `__index__`); `TypeError`
 /// naming the argument `name` for anything else.
-fn int_value(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Int> {
+pub fn int_value(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Int> {
     match obj.extract::<i128>() {
         Ok(v) => Ok(Int::Value(v)),
         Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => Ok(Int::Huge { negative: obj.lt(0)? }),
@@ -109,19 +120,15 @@ pub fn int_arg<T>(obj: &Bound<'_, PyAny>, name: &str, lo: T, hi: T) -> PyResult<
 where
     T: Copy + std::fmt::Display + Into<i128> + TryFrom<i128>,
 {
-    let got = match int_value(obj, name)? {
-        Int::Value(v) => {
-            if (lo.into()..=hi.into()).contains(&v) {
-                if let Ok(t) = T::try_from(v) {
-                    return Ok(t);
-                }
+    let v = int_value(obj, name)?;
+    if let Int::Value(n) = v {
+        if (lo.into()..=hi.into()).contains(&n) {
+            if let Ok(t) = T::try_from(n) {
+                return Ok(t);
             }
-            v.to_string()
         }
-        // str() of an int of more than 4300 digits raises (CPython's limit).
-        Int::Huge { .. } => obj.str().map(|s| s.to_string()).unwrap_or_else(|_| "an int too long to print".to_owned()),
-    };
-    Err(PyValueError::new_err(format!("{name} must be between {lo} and {hi}, got {got}")))
+    }
+    Err(PyValueError::new_err(format!("{name} must be between {lo} and {hi}, got {}", v.text(obj))))
 }
 
 /// `cnt` of `dispatch`/`loop`: any int. One past what an `i64` holds is

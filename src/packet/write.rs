@@ -9,9 +9,10 @@
 //! here runs Python code while it writes.
 
 use super::fields::H;
+use crate::args::{int_value, type_name, Int};
 use super::layer::{Kind, Layer};
 use super::proto::{base, IsProtocol, Protocol, DETACHED};
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFrozenSet, PyList, PySet, PyString, PyTuple};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -26,10 +27,6 @@ pub enum Opts {
     Names(&'static [(&'static str, u32)]),
     /// A name, or a list of names and numbers whose OR is the value.
     Flags(&'static [(&'static str, u32)]),
-}
-
-fn type_name(v: &Bound<'_, PyAny>) -> String {
-    v.get_type().name().map(|n| n.to_string()).unwrap_or_default()
 }
 
 fn repr_of(v: &Bound<'_, PyAny>) -> String {
@@ -51,17 +48,10 @@ fn unknown_name(field: &str, table: &[(&str, u32)], name: &str) -> PyErr {
 
 /// A Python int (or an object with `__index__`) in `0..=max`.
 fn plain_int(field: &str, v: &Bound<'_, PyAny>, max: u64) -> PyResult<u64> {
-    match v.extract::<i128>() {
-        Ok(n) if n >= 0 && n <= max as i128 => Ok(n as u64),
-        Ok(n) => Err(range_error(field, max, &n.to_string())),
-        Err(e) if e.is_instance_of::<PyOverflowError>(v.py()) => {
-            let got = v.str().map(|s| s.to_string()).unwrap_or_default();
-            Err(range_error(field, max, &got))
-        }
-        Err(_) => Err(PyTypeError::new_err(format!(
-            "{field} must be an int, not {}",
-            type_name(v)
-        ))),
+    let n = int_value(v, field)?;
+    match n {
+        Int::Value(n) if (0..=max as i128).contains(&n) => Ok(n as u64),
+        _ => Err(range_error(field, max, &n.text(v))),
     }
 }
 
