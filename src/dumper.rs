@@ -140,9 +140,10 @@ unsafe fn open_with_raw_linktype(
 }
 
 /// `tstamp` of a `Dumper` call: a tuple `(sec, usec)`. A savefile stores
-/// the seconds in 32 bits: unsigned by the format's definition, signed as
-/// libpcap 1.10 reads them back (so a packet read with seconds past 2038 may
-/// come as a negative number); both are taken.
+/// each in 32 bits: unsigned by the format's definition, signed as libpcap
+/// 1.10 reads them back (so a packet read with seconds past 2038 may come as
+/// a negative number, and a damaged file's fraction past 2^31 does); both
+/// are taken, so that what a feed hands out is written back as it was read.
 fn tstamp_arg(obj: &Bound<'_, PyAny>) -> PyResult<(i64, i64)> {
     let t = obj.cast::<PyTuple>().map_err(|_| {
         PyTypeError::new_err(format!(
@@ -154,7 +155,7 @@ fn tstamp_arg(obj: &Bound<'_, PyAny>) -> PyResult<(i64, i64)> {
         return Err(PyValueError::new_err(format!("tstamp must be a tuple (sec, usec), got a tuple of length {}", t.len())));
     }
     let sec = int_arg(&t.get_item(0)?, "tstamp seconds", i64::from(i32::MIN), i64::from(u32::MAX))?;
-    let usec = int_arg(&t.get_item(1)?, "tstamp microseconds", 0, 999_999)?;
+    let usec = int_arg(&t.get_item(1)?, "tstamp microseconds", i64::from(i32::MIN), i64::from(u32::MAX))?;
     Ok((sec, usec))
 }
 

@@ -150,8 +150,10 @@ def test_bad_arguments(tmp_path):
     with pcap.Dumper(feed, tmp_path / "x.pcap") as d:
         for args, error, message in [
             (("text", (1, 2), 4), TypeError, "packet must be bytes, bytearray, memoryview or a Packet, not str"),
-            ((b"x", (1, 1000000), 1), ValueError, "tstamp microseconds must be between 0 and 999999, got 1000000"),
-            ((b"x", (1, -1), 1), ValueError, "tstamp microseconds must be between 0 and 999999, got -1"),
+            ((b"x", (1, 2**32), 1), ValueError,
+             "tstamp microseconds must be between -2147483648 and 4294967295, got 4294967296"),
+            ((b"x", (1, -2**31 - 1), 1), ValueError,
+             "tstamp microseconds must be between -2147483648 and 4294967295, got -2147483649"),
             ((b"x", (1, 1), -1), ValueError, "length must be between 0 and 4294967295, got -1"),
             ((b"x", (2**32, 0), 1), ValueError,
              "tstamp seconds must be between -2147483648 and 4294967295, got 4294967296"),
@@ -374,8 +376,8 @@ def test_packet_longer_than_the_snap_length(tmp_path):
     ((0, 0), 2**32, "length must be between 0 and 4294967295, got 4294967296"),
     ((2**100, 0), 2, f"tstamp seconds must be between -2147483648 and 4294967295, got {2**100}"),
     ((-2**100, 0), 2, f"tstamp seconds must be between -2147483648 and 4294967295, got {-2**100}"),
-    ((0, 2**100), 2, f"tstamp microseconds must be between 0 and 999999, got {2**100}"),
-    ((0, -2**64), 2, f"tstamp microseconds must be between 0 and 999999, got {-2**64}"),
+    ((0, 2**100), 2, f"tstamp microseconds must be between -2147483648 and 4294967295, got {2**100}"),
+    ((0, -2**64), 2, f"tstamp microseconds must be between -2147483648 and 4294967295, got {-2**64}"),
 ])
 def test_integers_too_large_for_c_are_value_errors(tmp_path, tstamp, length, message):
     """Not OverflowError: out of range is out of range, however far."""
@@ -384,3 +386,19 @@ def test_integers_too_large_for_c_are_value_errors(tmp_path, tstamp, length, mes
             d(b"ab", tstamp, length)
         assert type(e.value) is ValueError and str(e.value) == message
         assert d.ftell() == 24
+
+
+def test_a_damaged_fraction_of_a_second_is_copied_as_it_was(tmp_path):
+    """A record whose microseconds field is out of range (a damaged file)
+    is read as libpcap reads it, and a Dumper writes it back unchanged, as
+    tcpdump -r -w does."""
+    recs = [(b"a" * 60, (1, 5), 60), (b"b" * 60, (2, 0xFFFFFFFF), 60), (b"c" * 60, (3, 1000000), 60),
+            (b"d" * 60, (4, 0x80000000), 60)]
+    src = pcaptools.write_pcap(tmp_path / "in.pcap", recs)
+    with pcap.Offline(src) as feed:
+        assert [t for _, t, _ in feed] == [(1, 5), (2, -1), (3, 1000000), (4, -2**31)]
+    with pcap.Offline(src) as feed, pcap.Dumper(feed, tmp_path / "out.pcap") as d:
+        assert feed.loop(0, d) == 4
+    assert (tmp_path / "out.pcap").read_bytes() == src.read_bytes()
+    subprocess.run(["tcpdump", "-r", str(src), "-w", str(tmp_path / "td.pcap")], check=True, capture_output=True)
+    assert (tmp_path / "td.pcap").read_bytes() == src.read_bytes()
