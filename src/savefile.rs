@@ -560,9 +560,17 @@ impl OfflineFile {
                 }
                 -2 => Ok(Slow::End),
                 _ => {
-                    // A signal that interrupted a read of a pipe shows as
-                    // EINTR from fread: the signal's exception, not the
-                    // libpcap error, is what the caller must see.
+                    // A signal whose handler raised while a read of a pipe
+                    // waited: that exception, not libpcap's error, is what
+                    // the caller must see (kept by the counting stream; on
+                    // other streams the EINTR comes from fread).
+                    if let StreamState::Counted(c) = &mut self.stream {
+                        // SAFETY: the state lives as long as the open
+                        // handle, and no read is running.
+                        if let Some(e) = c.as_mut().take_pending() {
+                            return Err(e);
+                        }
+                    }
                     py.check_signals()?;
                     Err(feed.read_error(p, &os))
                 }

@@ -10,6 +10,7 @@
 //! Linux only (glibc and musl have `fopencookie`); elsewhere such streams
 //! are read as any file, and their offset is unknown.
 
+use pyo3::prelude::*;
 use std::os::unix::io::RawFd;
 use std::ptr::NonNull;
 
@@ -23,6 +24,9 @@ pub struct Counted {
     end: usize,
     /// Bytes handed over to stdio (so to libpcap) since the start.
     consumed: u64,
+    /// The exception a signal handler raised while a read waited (see
+    /// `Counted::read`), for the caller to raise once libpcap gave up.
+    pending: Option<PyErr>,
 }
 
 impl Counted {
@@ -35,16 +39,38 @@ impl Counted {
         self.consumed
     }
 
+    /// The exception a signal handler raised during a read, if any.
+    pub fn take_pending(&mut self) -> Option<PyErr> {
+        self.pending.take()
+    }
+
     /// Hands over up to `out.len()` bytes: 0 at the end of the stream, -1
-    /// (with `errno` set, `EINTR` included) when the read failed.
+    /// (with `errno` set) when the read failed.
+    ///
+    /// A read interrupted by a signal (`EINTR`) runs Python's signal
+    /// handlers, as Python's own reads do (PEP 475), and is tried again
+    /// unless one raised: then the exception is kept for the caller
+    /// (`take_pending`) and the read fails with `EINTR`. Without this, a
+    /// handler that returns normally (a timer, `SIGCHLD`) would end the read
+    /// with an "Interrupted system call" error.
     fn read(&mut self, out: &mut [u8]) -> isize {
-        if self.start == self.end {
+        while self.start == self.end {
             // SAFETY: reads at most `buf.len()` bytes into `buf`.
             let n = unsafe { libc::read(self.fd, self.buf.as_mut_ptr().cast(), self.buf.len()) };
-            if n <= 0 {
+            if n > 0 {
+                (self.start, self.end) = (0, n as usize);
+            } else if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                // The read runs without the GIL (the caller released it);
+                // taking it here is allowed, and nested takes are too.
+                if let Some(e) = Python::attach(|py| py.check_signals().err()) {
+                    self.pending = Some(e);
+                    // SAFETY: this thread's errno.
+                    unsafe { *libc::__errno_location() = libc::EINTR };
+                    return -1;
+                }
+            } else {
                 return n;
             }
-            (self.start, self.end) = (0, n as usize);
         }
         let n = out.len().min(self.end - self.start);
         out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
@@ -96,7 +122,7 @@ mod cookie {
 pub unsafe fn open(fd: RawFd, buffer: usize) -> Option<(*mut libc::FILE, NonNull<Counted>)> {
     #[cfg(target_os = "linux")]
     {
-        let state = Box::new(Counted { fd, buf: vec![0u8; buffer].into_boxed_slice(), start: 0, end: 0, consumed: 0 });
+        let state = Box::new(Counted { fd, buf: vec![0u8; buffer].into_boxed_slice(), start: 0, end: 0, consumed: 0, pending: None });
         let raw = Box::into_raw(state);
         let funcs = cookie::CookieIoFunctions { read: Some(cookie::read), write: None, seek: None, close: Some(cookie::close) };
         // SAFETY: the cookie stays valid until `close` frees it.

@@ -169,3 +169,51 @@ def test_ftell_on_a_fifo_agrees_with_the_same_file(name, tmp_path):
     got, want = json.loads(r.stdout), json.loads(from_file.stdout)
     assert (got.pop("fifo"), want.pop("fifo")) == (True, False)
     assert got == want == expected(name, data)
+
+
+SIGNAL_SCRIPT = textwrap.dedent("""
+    import os, signal, subprocess, sys
+    from openbsd import pcap
+    path, mode = sys.argv[1], sys.argv[2]
+    # a writer that stalls 1.5 s after two records and a part of the third,
+    # while a 0.1 s timer interrupts the reader's waits
+    writer = subprocess.Popen([sys.executable, "-c",
+        "import sys, time; d = open(sys.argv[1], 'rb').read(); o = sys.stdout.buffer; "
+        "o.write(d[:24 + 3 * 76]); o.flush(); time.sleep(1.5); o.write(d[24 + 3 * 76:]); o.flush()",
+        path], stdout=subprocess.PIPE)
+    os.dup2(writer.stdout.fileno(), 0)
+    hits = []
+    def handler(*a):
+        hits.append(1)
+        if mode == "raise" and len(hits) == 3:
+            raise RuntimeError("from the handler")
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, 0.1, 0.1)
+    n = 0
+    try:
+        with pcap.Offline("-") as f:
+            for _ in f:
+                n += 1
+        print("read", n, len(hits) >= 3)
+    except Exception as e:
+        print("raised", n, type(e).__name__, e)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    writer.wait()
+""")
+
+
+def test_a_signal_handler_that_returns_does_not_end_a_pipe_read():
+    """A read waiting on a pipe is interrupted by each signal; the handlers
+    run and the read goes on (PEP 475), instead of failing with
+    'Interrupted system call'."""
+    r = subprocess.run([sys.executable, "-c", SIGNAL_SCRIPT, str(SAMPLE), "return"],
+                       capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "read 14 True\n"
+
+
+def test_a_signal_handler_that_raises_ends_a_pipe_read_with_its_exception():
+    r = subprocess.run([sys.executable, "-c", SIGNAL_SCRIPT, str(SAMPLE), "raise"],
+                       capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "raised 2 RuntimeError from the handler\n"
