@@ -25,7 +25,17 @@ unsafe fn open_fd(path: &PathArg, c: &std::ffi::CStr, stdin_dash: bool) -> PyRes
         if path.path.is_dir() {
             return Err(with_errno(pcap_error_about(&path.display, "is a directory, not a capture file"), Some(libc::EISDIR)));
         }
-        libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC)
+        loop {
+            let fd = libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            // Opening a FIFO waits for its writer (without the GIL): a signal
+            // then runs its Python handlers, and the open goes on unless one
+            // raised (PEP 475), as for reads (`crate::stream`).
+            if fd < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                Python::attach(|py| py.check_signals())?;
+                continue;
+            }
+            break fd;
+        }
     };
     if fd < 0 {
         return Err(pcap_os_error_about(&path.display, "", &std::io::Error::last_os_error()));
@@ -67,12 +77,22 @@ fn open_file(path: &PathArg, stdin_dash: bool) -> PyResult<OfflineFile> {
     // SAFETY: valid C strings; the stream is handed to libpcap, which
     // closes it with the handle, or closed here if libpcap refuses it.
     unsafe {
-        let (f, state) = open_stream(path, open_fd(path, &c, stdin_dash)?)?;
+        let (f, mut state) = open_stream(path, open_fd(path, &c, stdin_dash)?)?;
         let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
         match NonNull::new(ffi::pcap_fopen_offline(f, errbuf.as_mut_ptr())) {
             Some(p) => Ok(OfflineFile::new(p, state)),
             None => {
+                // A signal handler that raised while the header was awaited.
+                // (`state` itself lives on past `fclose`: the buffer of a
+                // `Buffer` stream must outlive the stream.)
+                let pending = match &mut state {
+                    StreamState::Counted(c) => c.as_mut().take_pending(),
+                    StreamState::Buffer(_) => None,
+                };
                 libc::fclose(f);
+                if let Some(e) = pending {
+                    return Err(e);
+                }
                 let text = ffi::cstr_lossy(errbuf.as_ptr());
                 Err(pcap_error_about(&path.display, &describe_open_error(&text)))
             }

@@ -217,3 +217,44 @@ def test_a_signal_handler_that_raises_ends_a_pipe_read_with_its_exception():
                        capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == "raised 2 RuntimeError from the handler\n"
+
+
+FIFO_OPEN_SCRIPT = textwrap.dedent("""
+    import os, signal, subprocess, sys, tempfile
+    from openbsd import pcap
+    path, mode = sys.argv[1], sys.argv[2]
+    fifo = os.path.join(tempfile.mkdtemp(), "fifo")
+    os.mkfifo(fifo)
+    # the writer opens the FIFO after 0.5 s; a 0.1 s timer interrupts the
+    # reader's open meanwhile
+    writer = subprocess.Popen([sys.executable, "-c",
+        "import sys, time; time.sleep(0.5); open(sys.argv[1], 'wb').write(open(sys.argv[2], 'rb').read())",
+        fifo, path])
+    hits = []
+    def handler(*a):
+        hits.append(1)
+        if mode == "raise":
+            raise RuntimeError("from the handler")
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, 0.1, 0.1)
+    try:
+        with pcap.Offline(fifo) as f:
+            print("read", len(list(f)), len(hits) >= 2)
+    except Exception as e:
+        print("raised", type(e).__name__, e)
+        os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)   # let the writer finish
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    writer.wait()
+""")
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("return", "read 14 True\n"),
+    ("raise", "raised RuntimeError from the handler\n"),
+])
+def test_signals_while_opening_a_fifo(mode, expected):
+    """Opening a FIFO waits for its writer; a signal handler that returns
+    lets the open go on, one that raises ends it with its exception."""
+    r = subprocess.run([sys.executable, "-c", FIFO_OPEN_SCRIPT, str(SAMPLE), mode],
+                       capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr, r.stdout) == (0, "", expected)
