@@ -2,9 +2,10 @@
 //! byte-for-byte what tcpdump writes), checking every write for errors.
 
 use crate::args::{int_arg, packet_bytes, PathArg};
-use crate::error::{pcap_error, pcap_error_after_os, pcap_os_error_about, set_cloexec};
+use crate::error::{pcap_error, pcap_error_about, pcap_error_after_os, pcap_os_error_about, set_cloexec};
 use crate::feed::Feed;
 use crate::ffi;
+use crate::stream::Sink;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -15,12 +16,19 @@ const DUMPER_CLOSED: &str = "dumper is closed";
 
 /// An open `pcap_dumper_t`, flushed and closed on drop.
 ///
-/// For the file name `"-"` libpcap writes to the process's standard output
-/// (C's `stdout`); that stream is flushed but never closed, so that closing
-/// a Dumper does not close file descriptor 1 under Python's `sys.stdout`.
+/// Standard output (`"-"`) and other outputs that are not regular files (a
+/// FIFO) are written through a stream of ours over a descriptor of ours
+/// (`crate::stream::Sink`: a signal does not fail a blocked write, and
+/// `ftell()` counts what was written); closing it leaves file descriptor 1
+/// open under Python's `sys.stdout`. Where that stream is not available,
+/// libpcap writes `"-"` to C's `stdout`, which is then flushed but never
+/// closed.
 struct Writer {
     dumper: NonNull<ffi::pcap_dumper_t>,
     owns_stream: bool,
+    /// The state of our stream, when the output goes through one (valid
+    /// while the dumper is open).
+    sink: Option<NonNull<Sink>>,
 }
 
 // Access is serialised by the Dumper's mutex.
@@ -36,7 +44,20 @@ impl Writer {
             // Our own file: not inherited by child processes (PEP 446).
             set_cloexec(unsafe { libc::fileno(f) });
         }
-        Writer { dumper, owns_stream }
+        Writer { dumper, owns_stream, sink: None }
+    }
+
+    /// Takes over a dumper libpcap opened on our stream `sink`.
+    fn over_sink(dumper: NonNull<ffi::pcap_dumper_t>, sink: NonNull<Sink>) -> Self {
+        Writer { dumper, owns_stream: true, sink: Some(sink) }
+    }
+
+    /// The exception a signal handler raised during a write that failed
+    /// because of it: what the caller must see rather than the write error.
+    fn take_pending(&self) -> Option<PyErr> {
+        // SAFETY: the sink lives as long as the open dumper; calls are
+        // serialised by the Dumper's mutex.
+        self.sink.and_then(|mut s| unsafe { s.as_mut().take_pending() })
     }
 
     fn ptr(&self) -> *mut ffi::pcap_dumper_t {
@@ -88,6 +109,52 @@ impl Drop for Writer {
             } else {
                 ffi::pcap_dump_flush(self.ptr());
             }
+        }
+    }
+}
+
+/// For standard output (`"-"`) and outputs that exist and are not regular
+/// files (a FIFO, a terminal): a stream of ours over a descriptor of ours
+/// (see `Writer`). `None` for a regular file or a new one (libpcap opens
+/// those itself), or where our stream is not available.
+fn open_sink_output(
+    py: Python<'_>,
+    path: &PathArg,
+    c: &std::ffi::CStr,
+) -> PyResult<Option<(*mut libc::FILE, NonNull<Sink>)>> {
+    let fd = if c.to_bytes() == b"-" {
+        // SAFETY: duplicates standard output; ours to close.
+        unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_DUPFD_CLOEXEC, 0) }
+    } else {
+        match std::fs::metadata(&path.path) {
+            Ok(m) if !m.is_file() && !m.is_dir() => {}
+            _ => return Ok(None),
+        }
+        // Opening a FIFO waits for its reader, which may be another thread
+        // of this process: without the GIL. A signal runs the handlers and
+        // the open goes on unless one raised (PEP 475).
+        loop {
+            let fd = py.detach(|| {
+                // SAFETY: a valid C string.
+                unsafe { libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) }
+            });
+            if fd < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                py.check_signals()?;
+                continue;
+            }
+            break fd;
+        }
+    };
+    if fd < 0 {
+        return Err(pcap_os_error_about(&path.display, "", &std::io::Error::last_os_error()));
+    }
+    // SAFETY: an open descriptor of ours, handed to the stream.
+    match unsafe { crate::stream::open_sink(fd) } {
+        Some(s) => Ok(Some(s)),
+        None => {
+            // SAFETY: not taken by a stream: still ours.
+            unsafe { libc::close(fd) };
+            Ok(None)
         }
     }
 }
@@ -179,6 +246,12 @@ impl Dumper {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The error of a failed write or flush of `w`: the exception of a
+    /// signal handler that interrupted it, or the OS error `e`.
+    fn write_error(&self, w: &Writer, e: std::io::Error) -> PyErr {
+        w.take_pending().unwrap_or_else(|| self.io_error(e))
+    }
+
     fn io_error(&self, e: std::io::Error) -> PyErr {
         pcap_os_error_about(&self.path, "write failed: ", &e)
     }
@@ -196,7 +269,7 @@ impl Dumper {
         // SAFETY: the dumper is open; header and data are valid for the call.
         unsafe { ffi::pcap_dump(w.ptr().cast(), &hdr, data.as_ptr()) };
         match w.stream_error() {
-            Some(e) => Err(self.io_error(e)),
+            Some(e) => Err(self.write_error(w, e)),
             None => Ok(()),
         }
     }
@@ -205,12 +278,26 @@ impl Dumper {
 #[pymethods]
 impl Dumper {
     #[new]
-    fn new(feed: &Bound<'_, Feed>, filename: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn new(py: Python<'_>, feed: &Bound<'_, Feed>, filename: &Bound<'_, PyAny>) -> PyResult<Self> {
         let path = PathArg::extract(filename)?;
         let c = path.c_path()?;
         let f = feed.get();
         let w = f.with_handle(|h| {
             let p = h.ptr();
+            // Standard output or a FIFO: through our stream.
+            if let Some((f, sink)) = open_sink_output(py, &path, &c)? {
+                // SAFETY: live handle; the stream is ours until libpcap
+                // takes it, closed here if libpcap refuses it.
+                return match NonNull::new(unsafe { ffi::pcap_dump_fopen(p, f) }) {
+                    Some(d) => Ok(Writer::over_sink(d, sink)),
+                    None => {
+                        let reason = unsafe { ffi::last_error(p) };
+                        unsafe { libc::fclose(f) };
+                        // libpcap names the output "stream" here; we name the path.
+                        Err(pcap_error_about(&path.display, reason.strip_prefix("stream: ").unwrap_or(&reason)))
+                    }
+                };
+            }
             // SAFETY: live handle, valid C string.
             let d = unsafe { ffi::pcap_dump_open(p, c.as_ptr()) };
             // The errno of libpcap's failed fopen, if that is what failed.
@@ -264,15 +351,15 @@ impl Dumper {
     fn flush(&self) -> PyResult<()> {
         let guard = self.lock();
         let w = guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
-        w.flush().map_err(|e| self.io_error(e))
+        w.flush().map_err(|e| self.write_error(w, e))
     }
 
     /// close(): flushes and closes the file. A second `close()` raises.
     fn close(&self) -> PyResult<()> {
         let w = self.lock().take().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
-        let r = w.flush();
+        let r = w.flush().map_err(|e| self.write_error(&w, e));
         drop(w);
-        r.map_err(|e| self.io_error(e))
+        r
     }
 
     /// True once the dumper has been closed (new).

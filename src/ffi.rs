@@ -114,6 +114,7 @@ extern "C" {
     ) -> c_int;
 
     pub fn pcap_dump_open(p: *mut pcap_t, fname: *const c_char) -> *mut pcap_dumper_t;
+    pub fn pcap_dump_fopen(p: *mut pcap_t, fp: *mut FILE) -> *mut pcap_dumper_t;
     pub fn pcap_dump(user: *mut c_uchar, h: *const pcap_pkthdr, sp: *const c_uchar);
     pub fn pcap_dump_file(p: *mut pcap_dumper_t) -> *mut FILE;
     pub fn pcap_dump_ftell(p: *mut pcap_dumper_t) -> c_long;

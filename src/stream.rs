@@ -9,6 +9,11 @@
 //! records, as a buffered stdio stream would do) and counts what it served.
 //! Linux only (glibc and musl have `fopencookie`); elsewhere such streams
 //! are read as any file, and their offset is unknown.
+//!
+//! [`Sink`] is the writing side, for a `Dumper` writing to a pipe: it
+//! counts what was written (for `ftell()`), writes everything it is given,
+//! and, like [`Counted`], lets a signal interrupt a blocked write without
+//! failing it.
 
 use pyo3::prelude::*;
 use std::os::unix::io::RawFd;
@@ -59,13 +64,8 @@ impl Counted {
             let n = unsafe { libc::read(self.fd, self.buf.as_mut_ptr().cast(), self.buf.len()) };
             if n > 0 {
                 (self.start, self.end) = (0, n as usize);
-            } else if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                // The read runs without the GIL (the caller released it);
-                // taking it here is allowed, and nested takes are too.
-                if let Some(e) = Python::attach(|py| py.check_signals().err()) {
-                    self.pending = Some(e);
-                    // SAFETY: this thread's errno.
-                    unsafe { *libc::__errno_location() = libc::EINTR };
+            } else if n < 0 && interrupted() {
+                if !go_on_after_signal(&mut self.pending) {
                     return -1;
                 }
             } else {
@@ -80,9 +80,67 @@ impl Counted {
     }
 }
 
+/// Whether the last failed call of this thread was interrupted by a signal.
+fn interrupted() -> bool {
+    std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+}
+
+/// After a call was interrupted by a signal: runs Python's signal handlers
+/// (PEP 475). True when the call should be made again; false when a
+/// handler raised: the exception is kept in `pending` and `errno` is EINTR
+/// again, for the failing call to report.
+///
+/// The caller may hold the GIL or not: taking it here is allowed either way.
+fn go_on_after_signal(pending: &mut Option<PyErr>) -> bool {
+    match Python::attach(|py| py.check_signals().err()) {
+        None => true,
+        Some(e) => {
+            *pending = Some(e);
+            // SAFETY: this thread's errno.
+            unsafe { *libc::__errno_location() = libc::EINTR };
+            false
+        }
+    }
+}
+
+/// The state behind a writing stream: a pipe, a FIFO, standard output.
+pub struct Sink {
+    fd: RawFd,
+    /// Bytes written to `fd` since the start.
+    written: u64,
+    /// As `Counted::pending`.
+    pending: Option<PyErr>,
+}
+
+impl Sink {
+    /// The exception a signal handler raised during a write, if any.
+    pub fn take_pending(&mut self) -> Option<PyErr> {
+        self.pending.take()
+    }
+
+    /// Writes all of `data` (stdio takes a short write for an error), going
+    /// on after signals whose handlers return; -1 with `errno` set when a
+    /// write failed or a handler raised.
+    fn write(&mut self, data: &[u8]) -> isize {
+        let mut done = 0;
+        while done < data.len() {
+            let rest = &data[done..];
+            // SAFETY: writes at most `rest.len()` bytes from `rest`.
+            let n = unsafe { libc::write(self.fd, rest.as_ptr().cast(), rest.len()) };
+            if n >= 0 {
+                done += n as usize;
+                self.written += n as u64;
+            } else if !(interrupted() && go_on_after_signal(&mut self.pending)) {
+                return -1;
+            }
+        }
+        done as isize
+    }
+}
+
 #[cfg(target_os = "linux")]
 mod cookie {
-    use super::Counted;
+    use super::{Counted, Sink};
     use libc::{c_char, c_int, c_void, size_t, ssize_t, FILE};
 
     #[repr(C)]
@@ -108,6 +166,64 @@ mod cookie {
         let c = unsafe { Box::from_raw(cookie.cast::<Counted>()) };
         unsafe { libc::close(c.fd) }
     }
+
+    pub unsafe extern "C" fn sink_write(cookie: *mut c_void, buf: *const c_char, size: size_t) -> ssize_t {
+        // SAFETY: stdio passes our cookie and `size` bytes to write.
+        let (s, data) = unsafe { (&mut *cookie.cast::<Sink>(), std::slice::from_raw_parts(buf.cast::<u8>(), size)) };
+        s.write(data)
+    }
+
+    /// `ftell` asks where the stream is (offset 0 from the current
+    /// position): the bytes written so far. Any real seek is refused.
+    pub unsafe extern "C" fn sink_seek(cookie: *mut c_void, offset: *mut i64, whence: c_int) -> c_int {
+        // SAFETY: stdio passes our cookie and a valid offset.
+        let (s, off) = unsafe { (&*cookie.cast::<Sink>(), &mut *offset) };
+        if whence == libc::SEEK_CUR && *off == 0 {
+            *off = s.written as i64;
+            return 0;
+        }
+        // SAFETY: this thread's errno.
+        unsafe { *libc::__errno_location() = libc::ESPIPE };
+        -1
+    }
+
+    pub unsafe extern "C" fn sink_close(cookie: *mut c_void) -> c_int {
+        // SAFETY: the cookie made by `super::open_sink`, closed once by fclose.
+        let s = unsafe { Box::from_raw(cookie.cast::<Sink>()) };
+        unsafe { libc::close(s.fd) }
+    }
+}
+
+/// A write-only stdio stream over `fd` (see [`Sink`]), and its state (valid
+/// until the stream is closed). The stream owns `fd` from then on. `None`
+/// where this is not available, or when the stream cannot be made (`fd` is
+/// then still the caller's).
+///
+/// # Safety
+/// `fd` must be an open descriptor; the stream must be closed once, with
+/// `fclose` (libpcap's `pcap_dump_close` does).
+#[allow(unused_variables)]
+pub unsafe fn open_sink(fd: RawFd) -> Option<(*mut libc::FILE, NonNull<Sink>)> {
+    #[cfg(target_os = "linux")]
+    {
+        let raw = Box::into_raw(Box::new(Sink { fd, written: 0, pending: None }));
+        let funcs = cookie::CookieIoFunctions {
+            read: None,
+            write: Some(cookie::sink_write),
+            seek: Some(cookie::sink_seek),
+            close: Some(cookie::sink_close),
+        };
+        // SAFETY: the cookie stays valid until `sink_close` frees it.
+        let f = unsafe { cookie::fopencookie(raw.cast(), c"wb".as_ptr(), funcs) };
+        if f.is_null() {
+            // SAFETY: not handed to any stream: still ours.
+            drop(unsafe { Box::from_raw(raw) });
+            return None;
+        }
+        NonNull::new(raw).map(|state| (f, state))
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// A read-only, unbuffered stdio stream over `fd` that counts what is read

@@ -5,6 +5,7 @@ import gc
 import os
 import struct
 import subprocess
+import sys
 
 import pytest
 
@@ -402,3 +403,76 @@ def test_a_damaged_fraction_of_a_second_is_copied_as_it_was(tmp_path):
     assert (tmp_path / "out.pcap").read_bytes() == src.read_bytes()
     subprocess.run(["tcpdump", "-r", str(src), "-w", str(tmp_path / "td.pcap")], check=True, capture_output=True)
     assert (tmp_path / "td.pcap").read_bytes() == src.read_bytes()
+
+
+PIPE_WRITER = """
+import os, signal, subprocess, sys
+from openbsd import pcap
+mode = sys.argv[1]
+# a reader that starts draining after 1 s: the pipe fills and writes block,
+# while a 0.05 s timer interrupts them
+r = subprocess.Popen([sys.executable, "-c",
+                      "import sys, time; time.sleep(1); print(len(sys.stdin.buffer.read()))"],
+                     stdin=subprocess.PIPE)
+os.dup2(r.stdin.fileno(), 1)
+r.stdin.close()
+hits = []
+def handler(*a):
+    hits.append(1)
+    if mode == "raise" and len(hits) == 5:
+        raise RuntimeError("from the handler")
+signal.signal(signal.SIGALRM, handler)
+signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+n = 0
+try:
+    with pcap.Dumper(pcap.Dead(pcap.DLT_EN10MB), "-") as d:
+        for n in range(20000):
+            d(b"x" * 200, (1, 0), 200)
+        at = d.ftell()
+    result = f"wrote {at} {len(hits) >= 5}"
+except Exception as e:
+    result = f"raised {type(e).__name__} {e}"
+signal.setitimer(signal.ITIMER_REAL, 0)
+os.close(1)
+r.wait()
+print(result, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("return", "wrote 4320024 True"),                       # 24 + 20000 * (16 + 200)
+    ("raise", "raised RuntimeError from the handler"),
+])
+def test_signals_while_writing_to_a_full_pipe(mode, expected):
+    """A write blocked on a full pipe is interrupted by each signal: the
+    handlers run and the write goes on (PEP 475), or ends with what a
+    handler raised; ftell() counts the bytes written to the pipe."""
+    r = subprocess.run([sys.executable, "-c", PIPE_WRITER, mode], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    assert r.stderr.strip() == expected
+    if mode == "return":
+        assert r.stdout == "4320024\n"   # every byte reached the reader
+
+
+def test_a_fifo_read_by_a_thread_of_the_same_process(tmp_path):
+    """Opening a FIFO for writing waits for its reader without the GIL, so
+    the reader may be a thread of the same process (it deadlocked before)."""
+    script = """
+import os, sys, threading, time
+from openbsd import pcap
+fifo = sys.argv[1]
+os.mkfifo(fifo)
+got = []
+def reader():
+    time.sleep(0.3)   # the Dumper is opening the FIFO by then
+    got.append(open(fifo, "rb").read())
+t = threading.Thread(target=reader)
+t.start()
+with pcap.Offline(sys.argv[2]) as feed, pcap.Dumper(feed, fifo) as d:
+    feed.loop(0, d)
+t.join()
+print(got[0] == open(sys.argv[2], "rb").read())
+"""
+    r = subprocess.run([sys.executable, "-c", script, str(tmp_path / "fifo"), str(pcaptools.SAMPLE)],
+                       capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "True\n", "")
