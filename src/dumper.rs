@@ -2,7 +2,7 @@
 //! byte-for-byte what tcpdump writes), checking every write for errors.
 
 use crate::args::{int_arg, packet_bytes, PathArg};
-use crate::error::{pcap_error, pcap_error_about, pcap_error_after_os, pcap_os_error_about, set_cloexec};
+use crate::error::{pcap_error, pcap_error_after_os, pcap_os_error_about, set_cloexec};
 use crate::feed::Feed;
 use crate::ffi;
 use crate::stream::Sink;
@@ -288,13 +288,21 @@ impl Dumper {
             if let Some((f, sink)) = open_sink_output(py, &path, &c)? {
                 // SAFETY: live handle; the stream is ours until libpcap
                 // takes it, closed here if libpcap refuses it.
-                return match NonNull::new(unsafe { ffi::pcap_dump_fopen(p, f) }) {
+                let d = unsafe { ffi::pcap_dump_fopen(p, f) };
+                // The errno of the failed header write, if that is what failed.
+                let os = std::io::Error::last_os_error();
+                return match NonNull::new(d) {
                     Some(d) => Ok(Writer::over_sink(d, sink)),
                     None => {
                         let reason = unsafe { ffi::last_error(p) };
+                        // A signal handler that raised while the header waited.
+                        let pending = unsafe { sink.as_ptr().as_mut() }.and_then(Sink::take_pending);
                         unsafe { libc::fclose(f) };
+                        if let Some(e) = pending {
+                            return Err(e);
+                        }
                         // libpcap names the output "stream" here; we name the path.
-                        Err(pcap_error_about(&path.display, reason.strip_prefix("stream: ").unwrap_or(&reason)))
+                        Err(pcap_error_after_os(&path.display, reason.strip_prefix("stream: ").unwrap_or(&reason), &os))
                     }
                 };
             }

@@ -205,8 +205,14 @@ impl Feed {
         }
     }
 
+    /// Whether the feed was closed. A feed in use (a read running in
+    /// another thread or in this thread's callback) is open: asking never
+    /// waits, and never raises "feed is busy".
     pub fn is_closed(&self) -> PyResult<bool> {
-        Ok(self.lock()?.is_none())
+        Ok(match self.state.take() {
+            Some(guard) => guard.is_none(),
+            None => false,
+        })
     }
 
     /// The netmask filters are compiled with: the interface's for a live feed.
@@ -302,10 +308,8 @@ impl Feed {
         // A feed in use (`take` gives nothing: a read is running, on this
         // thread's callback or waiting in another thread) is open; only an
         // idle feed is looked at, so this never waits for a read.
-        if let Some(guard) = self.state.take() {
-            if guard.is_none() {
-                return Err(pcap_error(CLOSED));
-            }
+        if self.is_closed()? {
+            return Err(pcap_error(CLOSED));
         }
         self.brk.store(true, std::sync::atomic::Ordering::Release);
         Ok(())

@@ -200,6 +200,10 @@ pub fn next(
 
 /// `inject()` on a live handle.
 pub fn inject(feed: &Feed, h: &mut Handle, data: &[u8]) -> PyResult<usize> {
+    if data.is_empty() {
+        // libpcap refuses it too, with a stray ": Success" after its reason.
+        return Err(crate::error::pcap_error_about(&feed.name, "cannot inject an empty packet"));
+    }
     let p = h.ptr();
     // The send can wait for room in the socket's buffer: let other threads
     // run meanwhile. The feed's lock keeps the handle ours during the call.

@@ -515,6 +515,9 @@ def test_inject_errors_name_the_interface(net):
         with pytest.raises(pcap.PcapError) as e:
             f.inject(frame(net.peer_mac, net.host_mac, bytes(9000)))
         assert str(e.value) == f"{net.host}: send: Message too long"
+        with pytest.raises(pcap.PcapError) as e:
+            f.inject(b"")
+        assert str(e.value) == f"{net.host}: cannot inject an empty packet"
         with pytest.raises(TypeError):
             f.inject("not bytes")
 

@@ -534,3 +534,74 @@ def test_interface_defaults_to_lookupdev():
     assert (p.returncode, out) == (0, "")
     assert err.splitlines()[1:] == ["0 packets captured", "0 packets received by filter",
                                     "0 packets dropped by kernel"]
+
+
+# --- audit fixes: exit status and messages ---------------------------------------
+
+
+def test_ctrl_c_while_copying_a_file_counts_the_packets(big, tmp_path):
+    """Ctrl-C during `-r FILE -w OUT` reports the packets written: the
+    count is kept as they are written (it was 0 before)."""
+    out_file = tmp_path / "out.pcap"
+    feeder = subprocess.Popen(["bash", "-c", 'cat "$0"; sleep 30', str(big)], stdout=subprocess.PIPE)
+    p = subprocess.Popen([sys.executable, "-m", "openbsd", "-r", "-", "-w", str(out_file)],
+                         stdin=feeder.stdout, stderr=subprocess.PIPE, text=True, env=ENV,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    feeder.stdout.close()
+    try:
+        assert p.stderr.readline().startswith("reading from file -")
+        time.sleep(1.5)           # everything is read; pdump waits for more
+        p.send_signal(signal.SIGINT)
+        err = p.communicate(timeout=10)[1]
+    finally:
+        feeder.kill()
+        feeder.wait()
+    n = len(read_pcap(out_file)[1])
+    assert n == len(read_pcap(big)[1])
+    assert (p.returncode, err) == (0, "\n%d packets\n" % n)
+
+
+@pytest.mark.parametrize("reader", ["true", "head -c 100"])
+def test_write_to_a_closed_pipe_is_a_success(big, reader):
+    """`pdump -w - | READER`: the reader is done; status 0, no message."""
+    r = subprocess.run(["bash", "-c", 'set -o pipefail; "$0" -m openbsd -r "$1" -w - | %s >/dev/null' % reader,
+                        sys.executable, str(big)], capture_output=True, text=True, env=ENV)
+    assert (r.returncode, r.stderr) == (0, BANNER % big)
+
+
+def test_a_full_disk_on_stdout_is_one_line():
+    r = subprocess.run(["bash", "-c", '"$0" -m openbsd > /dev/full', sys.executable],
+                       capture_output=True, text=True, env=ENV)
+    assert (r.returncode, r.stderr) == (1, BANNER % SAMPLE + "pdump: standard output: No space left on device\n")
+
+
+def test_closed_stdout_and_stderr():
+    r = subprocess.run(["bash", "-c", '"$0" -m openbsd >&-', sys.executable], capture_output=True, text=True, env=ENV)
+    assert (r.returncode, r.stderr) == (1, "pdump: standard output is closed\n")
+    r = subprocess.run(["bash", "-c", '"$0" -m openbsd -c 2 2>&-', sys.executable], capture_output=True, text=True, env=ENV)
+    assert (r.returncode, r.stdout) == (0, pdump("-c", 2).stdout)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-s", "3000000000"], "pdump: -s SNAPLEN must be between 1 and 2147483647"),
+    (["-s", "0"], "pdump: -s SNAPLEN must be between 1 and 2147483647"),
+    (["-r", ""], "pdump: -r FILE: the file name is empty"),
+])
+def test_more_usage_errors(args, message):
+    r = pdump(*args)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", message + "\n")
+
+
+def test_main_returns_the_status_of_argument_errors(capsys):
+    from openbsd.pdump import main
+    assert main(["--bogus"]) == 2
+    assert main(["-c", "x"]) == 2
+    assert main(["-h"]) == 0
+    assert "usage: pdump" in capsys.readouterr().out
+
+
+def test_expressions_raising_anything_stay_on_their_line():
+    r = pdump("-c", 1, "-e", '__import__("sys").exit(3)', "-e", "(_ for _ in ()).throw(GeneratorExit)",
+              "-e", 'exec("raise ValueError(\\"a\\\\nb\\")")')
+    assert r.returncode == 0
+    assert r.stdout.split(" ", 1)[1] == "<SystemExit: 3> <GeneratorExit: > <ValueError: a\\nb>\n"

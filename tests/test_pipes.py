@@ -7,6 +7,7 @@ subprocess with a timeout so that a regression fails instead of hanging."""
 import subprocess
 import sys
 import textwrap
+import time
 
 from pcaptools import SAMPLE
 
@@ -258,3 +259,42 @@ def test_signals_while_opening_a_fifo(mode, expected):
     r = subprocess.run([sys.executable, "-c", FIFO_OPEN_SCRIPT, str(SAMPLE), mode],
                        capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stderr, r.stdout) == (0, "", expected)
+
+
+def test_closed_while_another_thread_reads(tmp_path):
+    """`closed` answers while a read runs in another thread (it raised
+    "feed is busy" before): the feed is open."""
+    import os
+    import threading
+    from openbsd import pcap
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    data = SAMPLE.read_bytes()
+    go_on = threading.Event()
+
+    def writer():
+        with open(fifo, "wb") as w:
+            w.write(data[:24 + 76])
+            w.flush()
+            go_on.wait(30)
+            w.write(data[24 + 76:])
+
+    t = threading.Thread(target=writer)
+    t.start()
+    f = pcap.Offline(fifo)
+    got = []
+    r = threading.Thread(target=lambda: got.extend(f))
+    r.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:   # the first record was read:
+            time.sleep(0.01)                             # the reader now waits for more
+        time.sleep(0.1)
+        assert f.closed is False
+    finally:
+        go_on.set()
+        t.join(30)
+        r.join(30)
+    assert len(got) == 14
+    f.close()
+    assert f.closed is True

@@ -12,6 +12,7 @@ prints the capture statistics, as tcpdump does.
 """
 
 import argparse
+import errno
 import os
 import sys
 import time
@@ -52,8 +53,8 @@ def parse_args(argv):
     args = ap.parse_args(argv)
     if args.count < 0:
         raise UsageError("-c COUNT must be >= 0")
-    if args.snaplen <= 0:
-        raise UsageError("-s SNAPLEN must be > 0")
+    if not 0 < args.snaplen < 2**31:
+        raise UsageError("-s SNAPLEN must be between 1 and 2147483647")
     return args
 
 
@@ -80,8 +81,10 @@ def evaluate(compiled, packet):
             values.append(repr(eval(code, {"p": packet})))
         except KeyError:
             values.append("-")          # the packet has no such protocol
-        except Exception as err:        # any other mistake: shown, the dump goes on
-            values.append("<%s: %s>" % (type(err).__name__, err))
+        except (Exception, SystemExit, GeneratorExit) as err:
+            # any other mistake: shown on the packet's line, the dump goes on
+            text = str(err).replace("\\", "\\\\").replace("\n", "\\n")
+            values.append("<%s: %s>" % (type(err).__name__, text))
     return " ".join(values)
 
 
@@ -106,13 +109,12 @@ class Progress:
         self.stream.write("\r[%-30s] %3d%% %d packets" % (bar, done * 100, count))
         self.stream.flush()
 
-    def copy(self, limit, dumper, counted):
-        """feed.loop(limit, dumper), drawing the bar as it goes; ``counted``
-        (a one-element list) holds the number of packets copied so far."""
+    def copy(self, limit, write, counted):
+        """feed.loop(limit, write), drawing the bar as it goes; ``write``
+        counts the packets it writes in ``counted`` (a one-element list)."""
         while True:
             chunk = PROGRESS_EVERY if limit <= 0 else min(PROGRESS_EVERY, limit - counted[0])
-            got = self.feed.loop(chunk, dumper)
-            counted[0] += got
+            got = self.feed.loop(chunk, write)
             self.draw(counted[0])
             if got < chunk or (limit > 0 and counted[0] >= limit):
                 break
@@ -125,6 +127,8 @@ def open_feed(args):
     if args.interface is not None:
         iface = args.interface or pcap.lookupdev()
         return pcap.Live(iface, snaplen=args.snaplen, promisc=1, timeout=100), "listening on %s" % iface
+    if args.file == "":
+        raise UsageError("-r FILE: the file name is empty")
     path = args.file if args.file is not None else SAMPLE
     feed = pcap.Offline(path)
     return feed, "reading from file %s" % path
@@ -160,18 +164,16 @@ def run(args, out, err):
             err.flush()
             if dumper is not None:
                 with dumper:
+                    # Counted as written, so that Ctrl-C reports the right number.
+                    def write(packet, tstamp, length):
+                        dumper(packet, tstamp, length)
+                        counted[0] += 1
+
                     progress = Progress(feed, args.file, err) if args.file else None
                     if progress is not None and progress.enabled:
-                        progress.copy(args.count, dumper, counted)
-                    elif live:
-                        def write(packet, tstamp, length):
-                            dumper(packet, tstamp, length)
-                            counted[0] += 1
-
-                        feed.loop(args.count, write)
+                        progress.copy(args.count, write, counted)
                     else:
-                        # A file: the Dumper is the callback, the fast path.
-                        counted[0] = feed.loop(args.count, dumper)
+                        feed.loop(args.count, write)
             else:
                 def show(packet, tstamp, length):
                     counted[0] += 1
@@ -189,24 +191,50 @@ def run(args, out, err):
     return 0
 
 
+def _quiet_stdout():
+    """After a failed write to stdout: nothing more goes there (not even
+    the interpreter's final flush, which would fail again)."""
+    try:
+        sys.stdout = open(os.devnull, "w")
+    except OSError:
+        pass
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    # A closed stderr (2>&-) is not a reason to fail; a closed stdout is
+    # when packets are to be printed there.
+    err = sys.stderr if sys.stderr is not None else open(os.devnull, "w")
     try:
-        args = parse_args(argv)
-        return run(args, sys.stdout, sys.stderr)
+        try:
+            args = parse_args(argv)
+        except SystemExit as e:          # argparse: -h, or a bad option (it printed why)
+            return e.code if isinstance(e.code, int) else 2
+        out = sys.stdout
+        if out is None:
+            if args.write is None or args.write == "-":
+                err.write("pdump: standard output is closed\n")
+                return 1
+            out = open(os.devnull, "w")
+        return run(args, out, err)
     except UsageError as e:
-        sys.stderr.write("pdump: %s\n" % e)
+        err.write("pdump: %s\n" % e)
         return 2
     except pcap.PcapError as e:
-        sys.stderr.write("pdump: %s\n" % e)
+        if e.errno == errno.EPIPE:
+            # `pdump -w - | head -c 100`: the reader is done; like tcpdump.
+            return 0
+        err.write("pdump: %s\n" % e)
         return 1
     except BrokenPipeError:
         # `pdump | head`: stop quietly, like tcpdump.
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
+        _quiet_stdout()
         return 0
+    except OSError as e:
+        # A failed write of the printed packets (a full disk, /dev/full).
+        _quiet_stdout()
+        err.write("pdump: standard output: %s\n" % (e.strerror or e))
+        return 1
     except KeyboardInterrupt:
         return 130
 
