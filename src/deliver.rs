@@ -362,7 +362,8 @@ pub unsafe extern "C" fn trampoline(
         std::slice::from_raw_parts(bytes, hdr.caplen as usize)
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        d.deliver(hdr.ts.tv_sec as i64, hdr.ts.tv_usec as i64, hdr.len, data)
+        let (sec, usec) = ffi::tstamp(&hdr.ts);
+        d.deliver(sec, usec, hdr.len, data)
     }));
     let err = match outcome {
         Ok(Ok(())) => {

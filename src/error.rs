@@ -132,7 +132,7 @@ mod tests {
     #[test]
     fn os_error_text_without_errno() {
         assert_eq!(os_error_text(&std::io::Error::from_raw_os_error(0)), "I/O error");
-        let e = std::io::Error::new(std::io::ErrorKind::Other, "custom");
+        let e = std::io::Error::other("custom");
         assert_eq!(os_error_text(&e), "custom");
     }
 }

@@ -182,7 +182,8 @@ impl Feed {
                     };
                     (hdr, bytes)
                 };
-                Ok((Next::Packet, Some(args.tuple(py, hdr.ts.tv_sec as i64, hdr.ts.tv_usec as i64, hdr.len, bytes)?.unbind())))
+                let (sec, usec) = ffi::tstamp(&hdr.ts);
+                Ok((Next::Packet, Some(args.tuple(py, sec, usec, hdr.len, bytes)?.unbind())))
             }
             0 => Ok((Next::Timeout, None)),
             -2 => Ok((Next::End, None)),

@@ -140,3 +140,10 @@ pub unsafe fn cstr_lossy(s: *const c_char) -> String {
 pub unsafe fn last_error(p: *mut pcap_t) -> String {
     cstr_lossy(pcap_geterr(p))
 }
+
+/// A libpcap timestamp as `(seconds, microseconds)`: `time_t` and
+/// `suseconds_t` are `i64` on 64-bit Linux, narrower elsewhere.
+#[allow(clippy::unnecessary_cast)]
+pub fn tstamp(ts: &libc::timeval) -> (i64, i64) {
+    (ts.tv_sec as i64, ts.tv_usec as i64)
+}

@@ -39,6 +39,10 @@ impl Drop for RawHandle {
 }
 
 /// An open capture. Dropping it closes the handle (and the file it read).
+///
+/// One per feed, so the size of the largest variant costs nothing worth an
+/// indirection on every packet read from a file.
+#[allow(clippy::large_enum_variant)]
 pub enum Handle {
     Offline(OfflineFile),
     Live(pcap::Capture<pcap::Active>),

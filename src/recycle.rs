@@ -86,7 +86,7 @@ impl BytesPool {
         if !self.ready {
             self.init(py);
         }
-        if n < 2 || n > MAX_SIZE || self.slots.is_empty() {
+        if !(2..=MAX_SIZE).contains(&n) || self.slots.is_empty() {
             return Ok(pyo3::types::PyBytes::new(py, data).into_any());
         }
         let c = class_of(n);

@@ -556,7 +556,8 @@ impl OfflineFile {
             match rc {
                 1 if !hdr.is_null() => {
                     let h = &*hdr;
-                    Ok(Slow::Packet(file_seconds(h.ts.tv_sec as i64), h.ts.tv_usec as i64, h.len, data, h.caplen as usize))
+                    let (sec, usec) = ffi::tstamp(&h.ts);
+                    Ok(Slow::Packet(file_seconds(sec), usec, h.len, data, h.caplen as usize))
                 }
                 -2 => Ok(Slow::End),
                 _ => {
@@ -622,25 +623,20 @@ impl OfflineFile {
         self.args.set_interpret(interpret);
         if let Some(r) = &mut self.fast {
             let mut skipped = 0u32;
-            loop {
-                match r.next() {
-                    Step::Record(rec) => {
-                        let wanted = self.filter.as_ref().is_none_or(|f| f.matches(rec.data, rec.len));
-                        let t = if wanted { Some(self.args.tuple(py, rec.sec, rec.usec, rec.len, rec.data)?) } else { None };
-                        if !r.intact() {
-                            continue; // the file was cut short: read that record again
-                        }
-                        match t {
-                            Some(t) => return Ok(Some(t.unbind())),
-                            None => {
-                                skipped += 1;
-                                if skipped % 1024 == 0 {
-                                    py.check_signals()?;
-                                }
-                            }
+            while let Step::Record(rec) = r.next() {
+                let wanted = self.filter.as_ref().is_none_or(|f| f.matches(rec.data, rec.len));
+                let t = if wanted { Some(self.args.tuple(py, rec.sec, rec.usec, rec.len, rec.data)?) } else { None };
+                if !r.intact() {
+                    continue; // the file was cut short: read that record again
+                }
+                match t {
+                    Some(t) => return Ok(Some(t.unbind())),
+                    None => {
+                        skipped += 1;
+                        if skipped % 1024 == 0 {
+                            py.check_signals()?;
                         }
                     }
-                    Step::Slow => break,
                 }
             }
         }

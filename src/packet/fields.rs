@@ -245,7 +245,10 @@ pub fn py_ascii<'py>(py: Python<'py>, b: &Buf) -> Bound<'py, PyString> {
 ///
 /// Only touched with the GIL held (every caller has a `Python` token, and
 /// the module is not declared free-threaded), so never concurrently.
-struct AddrCache<const K: usize>(UnsafeCell<[Option<([u8; K], Py<PyString>)>; ADDR_SLOTS]>);
+struct AddrCache<const K: usize>(UnsafeCell<[AddrSlot<K>; ADDR_SLOTS]>);
+
+/// One slot of an [`AddrCache`]: an address and its string, or nothing.
+type AddrSlot<const K: usize> = Option<([u8; K], Py<PyString>)>;
 
 const ADDR_SLOTS: usize = 4096;
 
