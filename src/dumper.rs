@@ -131,19 +131,8 @@ fn open_sink_output(
             _ => return Ok(None),
         }
         // Opening a FIFO waits for its reader, which may be another thread
-        // of this process: without the GIL. A signal runs the handlers and
-        // the open goes on unless one raised (PEP 475).
-        loop {
-            let fd = py.detach(|| {
-                // SAFETY: a valid C string.
-                unsafe { libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) }
-            });
-            if fd < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                py.check_signals()?;
-                continue;
-            }
-            break fd;
-        }
+        // of this process: without the GIL.
+        py.detach(|| crate::stream::open_waiting(c, libc::O_WRONLY))?
     };
     if fd < 0 {
         return Err(pcap_os_error_about(&path.display, "", &std::io::Error::last_os_error()));

@@ -25,17 +25,8 @@ unsafe fn open_fd(path: &PathArg, c: &std::ffi::CStr, stdin_dash: bool) -> PyRes
         if path.path.is_dir() {
             return Err(with_errno(pcap_error_about(&path.display, "is a directory, not a capture file"), Some(libc::EISDIR)));
         }
-        loop {
-            let fd = libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
-            // Opening a FIFO waits for its writer (without the GIL): a signal
-            // then runs its Python handlers, and the open goes on unless one
-            // raised (PEP 475), as for reads (`crate::stream`).
-            if fd < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                Python::attach(|py| py.check_signals())?;
-                continue;
-            }
-            break fd;
-        }
+        // (The caller runs this without the GIL.)
+        crate::stream::open_waiting(c, libc::O_RDONLY)?
     };
     if fd < 0 {
         return Err(pcap_os_error_about(&path.display, "", &std::io::Error::last_os_error()));

@@ -103,6 +103,22 @@ fn go_on_after_signal(pending: &mut Option<PyErr>) -> bool {
     }
 }
 
+/// `open(path, flags)`, run without the GIL. Opening a FIFO waits for the
+/// other end: a signal then runs its Python handlers and the open goes on,
+/// unless one raised (PEP 475), as for reads and writes. `Ok(-1)` with
+/// `errno` set when the open failed.
+pub fn open_waiting(path: &std::ffi::CStr, flags: libc::c_int) -> PyResult<RawFd> {
+    loop {
+        // SAFETY: a valid C string.
+        let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
+        if fd < 0 && interrupted() {
+            Python::attach(|py| py.check_signals())?;
+            continue;
+        }
+        return Ok(fd);
+    }
+}
+
 /// The state behind a writing stream: a pipe, a FIFO, standard output.
 pub struct Sink {
     fd: RawFd,

@@ -99,32 +99,32 @@ pub fn int_arg(field: &str, v: &Bound<'_, PyAny>, max: u64, opts: Opts) -> PyRes
     plain_int(field, v, max)
 }
 
-/// An IPv4 address from its dotted string (or 4 bytes).
-pub fn ipv4_arg(field: &str, v: &Bound<'_, PyAny>) -> PyResult<[u8; 4]> {
+/// An IP address of `N` bytes from its string (parsed as `A`) or its bytes;
+/// `kind` names it in the error.
+fn addr_arg<A, const N: usize>(field: &str, v: &Bound<'_, PyAny>, kind: &str, octets: fn(A) -> [u8; N]) -> PyResult<[u8; N]>
+where
+    A: std::str::FromStr,
+{
     if let Ok(s) = v.cast::<PyString>() {
-        if let Ok(a) = s.to_str()?.parse::<Ipv4Addr>() {
-            return Ok(a.octets());
+        if let Ok(a) = s.to_str()?.parse::<A>() {
+            return Ok(octets(a));
         }
     } else if let Ok(b) = v.cast::<PyBytes>() {
-        if let Ok(a) = <[u8; 4]>::try_from(b.as_bytes()) {
+        if let Ok(a) = <[u8; N]>::try_from(b.as_bytes()) {
             return Ok(a);
         }
     }
-    Err(PyValueError::new_err(format!("{field} must be an IPv4 address, got {}", repr_of(v))))
+    Err(PyValueError::new_err(format!("{field} must be an {kind} address, got {}", repr_of(v))))
+}
+
+/// An IPv4 address from its dotted string (or 4 bytes).
+pub fn ipv4_arg(field: &str, v: &Bound<'_, PyAny>) -> PyResult<[u8; 4]> {
+    addr_arg(field, v, "IPv4", |a: Ipv4Addr| a.octets())
 }
 
 /// An IPv6 address from its string (or 16 bytes).
 pub fn ipv6_arg(field: &str, v: &Bound<'_, PyAny>) -> PyResult<[u8; 16]> {
-    if let Ok(s) = v.cast::<PyString>() {
-        if let Ok(a) = s.to_str()?.parse::<Ipv6Addr>() {
-            return Ok(a.octets());
-        }
-    } else if let Ok(b) = v.cast::<PyBytes>() {
-        if let Ok(a) = <[u8; 16]>::try_from(b.as_bytes()) {
-            return Ok(a);
-        }
-    }
-    Err(PyValueError::new_err(format!("{field} must be an IPv6 address, got {}", repr_of(v))))
+    addr_arg(field, v, "IPv6", |a: Ipv6Addr| a.octets())
 }
 
 /// Colon (or dash) separated hex bytes, `n` of them (any number from 1 to 16
@@ -229,20 +229,20 @@ impl Protocol {
     /// ICMP object whose type was changed to one with a shorter header, a
     /// view of a layer the packet shrank under) is not written either.
     pub fn put(&self, py: Python<'_>, field: &str, rel: usize, bytes: &[u8]) -> PyResult<()> {
-        let l = self.layer(py);
-        self.put_within(py, field, rel, bytes, l.payload_start())
+        self.put_within(py, field, rel, bytes, Layer::payload_start)
     }
 
     /// Stores `bytes` at `rel` bytes from the start of this protocol's
     /// header, anywhere in the layer (header or payload): for the fields
     /// read from the payload (ICMPv6 options).
     pub fn put_in_layer(&self, py: Python<'_>, field: &str, rel: usize, bytes: &[u8]) -> PyResult<()> {
-        let l = self.layer(py);
-        self.put_within(py, field, rel, bytes, l.end())
+        self.put_within(py, field, rel, bytes, Layer::end)
     }
 
-    fn put_within(&self, py: Python<'_>, field: &str, rel: usize, bytes: &[u8], limit: usize) -> PyResult<()> {
+    /// Stores `bytes` at `rel`, ending at most at `limit` of the layer.
+    fn put_within(&self, py: Python<'_>, field: &str, rel: usize, bytes: &[u8], limit: fn(&Layer) -> usize) -> PyResult<()> {
         let l = self.layer(py);
+        let limit = limit(&l);
         let at = l.hdr_start() + rel;
         let end = at + bytes.len();
         if end > limit || end > self.data(py).len() {
