@@ -83,7 +83,6 @@ extern "C" {
     pub fn pcap_setnonblock(p: *mut pcap_t, nonblock: c_int, errbuf: *mut c_char) -> c_int;
     pub fn pcap_dispatch(p: *mut pcap_t, cnt: c_int, cb: pcap_handler, user: *mut c_uchar)
         -> c_int;
-    pub fn pcap_loop(p: *mut pcap_t, cnt: c_int, cb: pcap_handler, user: *mut c_uchar) -> c_int;
     pub fn pcap_next_ex(
         p: *mut pcap_t,
         h: *mut *mut pcap_pkthdr,

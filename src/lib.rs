@@ -1,42 +1,30 @@
-//! pyopenbsd's native module, `openbsd._native`.
+//! pyopenbsd's native module, `openbsd._native`; this file only registers.
 //!
-//! `openbsd.pcap` and `openbsd.packet` re-export what is defined here; the
-//! Python layer stays thin. One concept per module:
-//! - `feed`: the `Feed` base class (reading, filtering, closing);
-//! - `offline`, `live`: the feed classes;
-//! - `dumper`, `filter`: savefile writing and BPF programs;
-//! - `deliver`: the per-packet path into Python callbacks (`recycle`: the
-//!   `bytes` objects it reuses);
-//! - `packet`: decoded packets;
-//! - `error`, `args`, `dlt`, `handle`, `ffi`, `stream`: plumbing.
+//! Folders by concern (see docs/architecture.md):
+//! - `capture/`: the feeds, their record sources, `Dumper`, `BPFProgram`;
+//! - `io/`: records and their consumers' contract, the fast savefile
+//!   reader, memory mapping, stdio streams;
+//! - `packet/`: decoded packets (`openbsd.packet`);
+//! - `py/`: Python glue (arguments, errors, object reuse, delivery of
+//!   records to Python);
+//! - `ffi`: the libpcap functions the `pcap` crate does not wrap.
 
-mod args;
-mod deliver;
-mod dlt;
-mod dumper;
-mod error;
-mod feed;
+mod capture;
 mod ffi;
-mod filter;
-mod handle;
-mod ints;
-mod live;
-mod mapping;
-mod offline;
+mod io;
 pub mod packet;
-mod recycle;
-mod savefile;
-mod stream;
+mod py;
 
+use capture::{dead, dlt, dumper, feed, filter, live, offline};
 use pyo3::prelude::*;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    m.add("PcapError", py.get_type::<error::PcapError>())?;
+    m.add("PcapError", py.get_type::<py::error::PcapError>())?;
     m.add_class::<feed::Feed>()?;
     m.add_class::<offline::Offline>()?;
-    m.add_class::<offline::Dead>()?;
+    m.add_class::<dead::Dead>()?;
     m.add_class::<live::Live>()?;
     m.add_class::<dumper::Dumper>()?;
     m.add_class::<filter::BPFProgram>()?;

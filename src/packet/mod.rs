@@ -20,7 +20,7 @@
 //!
 //! A feed decodes into a packet its caller let go of ([`Packet::is_spare`]:
 //! no other reference, no protocol object, no weak reference), with its
-//! `bytes` from the feed's pool (`crate::recycle`): nothing is allocated per
+//! `bytes` from the feed's pool (`crate::py::recycle`): nothing is allocated per
 //! packet when the callback keeps nothing.
 //!
 //! Design for writable packets (next issue): the bytes live behind
@@ -54,7 +54,7 @@ use proto::Protocol;
 use query::Query;
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
-use crate::recycle::BytesPool;
+use crate::py::recycle::BytesPool;
 use pyo3::types::{PyBytes, PyList, PyString};
 use std::cell::UnsafeCell;
 

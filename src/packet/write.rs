@@ -9,7 +9,7 @@
 //! here runs Python code while it writes.
 
 use super::fields::H;
-use crate::args::{int_value, type_name, Int};
+use crate::py::args::{int_value, type_name, Int};
 use super::layer::{Kind, Layer};
 use super::proto::{base, IsProtocol, Protocol, DETACHED};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -200,7 +200,7 @@ pub fn bytes_arg(field: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if v.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err(format!("{field} must be bytes, not str")));
     }
-    crate::args::packet_bytes(v)
+    crate::py::args::packet_bytes(v)
         .map(|c| c.into_owned())
         .map_err(|_| PyTypeError::new_err(format!("{field} must be bytes, not {}", type_name(v))))
 }

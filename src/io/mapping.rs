@@ -8,7 +8,7 @@
 //! of a window that faults and marks it [`Window::intact`] `false`. The
 //! reader checks that mark after reading a record and before handing it out
 //! (along with the zeros a cut leaves in the rest of its last page: see
-//! `crate::savefile`), and then reads from that record on with libpcap,
+//! `super::savefile`), and then reads from that record on with libpcap,
 //! which reports the short file as for any other. A fault anywhere else goes to the previous handler
 //! (or the default action) as if this module did not exist.
 //!

@@ -1,17 +1,18 @@
-//! The per-packet path: turning a libpcap record into the callback's
-//! `(packet, (sec, usec), length)` arguments and calling Python.
+//! Delivery of records to Python, the consumer (`Sink`) behind `loop`,
+//! `dispatch`, `next()` and iteration: turning a record into the callback's
+//! `(packet, (sec, usec), length)` arguments and calling Python
+//! (`Delivery`), or into one result tuple (`NextResult`).
 //!
 //! This is the hot loop of every read, so it talks to the C API directly:
 //! one `bytes` (or decoded `Packet`), one timestamp tuple whose seconds
 //! object is reused while the second does not change, one length int, and a
-//! vectorcall (no argument tuple). Errors raised by the callback are kept and
-//! the libpcap loop is broken at once.
+//! vectorcall (no argument tuple). An error raised by the callback stops the
+//! read at once and is returned by it.
 
-use crate::ffi;
+use crate::io::record::{BreakFlag, Record, Sink};
 use crate::packet::LinkInfo;
 use pyo3::ffi as py;
 use pyo3::prelude::*;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// How many packets pass between two checks for pending signals when the
 /// callback never runs Python bytecode (which checks them itself).
@@ -103,7 +104,7 @@ pub struct ArgBuilder {
     /// `(packet, tstamp, length)` tuples of `next()` and iteration.
     result_tuples: Pool,
     /// Packet `bytes` the callback or caller let go of.
-    bytes: crate::recycle::BytesPool,
+    bytes: crate::py::recycle::BytesPool,
     /// A decoded packet the callback or caller let go of, to decode the next
     /// one into (see `Packet::is_spare`).
     spare: Option<Py<crate::packet::Packet>>,
@@ -172,7 +173,7 @@ impl ArgBuilder {
     ) -> PyResult<[Bound<'py, PyAny>; 3]> {
         let pkt = self.packet(py, data)?;
         let ts = self.tstamp(py, sec, usec)?;
-        let len = crate::ints::u32_int(py, len);
+        let len = crate::py::ints::u32_int(py, len);
         Ok([pkt, ts, len])
     }
 
@@ -216,7 +217,7 @@ impl ArgBuilder {
             }
         }
         let pkt = self.packet(py, data)?;
-        let len = crate::ints::u32_int(py, len);
+        let len = crate::py::ints::u32_int(py, len);
         let ts = self.tstamp(py, sec, usec)?;
         self.result_tuples.tuple(py, [pkt, ts, len])
     }
@@ -238,65 +239,86 @@ impl ArgBuilder {
     }
 }
 
-/// The state shared with the libpcap callback during one `dispatch`/`loop`.
+/// The consumer of one `dispatch`/`loop`: calls the callback with each
+/// record.
 pub struct Delivery<'py, 'a> {
     py: Python<'py>,
     callback: &'a Bound<'py, PyAny>,
-    handle: *mut ffi::pcap_t,
     args: ArgBuilder,
     until_signal_check: u32,
+    /// Records still wanted (`usize::MAX`: no limit).
+    limit: usize,
     /// The feed's `breakloop()` request.
-    brk: &'a std::sync::atomic::AtomicBool,
+    brk: &'a BreakFlag,
     /// Whether `breakloop()` stopped this read.
     pub broken: bool,
     /// Packets handed to the callback so far.
     pub count: usize,
-    /// The first error raised by the callback (or a signal handler); once set,
-    /// the libpcap loop has been told to stop.
-    pub err: Option<PyErr>,
 }
 
 impl<'py, 'a> Delivery<'py, 'a> {
+    /// A delivery of at most `limit` records (`None`: no limit) to
+    /// `callback`, decoded with `interpret` when given.
     pub fn new(
         py: Python<'py>,
         callback: &'a Bound<'py, PyAny>,
-        handle: *mut ffi::pcap_t,
         interpret: Option<LinkInfo>,
-        brk: &'a std::sync::atomic::AtomicBool,
+        brk: &'a BreakFlag,
+        limit: Option<usize>,
     ) -> Self {
         Delivery {
             brk,
             broken: false,
             py,
             callback,
-            handle,
             args: ArgBuilder::new(interpret),
             until_signal_check: SIGNAL_CHECK_INTERVAL,
+            limit: limit.unwrap_or(usize::MAX),
             count: 0,
-            err: None,
         }
     }
 
-    pub fn py(&self) -> Python<'py> {
-        self.py
-    }
-
-    /// Hands one packet to the callback.
+    /// Counts a record read (delivered or rejected by the filter) and, every
+    /// so many, runs pending signal handlers: a loop over a long file is
+    /// interruptible even when no packet reaches Python.
     #[inline]
-    pub fn deliver(&mut self, sec: i64, usec: i64, len: u32, data: &[u8]) -> PyResult<()> {
-        let args = self.build(sec, usec, len, data)?;
-        self.call(args)
+    fn tick(&mut self) -> PyResult<()> {
+        if self.brk.take() {
+            // breakloop(): stop after this packet.
+            self.broken = true;
+        }
+        self.until_signal_check -= 1;
+        if self.until_signal_check == 0 {
+            self.until_signal_check = SIGNAL_CHECK_INTERVAL;
+            self.py.check_signals()?;
+        }
+        Ok(())
+    }
+}
+
+impl<'py> Sink for Delivery<'py, '_> {
+    type Built = [Bound<'py, PyAny>; 3];
+
+    #[inline]
+    fn remaining(&self) -> Option<usize> {
+        if self.broken {
+            return Some(0);
+        }
+        match self.limit {
+            usize::MAX => None,
+            l => Some(l.saturating_sub(self.count)),
+        }
     }
 
     /// The callback's arguments for one packet (its data copied out).
     #[inline]
-    pub fn build(&mut self, sec: i64, usec: i64, len: u32, data: &[u8]) -> PyResult<[Bound<'py, PyAny>; 3]> {
-        self.args.build(self.py, sec, usec, len, data)
+    fn build(&mut self, rec: &Record<'_>) -> PyResult<Self::Built> {
+        self.args.build(self.py, rec.sec, rec.usec, rec.len, rec.data)
     }
 
-    /// Calls the callback with the arguments [`Delivery::build`] made.
+    /// Calls the callback with the arguments `build` made.
     #[inline]
-    pub fn call(&mut self, args: [Bound<'py, PyAny>; 3]) -> PyResult<()> {
+    fn take(&mut self, args: Self::Built) -> PyResult<()> {
         let py = self.py;
         let argv = [args[0].as_ptr(), args[1].as_ptr(), args[2].as_ptr()];
         // SAFETY: `argv` holds three live references for the duration of the
@@ -315,68 +337,55 @@ impl<'py, 'a> Delivery<'py, 'a> {
         self.tick()
     }
 
-    /// Counts a record read (delivered or rejected by the filter) and, every
-    /// so many, runs pending signal handlers: a loop over a long file is
-    /// interruptible even when no packet reaches Python.
     #[inline]
-    pub fn tick(&mut self) -> PyResult<()> {
-        if crate::feed::take_flag(self.brk) {
-            // breakloop(): stop after this packet (`trampoline` stops
-            // libpcap's own loop).
-            self.broken = true;
-        }
-        self.until_signal_check -= 1;
-        if self.until_signal_check == 0 {
-            self.until_signal_check = SIGNAL_CHECK_INTERVAL;
+    fn skipped(&mut self) -> PyResult<()> {
+        self.tick()
+    }
+}
+
+/// The consumer of one `next()`: makes the `(packet, (sec, usec), length)`
+/// tuple of the first record it is given.
+pub struct NextResult<'py, 'a> {
+    py: Python<'py>,
+    args: &'a mut ArgBuilder,
+    /// Records the filter rejected meanwhile.
+    skipped: u32,
+    pub result: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py, 'a> NextResult<'py, 'a> {
+    pub fn new(py: Python<'py>, args: &'a mut ArgBuilder) -> Self {
+        NextResult { py, args, skipped: 0, result: None }
+    }
+}
+
+impl<'py> Sink for NextResult<'py, '_> {
+    type Built = Bound<'py, PyAny>;
+
+    #[inline]
+    fn remaining(&self) -> Option<usize> {
+        Some(usize::from(self.result.is_none()))
+    }
+
+    #[inline]
+    fn build(&mut self, rec: &Record<'_>) -> PyResult<Self::Built> {
+        self.args.tuple(self.py, rec.sec, rec.usec, rec.len, rec.data)
+    }
+
+    #[inline]
+    fn take(&mut self, t: Self::Built) -> PyResult<()> {
+        self.result = Some(t);
+        Ok(())
+    }
+
+    /// Runs signal handlers every so many rejected records, so that a
+    /// `next()` over a long file the filter rejects is interruptible.
+    #[inline]
+    fn skipped(&mut self) -> PyResult<()> {
+        self.skipped += 1;
+        if self.skipped % SIGNAL_CHECK_INTERVAL == 0 {
             self.py.check_signals()?;
         }
         Ok(())
     }
-
-    /// The `user` pointer to pass to `pcap_dispatch`/`pcap_loop` along with
-    /// [`trampoline`].
-    pub fn as_user(&mut self) -> *mut libc::c_uchar {
-        (self as *mut Self).cast()
-    }
-}
-
-/// The C callback given to libpcap. Never unwinds into C: a Rust panic is
-/// turned into a Python exception, and either stops the loop.
-///
-/// # Safety
-/// `user` must come from [`Delivery::as_user`] of a `Delivery` that outlives
-/// the libpcap call; `h` and `bytes` are libpcap's record.
-pub unsafe extern "C" fn trampoline(
-    user: *mut libc::c_uchar,
-    h: *const ffi::pcap_pkthdr,
-    bytes: *const libc::c_uchar,
-) {
-    let d = &mut *(user as *mut Delivery<'_, '_>);
-    if d.err.is_some() {
-        return;
-    }
-    let hdr = &*h;
-    let data: &[u8] = if bytes.is_null() {
-        &[]
-    } else {
-        std::slice::from_raw_parts(bytes, hdr.caplen as usize)
-    };
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let (sec, usec) = ffi::tstamp(&hdr.ts);
-        d.deliver(sec, usec, hdr.len, data)
-    }));
-    let err = match outcome {
-        Ok(Ok(())) => {
-            if d.broken {
-                ffi::pcap_breakloop(d.handle);
-            }
-            return;
-        }
-        Ok(Err(e)) => e,
-        Err(_) => pyo3::exceptions::PySystemError::new_err(
-            "internal error while delivering a packet (please report)",
-        ),
-    };
-    d.err = Some(err);
-    ffi::pcap_breakloop(d.handle);
 }

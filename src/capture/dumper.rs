@@ -1,11 +1,11 @@
 //! `Dumper`: writes a savefile with libpcap's own writer (so files are
 //! byte-for-byte what tcpdump writes), checking every write for errors.
 
-use crate::args::{int_arg, packet_bytes, PathArg};
-use crate::error::{pcap_error, pcap_error_after_os, pcap_os_error_about, set_cloexec};
-use crate::feed::Feed;
+use super::feed::Feed;
+use crate::py::args::{int_arg, packet_bytes, PathArg};
+use crate::py::error::{pcap_error, pcap_error_after_os, pcap_os_error_about, set_cloexec};
 use crate::ffi;
-use crate::stream::Sink;
+use crate::io::stream::Sink;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -18,7 +18,7 @@ const DUMPER_CLOSED: &str = "dumper is closed";
 ///
 /// Standard output (`"-"`) and other outputs that are not regular files (a
 /// FIFO) are written through a stream of ours over a descriptor of ours
-/// (`crate::stream::Sink`: a signal does not fail a blocked write, and
+/// (`crate::io::stream::Sink`: a signal does not fail a blocked write, and
 /// `ftell()` counts what was written); closing it leaves file descriptor 1
 /// open under Python's `sys.stdout`. Where that stream is not available,
 /// libpcap writes `"-"` to C's `stdout`, which is then flushed but never
@@ -132,13 +132,13 @@ fn open_sink_output(
         }
         // Opening a FIFO waits for its reader, which may be another thread
         // of this process: without the GIL.
-        py.detach(|| crate::stream::open_waiting(c, libc::O_WRONLY))?
+        py.detach(|| crate::io::stream::open_waiting(c, libc::O_WRONLY))?
     };
     if fd < 0 {
         return Err(pcap_os_error_about(&path.display, "", &std::io::Error::last_os_error()));
     }
     // SAFETY: an open descriptor of ours, handed to the stream.
-    match unsafe { crate::stream::open_sink(fd) } {
+    match unsafe { crate::io::stream::open_sink(fd) } {
         Some(s) => Ok(Some(s)),
         None => {
             // SAFETY: not taken by a stream: still ours.
@@ -178,7 +178,7 @@ unsafe fn open_with_raw_linktype(
     let dlt = u32::try_from(ffi::pcap_datalink(p)).ok()?;
     // The header is written for Ethernet (which every libpcap can write)
     // with the feed's snap length, then its link type field is replaced.
-    let dead = crate::handle::RawHandle::open_dead(crate::dlt::DLT_EN10MB, ffi::pcap_snapshot(p))?;
+    let dead = super::source::raw::RawHandle::open_dead(super::dlt::DLT_EN10MB, ffi::pcap_snapshot(p))?;
     let w = Writer::new(NonNull::new(ffi::pcap_dump_open(dead.ptr(), c.as_ptr()))?, c);
     let f = ffi::pcap_dump_file(w.ptr());
     if f.is_null() {
@@ -204,7 +204,7 @@ fn tstamp_arg(obj: &Bound<'_, PyAny>) -> PyResult<(i64, i64)> {
     let t = obj.cast::<PyTuple>().map_err(|_| {
         PyTypeError::new_err(format!(
             "tstamp must be a tuple (sec, usec), not {}",
-            crate::args::type_name(obj)
+            crate::py::args::type_name(obj)
         ))
     })?;
     if t.len() != 2 {
@@ -271,8 +271,8 @@ impl Dumper {
         let path = PathArg::extract(filename)?;
         let c = path.c_path()?;
         let f = feed.get();
-        let w = f.with_handle(|h| {
-            let p = h.ptr();
+        let w = f.with_source(|src| {
+            let p = src.ptr();
             // Standard output or a FIFO: through our stream.
             if let Some((f, sink)) = open_sink_output(py, &path, &c)? {
                 // SAFETY: live handle; the stream is ours until libpcap
@@ -322,7 +322,7 @@ impl Dumper {
         &self,
         packet: &Bound<'_, PyAny>,
         #[pyo3(from_py_with = tstamp_arg)] tstamp: (i64, i64),
-        #[pyo3(from_py_with = crate::args::wire_length)] length: u32,
+        #[pyo3(from_py_with = crate::py::args::wire_length)] length: u32,
     ) -> PyResult<()> {
         let data = packet_bytes(packet)?;
         let (sec, usec) = tstamp;

@@ -1,15 +1,16 @@
-//! `Offline` (reading pcap and pcapng files), `Dead` (a feed with no source)
-//! and `isPCapFile`.
+//! `Offline`, a feed reading a pcap or pcapng file (or standard input, a
+//! pipe, a FIFO), and `isPCapFile`. Opening is here; reading is the file
+//! source's (`source::file`).
 
-use crate::args::PathArg;
-use crate::error::{pcap_error, pcap_error_about, pcap_os_error_about, with_errno};
-use crate::feed::Feed;
+use super::feed::Feed;
+use super::source::file::{FileSource, StreamState};
+use super::source::Source;
 use crate::ffi;
-use crate::handle::{Handle, RawHandle};
-use crate::savefile::{OfflineFile, StreamState};
-use std::ptr::NonNull;
+use crate::py::args::PathArg;
+use crate::py::error::{pcap_error_about, pcap_os_error_about, with_errno};
 use pyo3::prelude::*;
 use pyo3::PyClassInitializer;
+use std::ptr::NonNull;
 
 /// Opens the descriptor to read: the file, or for `"-"` (libpcap's and
 /// tcpdump's convention, when `stdin_dash`) a duplicate of standard input,
@@ -26,7 +27,7 @@ unsafe fn open_fd(path: &PathArg, c: &std::ffi::CStr, stdin_dash: bool) -> PyRes
             return Err(with_errno(pcap_error_about(&path.display, "is a directory, not a capture file"), Some(libc::EISDIR)));
         }
         // (The caller runs this without the GIL.)
-        crate::stream::open_waiting(c, libc::O_RDONLY)?
+        crate::io::stream::open_waiting(c, libc::O_RDONLY)?
     };
     if fd < 0 {
         return Err(pcap_os_error_about(&path.display, "", &std::io::Error::last_os_error()));
@@ -37,7 +38,7 @@ unsafe fn open_fd(path: &PathArg, c: &std::ffi::CStr, stdin_dash: bool) -> PyRes
 /// The stdio stream libpcap reads the descriptor `fd` through: for a
 /// regular file, a plain stream with a large buffer; for anything else (a
 /// pipe, a FIFO, a terminal), one that counts what libpcap read, where
-/// this platform has it (see `crate::stream`).
+/// this platform has it (see `crate::io::stream`).
 ///
 /// # Safety
 /// `fd` must be open; it belongs to the stream from then on (on error it
@@ -46,7 +47,7 @@ unsafe fn open_stream(path: &PathArg, fd: libc::c_int) -> PyResult<(*mut libc::F
     let mut st: libc::stat = std::mem::zeroed();
     let regular = libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFREG;
     if !regular {
-        if let Some((f, counted)) = crate::stream::open(fd, OfflineFile::STDIO_BUFFER) {
+        if let Some((f, counted)) = crate::io::stream::open(fd, FileSource::STDIO_BUFFER) {
             return Ok((f, StreamState::Counted(counted)));
         }
     }
@@ -56,14 +57,14 @@ unsafe fn open_stream(path: &PathArg, fd: libc::c_int) -> PyResult<(*mut libc::F
         libc::close(fd);
         return Err(e);
     }
-    let mut buffer = vec![0u8; OfflineFile::STDIO_BUFFER].into_boxed_slice();
-    libc::setvbuf(f, buffer.as_mut_ptr().cast(), libc::_IOFBF, OfflineFile::STDIO_BUFFER);
+    let mut buffer = vec![0u8; FileSource::STDIO_BUFFER].into_boxed_slice();
+    libc::setvbuf(f, buffer.as_mut_ptr().cast(), libc::_IOFBF, FileSource::STDIO_BUFFER);
     Ok((f, StreamState::Buffer(buffer)))
 }
 
 /// Opens a capture file with libpcap, naming the path in any error.
 /// `stdin_dash`: whether `"-"` means standard input.
-fn open_file(path: &PathArg, stdin_dash: bool) -> PyResult<OfflineFile> {
+fn open_file(path: &PathArg, stdin_dash: bool) -> PyResult<FileSource> {
     let c = path.c_path()?; // a NUL in the path is a ValueError, not a libpcap error
     // SAFETY: valid C strings; the stream is handed to libpcap, which
     // closes it with the handle, or closed here if libpcap refuses it.
@@ -71,7 +72,7 @@ fn open_file(path: &PathArg, stdin_dash: bool) -> PyResult<OfflineFile> {
         let (f, mut state) = open_stream(path, open_fd(path, &c, stdin_dash)?)?;
         let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
         match NonNull::new(ffi::pcap_fopen_offline(f, errbuf.as_mut_ptr())) {
-            Some(p) => Ok(OfflineFile::new(p, state)),
+            Some(p) => Ok(FileSource::new(p, state, path.display.clone())),
             None => {
                 // A signal handler that raised while the header was awaited.
                 // (`state` itself lives on past `fclose`: the buffer of a
@@ -123,26 +124,26 @@ impl Offline {
         // Opening can block (a FIFO waits for its writer, stdin for data):
         // other threads run meanwhile.
         let cap = py.detach(|| open_file(&path, true))?;
-        let feed = Feed::new(Handle::Offline(cap), path.display);
+        let feed = Feed::new(Source::File(cap), path.display);
         Ok(PyClassInitializer::from(feed).add_subclass(Offline { filename: filename.clone().unbind() }))
     }
 
     /// lookupnet() -> (0, 0): a file has no network.
     fn lookupnet(slf: PyRef<'_, Self>) -> PyResult<(u32, u32)> {
-        slf.as_super().with_handle(|_| Ok((0, 0)))
+        slf.as_super().with_source(|_| Ok((0, 0)))
     }
 
     /// is_swapped() -> bool: whether the file's byte order differs from this
     /// machine's.
     fn is_swapped(slf: PyRef<'_, Self>) -> PyResult<bool> {
-        slf.as_super().with_handle(|h| Ok(unsafe { ffi::pcap_is_swapped(h.ptr()) } == 1))
+        slf.as_super().with_source(|src| Ok(unsafe { ffi::pcap_is_swapped(src.ptr()) } == 1))
     }
 
     /// version() -> (major, minor) of the file format: (2, 4) for classic
     /// pcap files, (1, 0) for pcapng files.
     fn version(slf: PyRef<'_, Self>) -> PyResult<(i32, i32)> {
-        slf.as_super().with_handle(|h| {
-            let p = h.ptr();
+        slf.as_super().with_source(|src| {
+            let p = src.ptr();
             Ok(unsafe { (ffi::pcap_major_version(p), ffi::pcap_minor_version(p)) })
         })
     }
@@ -150,8 +151,8 @@ impl Offline {
     /// fileno() -> int: the file descriptor being read.
     fn fileno(slf: PyRef<'_, Self>) -> PyResult<i32> {
         let feed = slf.as_super();
-        feed.with_handle(|h| match h {
-            Handle::Offline(f) => Ok(f.fileno()),
+        feed.with_source(|src| match src {
+            Source::File(f) => Ok(f.fileno()),
             _ => Err(pcap_error_about(&feed.name, "no file behind this feed")),
         })
     }
@@ -165,8 +166,8 @@ impl Offline {
     /// pipe) the number of bytes read from it so far.
     fn ftell(slf: PyRef<'_, Self>) -> PyResult<u64> {
         let feed = slf.as_super();
-        feed.with_handle(|h| match h {
-            Handle::Offline(f) => f
+        feed.with_source(|src| match src {
+            Source::File(f) => f
                 .tell()
                 .ok_or_else(|| pcap_os_error_about(&feed.name, "", &std::io::Error::last_os_error())),
             _ => Err(pcap_error_about(&feed.name, "no file behind this feed")),
@@ -177,8 +178,8 @@ impl Offline {
     /// "buffer" (`pread` into a buffer) or "libpcap". For tests and
     /// benchmarks; not part of the API.
     fn _reader(slf: PyRef<'_, Self>) -> PyResult<&'static str> {
-        slf.as_super().with_handle(|h| match h {
-            Handle::Offline(f) => Ok(f.reader_kind()),
+        slf.as_super().with_source(|src| match src {
+            Source::File(f) => Ok(f.reader_kind()),
             _ => Ok("libpcap"),
         })
     }
@@ -187,37 +188,6 @@ impl Offline {
         let state = if slf.as_super().is_closed().unwrap_or(false) { "closed " } else { "" };
         format!("<{}openbsd.pcap.Offline {:?}>", state, slf.as_super().name)
     }
-}
-
-/// Dead(linktype, snaplen=1500)
-///
-/// A feed with no source, for writing savefiles (`Dumper`) and compiling
-/// filters (`BPFProgram`) for a given link type.
-#[pyclass(frozen, extends = Feed, module = "openbsd.pcap")]
-pub struct Dead {}
-
-#[pymethods]
-impl Dead {
-    #[new]
-    #[pyo3(signature = (linktype, snaplen = 1500))]
-    fn new(
-        #[pyo3(from_py_with = linktype_arg)] linktype: i32,
-        #[pyo3(from_py_with = crate::args::snaplen)] snaplen: i32,
-    ) -> PyResult<PyClassInitializer<Self>> {
-        let h = RawHandle::open_dead(linktype, snaplen)
-            .ok_or_else(|| pcap_error(format!("cannot open a dead feed for link type {linktype}")))?;
-        let feed = Feed::new(Handle::Dead(h), format!("Dead(linktype={linktype})"));
-        Ok(PyClassInitializer::from(feed).add_subclass(Dead {}))
-    }
-
-    fn __repr__(slf: PyRef<'_, Self>) -> String {
-        format!("<openbsd.pcap.{}>", slf.as_super().name)
-    }
-}
-
-/// `linktype` of `Dead`: a C int.
-fn linktype_arg(obj: &Bound<'_, PyAny>) -> PyResult<i32> {
-    crate::args::c_int(obj, "linktype")
 }
 
 /// isPCapFile(path) -> bool

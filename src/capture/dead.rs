@@ -1,0 +1,41 @@
+//! `Dead`, a feed with no source: for writing savefiles (`Dumper`) and
+//! compiling filters (`BPFProgram`) for a given link type.
+
+use super::feed::Feed;
+use super::source::raw::RawHandle;
+use super::source::Source;
+use crate::py::error::pcap_error;
+use pyo3::prelude::*;
+use pyo3::PyClassInitializer;
+
+/// Dead(linktype, snaplen=1500)
+///
+/// A feed with no source, for writing savefiles (`Dumper`) and compiling
+/// filters (`BPFProgram`) for a given link type.
+#[pyclass(frozen, extends = Feed, module = "openbsd.pcap")]
+pub struct Dead {}
+
+#[pymethods]
+impl Dead {
+    #[new]
+    #[pyo3(signature = (linktype, snaplen = 1500))]
+    fn new(
+        #[pyo3(from_py_with = linktype_arg)] linktype: i32,
+        #[pyo3(from_py_with = crate::py::args::snaplen)] snaplen: i32,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let h = RawHandle::open_dead(linktype, snaplen)
+            .ok_or_else(|| pcap_error(format!("cannot open a dead feed for link type {linktype}")))?;
+        let feed = Feed::new(Source::Dead(h), format!("Dead(linktype={linktype})"));
+        Ok(PyClassInitializer::from(feed).add_subclass(Dead {}))
+    }
+
+    fn __repr__(slf: PyRef<'_, Self>) -> String {
+        format!("<openbsd.pcap.{}>", slf.as_super().name)
+    }
+}
+
+/// `linktype` of `Dead`: a C int.
+fn linktype_arg(obj: &Bound<'_, PyAny>) -> PyResult<i32> {
+    crate::py::args::c_int(obj, "linktype")
+}
+

@@ -1,0 +1,206 @@
+//! The Python methods of every feed (`Live`, `Offline`, `Dead`):
+//! `dispatch`, `loop`, `next`, iteration, `breakloop`, `filter`,
+//! `datalink`, `snapshot`, `inject`, `stats`, `close`, context manager.
+//!
+//! The open state is taken for the whole of a call (see `Feed`): a callback
+//! that re-enters or closes its own feed (or another thread that touches a
+//! feed being read) gets a `PcapError` instead of a deadlock or a
+//! use-after-free.
+
+use super::feed::Feed;
+use super::filter::BPFProgram;
+use super::read::{self, ReadMode};
+use super::source::bpf::CompiledFilter;
+use crate::ffi;
+use crate::packet::LinkInfo;
+use crate::py::args::packet_bytes;
+use crate::py::error::{pcap_error, CLOSED};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::sync::Arc;
+
+impl Feed {
+    /// The link to decode packets with, when `interpret` (default false) is true.
+    fn interpret_info(&self, interpret: Option<&Bound<'_, PyAny>>) -> PyResult<Option<LinkInfo>> {
+        Ok(match interpret {
+            Some(i) if i.is_truthy()? => Some(self.link),
+            _ => None,
+        })
+    }
+
+    /// `dispatch` and `loop` (see `read::read`).
+    fn read(
+        &self,
+        py: Python<'_>,
+        mode: ReadMode,
+        cnt: i64,
+        callback: &Bound<'_, PyAny>,
+        interpret: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        if !callback.is_callable() {
+            return Err(PyTypeError::new_err("callback must be callable"));
+        }
+        let interpret = self.interpret_info(interpret)?;
+        self.with_open(|open| {
+            if self.brk.take() {
+                return Ok(0); // breakloop() came before this read
+            }
+            read::read(self, py, open, mode, cnt, callback, interpret)
+        })
+    }
+}
+
+#[pymethods]
+impl Feed {
+    /// dispatch(cnt, callback, interpret=0) -> int
+    ///
+    /// Processes at most one buffer's worth of packets, calling
+    /// `callback(packet, (sec, usec), length)` for each. `cnt > 0`: at most
+    /// `cnt` packets; `-1`: every packet of one buffer (for a file: all that
+    /// remain); `0`: until an error, end of file or a live read timeout.
+    /// A `cnt` past `2**63 - 1` means no limit. Returns the number of
+    /// packets processed. An exception raised by the
+    /// callback stops the read and propagates unchanged.
+    #[pyo3(signature = (cnt, callback, interpret = None))]
+    fn dispatch(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::py::args::count)] cnt: i64,
+        callback: &Bound<'_, PyAny>,
+        interpret: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        self.read(py, ReadMode::Dispatch, cnt, callback, interpret)
+    }
+
+    /// loop(cnt, callback, interpret=0) -> int
+    ///
+    /// Reads until `cnt` packets were processed (`cnt <= 0`, or past
+    /// `2**63 - 1`: no limit), the end of the file, or an error. Returns the number of packets processed.
+    #[pyo3(name = "loop", signature = (cnt, callback, interpret = None))]
+    fn loop_(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::py::args::count)] cnt: i64,
+        callback: &Bound<'_, PyAny>,
+        interpret: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        self.read(py, ReadMode::Loop, cnt, callback, interpret)
+    }
+
+    /// breakloop() -> None
+    ///
+    /// Makes the `loop()` or `dispatch()` running on this feed return after
+    /// the packet being handled, with the number of packets handled so far;
+    /// a live `next()` or iteration waiting for packets returns `None` (ends).
+    /// May be called from the callback or from another thread (it does not
+    /// wait for the feed); a wait notices it within about 50 ms. Called when
+    /// nothing is reading, it makes the next `loop()`/`dispatch()` return 0
+    /// at once, as libpcap's `pcap_breakloop` does. On a closed feed it
+    /// raises `PcapError("feed is closed")`, like every method.
+    fn breakloop(&self) -> PyResult<()> {
+        // A feed in use (`take` gives nothing: a read is running, on this
+        // thread's callback or waiting in another thread) is open; only an
+        // idle feed is looked at, so this never waits for a read.
+        if self.is_closed()? {
+            return Err(pcap_error(CLOSED));
+        }
+        self.brk.request();
+        Ok(())
+    }
+
+    /// next(interpret=0) -> (packet, (sec, usec), length) or None
+    ///
+    /// The next packet, or `None` at the end of a file or when a live read
+    /// timed out with nothing.
+    #[pyo3(signature = (interpret = None))]
+    fn next(&self, py: Python<'_>, interpret: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Py<PyAny>>> {
+        let interpret = self.interpret_info(interpret)?;
+        self.with_open(|open| read::next(self, py, open, interpret, false))
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// Yields `(packet, (sec, usec), length)` like `next()`; a live feed
+    /// keeps waiting through read timeouts.
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.with_open(|open| read::next(self, py, open, None, true))
+    }
+
+    /// inject(packet) -> int
+    ///
+    /// Sends `packet` (bytes-like or a `Packet`) out of the interface and
+    /// returns the number of bytes written. Only a `Live` feed can send.
+    fn inject(&self, packet: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let data = packet_bytes(packet)?;
+        self.with_source(|src| src.inject(&self.name, &data))
+    }
+
+    /// datalink() -> int: the link type, one of the `DLT_*` constants.
+    fn datalink(&self) -> PyResult<i32> {
+        self.with_source(|src| Ok(unsafe { ffi::pcap_datalink(src.ptr()) }))
+    }
+
+    /// snapshot() -> int: the snap length in force.
+    fn snapshot(&self) -> PyResult<i32> {
+        self.with_source(|src| Ok(unsafe { ffi::pcap_snapshot(src.ptr()) }))
+    }
+
+    /// filter(filterstr)
+    ///
+    /// Compiles a tcpdump-syntax filter (or takes a `BPFProgram`) and applies
+    /// it. An empty string accepts everything. A bad expression raises
+    /// `PcapError` with libpcap's message.
+    fn filter(&self, filterstr: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.with_source(|src| {
+            let prog: Arc<CompiledFilter> = if let Ok(prog) = filterstr.cast::<BPFProgram>() {
+                // SAFETY: the open handle.
+                prog.get().check_linktype(&self.name, unsafe { ffi::pcap_datalink(src.ptr()) })?;
+                prog.get().compiled().clone()
+            } else {
+                let expr: String = filterstr.extract().map_err(|_| {
+                    PyTypeError::new_err("filter expects a str (tcpdump syntax) or a BPFProgram")
+                })?;
+                Arc::new(CompiledFilter::compile(src.ptr(), &self.name, &expr, true, src.netmask(&self.name))?)
+            };
+            src.set_filter(&self.name, prog)
+        })
+    }
+
+    /// stats() -> dict with int values for `ps_recv`, `ps_drop`, `ps_ifdrop`.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let st = self.with_source(|src| src.stats(&self.name))?;
+        let d = PyDict::new(py);
+        d.set_item("ps_recv", st.ps_recv)?;
+        d.set_item("ps_drop", st.ps_drop)?;
+        d.set_item("ps_ifdrop", st.ps_ifdrop)?;
+        Ok(d)
+    }
+
+    /// close(): releases the handle. A second `close()`, and any method on a
+    /// closed feed, raise `PcapError("feed is closed")`.
+    fn close(&self) -> PyResult<()> {
+        self.close_source()
+    }
+
+    /// True once the feed has been closed (new).
+    #[getter]
+    fn closed(&self) -> PyResult<bool> {
+        self.is_closed()
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// Closes the feed; does nothing if it is closed already.
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        if !self.is_closed()? {
+            self.close_source()?;
+        }
+        Ok(false)
+    }
+}

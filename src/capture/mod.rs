@@ -1,0 +1,21 @@
+//! Capture: the feeds (`Live`, `Offline`, `Dead`), their sources of records,
+//! the reads that drive a source into a consumer, `Dumper` and `BPFProgram`.
+//!
+//! - `source/`: where records come from (a file, an interface, nothing),
+//!   behind one type, `source::Source`; no source knows the feed;
+//! - `feed`: the `Feed` object and its lock; `feed_methods`: its Python
+//!   methods; `read`: the reads (`loop`, `dispatch`, `next`);
+//! - `offline`, `live`, `dead`: the feed classes (opening a source);
+//! - `dumper`: writing savefiles; `filter`: `BPFProgram`; `dlt`: link-type
+//!   constants.
+
+pub mod dead;
+pub mod dlt;
+pub mod dumper;
+pub mod feed;
+mod feed_methods;
+pub mod filter;
+pub mod live;
+pub mod offline;
+mod read;
+pub mod source;

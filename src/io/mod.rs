@@ -1,0 +1,9 @@
+//! Bytes in and out, below the capture classes and knowing nothing of them:
+//! the record and its consumer (`record`), the fast reader of classic pcap
+//! files (`savefile`) with its memory-mapped windows (`mapping`), and the
+//! stdio streams libpcap reads and writes through (`stream`).
+
+pub mod mapping;
+pub mod record;
+pub mod savefile;
+pub mod stream;

@@ -1,0 +1,78 @@
+//! A packet record as every source hands it out, and the consumer side of
+//! a read (`Sink`).
+//!
+//! Sources (`crate::capture::source`) read records and push them into a
+//! `Sink`; consumers implement it: delivery to Python callbacks
+//! (`crate::py::deliver`) is one, a columnar reader would be another. A
+//! record is handed over in two steps, because a memory-mapped file can be
+//! cut short under the reader: the sink first *builds* what it keeps from
+//! the record (copies its bytes out), the source then checks that the
+//! record was read whole, and only then does the sink *take* what it built.
+//! What was built for a record that was not read whole is dropped, and the
+//! record is read again.
+
+use pyo3::PyResult;
+
+/// One packet record, borrowed from the source's buffer.
+#[derive(Clone, Copy)]
+pub struct Record<'a> {
+    /// Seconds since the epoch.
+    pub sec: i64,
+    /// Microseconds within the second.
+    pub usec: i64,
+    /// The packet's length on the wire.
+    pub len: u32,
+    /// The bytes captured (at most the snap length).
+    pub data: &'a [u8],
+}
+
+/// What a source's `pump` ended with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Pumped {
+    /// The sink took what it wanted, or the source has nothing more now
+    /// (a live interface: wait for more).
+    More,
+    /// The end of the records (end of a file).
+    End,
+}
+
+/// The consumer of a read.
+pub trait Sink {
+    /// What the sink keeps of one record until it is known to be whole.
+    type Built;
+
+    /// How many more records the sink takes in this read (`None`: no limit,
+    /// `Some(0)`: stop now).
+    fn remaining(&self) -> Option<usize>;
+
+    /// Copies what the sink needs out of `rec` (whose bytes are only
+    /// borrowed).
+    fn build(&mut self, rec: &Record<'_>) -> PyResult<Self::Built>;
+
+    /// Consumes a record that was read whole.
+    fn take(&mut self, built: Self::Built) -> PyResult<()>;
+
+    /// Counts a record that was read but not handed over (the filter
+    /// rejected it): lets the sink run signal handlers on long files.
+    fn skipped(&mut self) -> PyResult<()>;
+}
+
+/// A `breakloop()` request: set from any thread, taken (and cleared) by
+/// the read it stops.
+#[derive(Default)]
+pub struct BreakFlag(std::sync::atomic::AtomicBool);
+
+impl BreakFlag {
+    /// Asks the running (or next) read to stop.
+    pub fn request(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether a stop was asked for since the last read it stopped; clears
+    /// the request. Costs a plain load when it is not set (once per packet).
+    #[inline]
+    pub fn take(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.0.load(Ordering::Relaxed) && self.0.swap(false, Ordering::AcqRel)
+    }
+}
