@@ -62,18 +62,27 @@ WRONG = [
 ]
 
 
-def test_wrong_scripts_are_rejected(mypy, tmp_path):
+def mypy_each(mypy, tmp_path, header, cases):
+    """Writes each case's lines after `header` to a script of its own, runs
+    mypy on them all at once and returns {script name: [(line, kind,
+    message)]} for every line mypy printed; asserts mypy failed."""
     paths = []
-    for name, line, _ in WRONG:
+    for name, lines, _ in cases:
         path = tmp_path / f"{name}.py"
-        path.write_text(HEADER + line + "\n")
+        path.write_text(header + lines + "\n")
         paths.append(path)
     r = mypy(*paths)
     assert r.returncode == 1, r.stdout + r.stderr
-    errors = {}
+    found = {}
     for out in r.stdout.splitlines():
-        path, lineno, kind, _ = out.split(":", 3)
-        errors.setdefault(os.path.basename(path), []).append((int(lineno), kind.strip(), out.rsplit("  [", 1)[-1]))
+        path, lineno, kind, message = out.split(":", 3)
+        found.setdefault(os.path.basename(path), []).append((int(lineno), kind.strip(), message.strip()))
+    return found
+
+
+def test_wrong_scripts_are_rejected(mypy, tmp_path):
+    found = mypy_each(mypy, tmp_path, HEADER, WRONG)
+    errors = {name: [(n, kind, msg.rsplit("  [", 1)[-1]) for n, kind, msg in lines] for name, lines in found.items()}
     wrong_line = HEADER.count("\n") + 1
     assert errors == {f"{name}.py": [(wrong_line, "error", code + "]")] for name, _, code in WRONG}
 
@@ -94,5 +103,85 @@ def test_right_versions_of_the_wrong_scripts_pass(mypy, tmp_path):
     assert len(right) == len(WRONG)
     path = tmp_path / "right.py"
     path.write_text(HEADER + "\n".join(right) + "\n")
+    r = mypy(path)
+    assert (r.returncode, r.stdout) == (0, "")
+
+
+# `interpret=` decides what a read hands out: the overloads in pcap.pyi tie
+# a callback for `bytes` to interpret omitted/0/False/None and a callback for
+# `Packet` to interpret=1/True; `next()` and iteration follow. Each script
+# below makes the mix-up once; mypy must name it, exactly, at that line.
+INTERPRET_HEADER = HEADER + """\
+def raw(data: bytes, tstamp: Tuple[int, int], length: int) -> None: ...
+def decoded(packet: Packet, tstamp: Tuple[int, int], length: int) -> None: ...
+feed = pcap.Offline("x")
+"""
+
+_RAW_CB = '"Callable[[bytes, tuple[int, int], int], None]"'
+_DECODED_CB = '"Callable[[Packet, tuple[int, int], int], None]"'
+
+
+def _no_variant(method, callback, interpret):
+    return (f'No overload variant of "{method}" of "Feed" matches argument types '
+            f'"int", {callback}, "{interpret}"  [call-overload]')
+
+
+def _needs_either(method, callback):
+    return (f'Argument 2 to "{method}" of "Feed" has incompatible type {callback}; '
+            'expected "Callable[[bytes | Packet, tuple[int, int], int], object]"  [arg-type]')
+
+
+_BYTES_GETITEM = 'No overload variant of "__getitem__" of "bytes" matches argument type "str"  [call-overload]'
+
+# (name, the one wrong line, mypy's exact error for it)
+WRONG_INTERPRET = [
+    ("bytes_cb_interpret_1", "feed.loop(0, raw, interpret=1)", _no_variant("loop", _RAW_CB, "int")),
+    ("bytes_cb_dispatch_1", "feed.dispatch(-1, raw, 1)", _no_variant("dispatch", _RAW_CB, "int")),
+    # True and False are also bools, so mypy measures the callback against
+    # the run-time-flag form (which takes either) and says so.
+    ("bytes_cb_interpret_true", "feed.loop(0, raw, interpret=True)", _needs_either("loop", _RAW_CB)),
+    ("packet_cb_no_interpret", "feed.loop(0, decoded)",
+     'Argument 2 to "loop" of "Feed" has incompatible type ' + _DECODED_CB
+     + '; expected "Callable[[bytes, tuple[int, int], int], object]"  [arg-type]'),
+    ("packet_cb_interpret_0", "feed.dispatch(0, decoded, interpret=0)", _no_variant("dispatch", _DECODED_CB, "int")),
+    ("packet_cb_interpret_false", "feed.loop(0, decoded, False)", _needs_either("loop", _DECODED_CB)),
+    # An int only known at run time could be either: write bool(n).
+    ("packet_cb_int_variable", "n = 1\nfeed.loop(0, decoded, n)", _no_variant("loop", _DECODED_CB, "int")),
+    ("lambda_decodes_bytes", 'feed.loop(0, lambda p, ts, n: print(p["ip"].src))', _BYTES_GETITEM),
+    ("next_decoded_as_bytes", "rec = feed.next(interpret=1)\nif rec:\n    print(rec[0].hex())",
+     '"Packet" has no attribute "hex"  [attr-defined]'),
+    ("next_raw_as_packet", 'rec = feed.next()\nif rec:\n    print(rec[0]["ip"])', _BYTES_GETITEM),
+    ("iteration_as_packet", 'for data, ts, length in feed:\n    print(data["ip"])', _BYTES_GETITEM),
+]
+
+
+def test_interpret_mixups_are_rejected(mypy, tmp_path):
+    found = mypy_each(mypy, tmp_path, INTERPRET_HEADER, WRONG_INTERPRET)
+    errors = {name: [(n, msg) for n, kind, msg in lines if kind == "error"] for name, lines in found.items()}
+    last = INTERPRET_HEADER.count("\n")
+    assert errors == {
+        f"{name}.py": [(last + lines.count("\n") + 1, message)] for name, lines, message in WRONG_INTERPRET}
+
+
+def test_interpret_right_callbacks_pass(mypy, tmp_path):
+    """The same calls, each with the callback its `interpret` hands packets
+    to; the run-time flag takes a callback for either; a Dumper takes both."""
+    right = [
+        "feed.loop(0, raw)", "feed.loop(0, raw, interpret=0)", "feed.dispatch(-1, raw, None)",
+        "feed.loop(0, raw, False)",
+        "feed.loop(0, decoded, interpret=1)", "feed.dispatch(-1, decoded, 1)", "feed.loop(0, decoded, True)",
+        'feed.loop(0, lambda p, ts, n: print(p["ip"].src), interpret=1)',
+        "feed.loop(0, lambda p, ts, n: print(p.hex()))",
+        "def either(p: Union[bytes, Packet], ts: Tuple[int, int], n: int) -> None: ...",
+        "flag = bool(len(sys.argv) > 1)",
+        "feed.loop(0, either, interpret=flag)", "feed.loop(0, either, interpret=1)", "feed.loop(0, either)",
+        'with pcap.Dumper(feed, "o") as dump:\n    feed.loop(0, dump)\n    feed.loop(0, dump, 1)',
+        'rec = feed.next(interpret=True)\nif rec:\n    print(rec[0]["ip"].src)',
+        "raw_rec = feed.next(0)\nif raw_rec:\n    print(raw_rec[0].hex())",
+        "either_rec = feed.next(flag)\nif either_rec:\n    print(len(either_rec[0]))",
+        "for data, ts, length in feed:\n    print(data.hex())",
+    ]
+    path = tmp_path / "right.py"
+    path.write_text("import sys\nfrom typing import Union\n" + INTERPRET_HEADER + "\n".join(right) + "\n")
     r = mypy(path)
     assert (r.returncode, r.stdout) == (0, "")
