@@ -13,7 +13,7 @@ PYLIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_v
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: fuzz all demo test test-rust test-python deps venv develop bench wheel sdist wheel-test sdist-test clean
+.PHONY: fuzz all demo test test-rust test-python deps venv develop bench wheel-deps wheel wheels sdist wheel-test sdist-test clean
 
 all: develop
 
@@ -59,16 +59,40 @@ bench: develop
 	bash benches/setup.sh
 	benches/.venv/bin/python benches/bench.py
 
-# A manylinux wheel with libpcap (and what it links) bundled by auditwheel,
-# and an sdist that builds from source.
-wheel: deps venv
-	rm -f dist/pyopenbsd-*.whl
-	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin build --release --auditwheel repair -o dist -q
+# Wheels: manylinux, per CPython version, each bundling a lean libpcap built
+# here from Debian's source package (scripts/build_libpcap.sh: no D-Bus,
+# systemd, RDMA or Bluetooth, so it needs only the C library). `make wheel`
+# builds the one for $(PYTHON); `make wheels` one for every CPython 3.9-3.13
+# found (pyenv's or python3.X on PATH; WHEEL_PYTHONS="3.9 3.13" picks some)
+# and smoke-tests each. `make develop` keeps using the system libpcap.
+WHEEL_PYTHONS ?=
+
+# What building that libpcap takes: Debian's source tools, flex and bison.
+wheel-deps: deps
+	@missing=""; \
+	command -v dpkg-source >/dev/null || missing="$$missing dpkg-dev"; \
+	command -v flex  >/dev/null || missing="$$missing flex"; \
+	command -v bison >/dev/null || missing="$$missing bison"; \
+	command -v cc    >/dev/null || missing="$$missing gcc"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+wheel: wheel-deps venv
+	PATH=$(abspath $(VENV))/bin:$$PATH bash scripts/wheels.sh --no-smoke $(PYTHON)
+
+wheels: wheel-deps venv
+	PATH=$(abspath $(VENV))/bin:$$PATH bash scripts/wheels.sh $(WHEEL_PYTHONS)
+
+# An sdist that builds from source.
 
 sdist: venv
 	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin sdist -o dist
 
-# Builds the wheel, installs it into a fresh virtualenv and smoke-tests it.
+# Builds the wheel for $(PYTHON), installs it into a fresh virtualenv and
+# smoke-tests it.
 wheel-test: wheel
 	PYTHON=$(PYTHON) bash scripts/wheel_smoke.sh
 
