@@ -8,7 +8,6 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 PIP     := $(PY) -m pip
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PKGS := libpcap-dev tcpdump tshark iproute2
 PYLIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR") or "")')
 
 FUZZ_SECONDS ?= 300
@@ -16,6 +15,14 @@ FUZZ_SECONDS ?= 300
 .PHONY: fuzz all demo test test-rust test-python deps venv develop bench wheel-deps wheel wheels sdist wheel-test sdist-test clean
 
 all: develop
+
+# The end of a recipe that collects Debian package names in $$missing:
+# installs them, if there are any.
+APT_INSTALL_MISSING = if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 # System packages: libpcap headers to build against, tcpdump/tshark as test
 # oracles, iproute2 for the live-capture namespaces.
@@ -26,11 +33,7 @@ deps:
 	command -v tshark  >/dev/null || missing="$$missing tshark"; \
 	command -v editcap >/dev/null || missing="$$missing tshark"; \
 	command -v ip      >/dev/null || missing="$$missing iproute2"; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing system packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PKGS) >/dev/null; \
-	fi
+	$(APT_INSTALL_MISSING)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -74,11 +77,7 @@ wheel-deps: deps
 	command -v flex  >/dev/null || missing="$$missing flex"; \
 	command -v bison >/dev/null || missing="$$missing bison"; \
 	command -v cc    >/dev/null || missing="$$missing gcc"; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing system packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	$(APT_INSTALL_MISSING)
 
 wheel: wheel-deps venv
 	PATH=$(abspath $(VENV))/bin:$$PATH bash scripts/wheels.sh --no-smoke $(PYTHON)

@@ -65,7 +65,7 @@ for py in "${pythons[@]}"; do
     # version there); LD_LIBRARY_PATH: the repair step finds that one to
     # bundle, not the system's (both are libpcap.so.0.8).
     LIBPCAP_LIBDIR="$prefix/lib" LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-        maturin build --release --auditwheel repair -i "$py" --target-dir target/wheels -o dist -q
+        maturin build --release --strip --auditwheel repair -i "$py" --target-dir target/wheels -o dist -q
     wheel=$(ls dist/pyopenbsd-*-"$tag"-"$tag"-*.whl)
     echo "wheels: $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB, built in $((SECONDS - start)) s)"
     if [ "$smoke" = 1 ]; then
