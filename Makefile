@@ -68,7 +68,9 @@ bench: develop
 # builds the one for $(PYTHON); `make wheels` one for every CPython 3.9-3.13
 # found (pyenv's or python3.X on PATH; WHEEL_PYTHONS="3.9 3.13" picks some)
 # and smoke-tests each. `make develop` keeps using the system libpcap.
+# MANYLINUX=2014: manylinux2014 wheels (glibc 2.17 on), linked with zig.
 WHEEL_PYTHONS ?=
+MANYLINUX ?=
 
 # What building that libpcap takes: Debian's source tools, flex and bison.
 wheel-deps: deps
@@ -83,7 +85,8 @@ wheel: wheel-deps venv
 	PATH=$(abspath $(VENV))/bin:$$PATH bash scripts/wheels.sh --no-smoke $(PYTHON)
 
 wheels: wheel-deps venv
-	PATH=$(abspath $(VENV))/bin:$$PATH bash scripts/wheels.sh $(WHEEL_PYTHONS)
+	$(if $(MANYLINUX),$(PIP) install -q ziglang)
+	PATH=$(abspath $(VENV))/bin:$$PATH MANYLINUX=$(MANYLINUX) bash scripts/wheels.sh $(WHEEL_PYTHONS)
 
 # An sdist that builds from source.
 

@@ -7,7 +7,10 @@
 # libgcrypt, libgpg-error, libzstd, liblz4, liblzma and libcap: a wheel that
 # bundles it carries all nine.
 #
-#   scripts/build_libpcap.sh DIR     -> DIR/prefix/lib/libpcap.so.1 (and headers)
+#   scripts/build_libpcap.sh DIR     -> DIR/prefix/lib/libpcap.so.0.8 (and headers)
+#
+# $CC, when set, is the C compiler (scripts/wheels.sh sets a zig one for
+# manylinux2014 wheels).
 #
 # The source comes through apt with a private configuration (DIR/apt): the
 # system's own Debian sources, as deb-src entries, so nothing on the machine
@@ -22,7 +25,8 @@ CONFIGURE_FLAGS=(--disable-dbus --disable-rdma --disable-bluetooth --without-lib
                  --disable-netmap --without-dpdk --without-dag --without-septel
                  --without-snf --without-turbocap --disable-remote)
 stamp="$prefix/.configured-with"
-if [ -f "$prefix/lib/libpcap.so" ] && [ "$(cat "$stamp" 2>/dev/null)" = "${CONFIGURE_FLAGS[*]}" ]; then
+configured="CC=${CC:-cc} ${CONFIGURE_FLAGS[*]}"
+if [ -f "$prefix/lib/libpcap.so" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$configured" ]; then
     echo "$prefix"
     exit 0
 fi
@@ -55,5 +59,5 @@ LDFLAGS="-Wl,-z,relro,-z,now" \
 make -s -j2 >/dev/null
 rm -rf "$prefix" && make -s install >/dev/null
 strip --strip-unneeded "$prefix"/lib/libpcap.so.*.*
-echo "${CONFIGURE_FLAGS[*]}" > "$stamp"
+echo "$configured" > "$stamp"
 echo "$prefix"

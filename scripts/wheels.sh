@@ -12,6 +12,11 @@
 # interpreter), in target/wheels so that `make develop`'s build stays as it
 # is, and are written to dist/. Each is a per-version wheel, not abi3: see
 # docs/performance.md.
+#
+# MANYLINUX=2014 builds manylinux2014 wheels (glibc 2.17 and later) instead
+# of ones for this machine's glibc: libpcap and the extension are linked by
+# zig against glibc 2.17's symbols (`python3 -m ziglang`: the ziglang
+# package from PyPI, which `make wheels MANYLINUX=2014` installs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 smoke=1
@@ -47,8 +52,28 @@ for v in "$@"; do
 done
 [ ${#pythons[@]} -gt 0 ] || { echo "wheels: no Python found" >&2; exit 1; }
 
-# The lean libpcap the wheels bundle (scripts/build_libpcap.sh).
-prefix=$(bash scripts/build_libpcap.sh target/libpcap | tail -n 1)
+# The lean libpcap the wheels bundle (scripts/build_libpcap.sh), and where
+# the wheels are built.
+case ${MANYLINUX:-} in
+    "")
+        prefix=$(bash scripts/build_libpcap.sh target/libpcap | tail -n 1)
+        build=target/wheels
+        zig=()
+        ;;
+    2014)
+        mkdir -p target/zig
+        printf '#!/bin/sh\nexec %s -m ziglang cc -target %s-linux-gnu.2.17 "$@"\n' \
+            "$(command -v python3)" "$(uname -m)" > target/zig/cc
+        chmod +x target/zig/cc
+        prefix=$(CC=$PWD/target/zig/cc bash scripts/build_libpcap.sh target/libpcap-manylinux2014 | tail -n 1)
+        build=target/wheels-manylinux2014
+        zig=(--zig --compatibility manylinux2014)
+        ;;
+    *)
+        echo "wheels: MANYLINUX must be empty or 2014, not $MANYLINUX" >&2
+        exit 1
+        ;;
+esac
 
 mkdir -p dist
 built=()
@@ -60,12 +85,12 @@ for py in "${pythons[@]}"; do
     # a hard link to cargo's own artifact: a second build for the same Python,
     # which cargo finds fresh, would start from the patched file (and fail to
     # find the renamed libpcap). Dropping both makes cargo link it afresh.
-    rm -rf target/wheels/maturin target/wheels/release/deps/lib_native.so
+    rm -rf "$build/maturin" "$build/release/deps/lib_native.so"
     # LIBPCAP_LIBDIR: the pcap crate links the lean libpcap (and reads its
     # version there); LD_LIBRARY_PATH: the repair step finds that one to
     # bundle, not the system's (both are libpcap.so.0.8).
     LIBPCAP_LIBDIR="$prefix/lib" LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-        maturin build --release --strip --auditwheel repair -i "$py" --target-dir target/wheels -o dist -q
+        maturin build --release --strip --auditwheel repair ${zig[@]+"${zig[@]}"} -i "$py" --target-dir "$build" -o dist -q
     wheel=$(ls dist/pyopenbsd-*-"$tag"-"$tag"-*.whl)
     echo "wheels: $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB, built in $((SECONDS - start)) s)"
     if [ "$smoke" = 1 ]; then
