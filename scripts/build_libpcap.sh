@@ -52,12 +52,15 @@ rm -rf "$dir/src" && mkdir -p "$dir/src"
 src=$(ls -d "$dir"/src/libpcap-*/ | head -n 1)
 
 cd "$src"
+# The build's output (libpcap's own compiler warnings included) goes to a
+# log, shown only when a step fails.
+log=$dir/build.log
+quiet() { "$@" >"$log" 2>&1 || { cat "$log" >&2; echo "build_libpcap: $* failed" >&2; exit 1; }; }
 # Debian's hardening flags; -g0: the wheel carries no debug information.
-CFLAGS="-O2 -g0 -fstack-protector-strong -D_FORTIFY_SOURCE=2" \
-LDFLAGS="-Wl,-z,relro,-z,now" \
-    ./configure -q --prefix="$prefix" "${CONFIGURE_FLAGS[@]}" >/dev/null
-make -s -j2 >/dev/null
-rm -rf "$prefix" && make -s install >/dev/null
+quiet env CFLAGS="-O2 -g0 -fstack-protector-strong -D_FORTIFY_SOURCE=2" LDFLAGS="-Wl,-z,relro,-z,now" \
+    ./configure --prefix="$prefix" "${CONFIGURE_FLAGS[@]}"
+quiet make -j2
+rm -rf "$prefix" && quiet make install
 strip --strip-unneeded "$prefix"/lib/libpcap.so.*.*
 echo "$configured" > "$stamp"
 echo "$prefix"
