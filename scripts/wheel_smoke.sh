@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 PYTHON=$(command -v "$PYTHON")
 
-if [ -z "${WHEEL_SMOKE_HIDDEN:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+if [ -z "${WHEEL_SMOKE_HIDDEN:-}" ] && [ "$(id -u)" = 0 ] && unshare --mount true 2>/dev/null; then
     exec unshare --mount --propagation private env WHEEL_SMOKE_HIDDEN=1 PYTHON="$PYTHON" bash "$0" "$@"
 fi
 if [ -n "${WHEEL_SMOKE_HIDDEN:-}" ]; then
@@ -26,7 +26,7 @@ if [ -n "${WHEEL_SMOKE_HIDDEN:-}" ]; then
     done
     hidden=1
 else
-    echo "wheel smoke test: not root, so Rust, libpcap headers and the system libpcap stay visible"
+    echo "wheel smoke test: not root (or no mount namespace), so Rust, libpcap headers and the system libpcap stay visible"
     hidden=0
 fi
 
