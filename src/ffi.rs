@@ -57,10 +57,13 @@ pub const PCAP_ERRBUF_SIZE: usize = 256;
 pub const PCAP_NETMASK_UNKNOWN: c_uint = 0xffff_ffff;
 /// `pcap_activate`'s generic failure (the message is in the handle).
 pub const PCAP_ERROR: c_int = -1;
+pub const PCAP_ERROR_RFMON_NOTSUP: c_int = -6;
+pub const PCAP_ERROR_TSTAMP_PRECISION_NOTSUP: c_int = -12;
+pub const PCAP_TSTAMP_PRECISION_MICRO: c_int = 0;
+pub const PCAP_TSTAMP_PRECISION_NANO: c_int = 1;
 
 #[link(name = "pcap")]
 extern "C" {
-    pub fn pcap_fopen_offline(fp: *mut FILE, errbuf: *mut c_char) -> *mut pcap_t;
     // Opening a live capture ourselves: the `pcap` crate's `open()` keeps
     // only the message of a failed activation (not its status) and treats
     // activation warnings as failures.
@@ -70,7 +73,20 @@ extern "C" {
     pub fn pcap_set_timeout(p: *mut pcap_t, ms: c_int) -> c_int;
     pub fn pcap_activate(p: *mut pcap_t) -> c_int;
     pub fn pcap_statustostr(status: c_int) -> *const c_char;
-    pub fn pcap_open_dead(linktype: c_int, snaplen: c_int) -> *mut pcap_t;
+    // The modern capture options (see `crate::capture::options`).
+    pub fn pcap_set_immediate_mode(p: *mut pcap_t, on: c_int) -> c_int;
+    pub fn pcap_set_buffer_size(p: *mut pcap_t, size: c_int) -> c_int;
+    pub fn pcap_set_tstamp_precision(p: *mut pcap_t, precision: c_int) -> c_int;
+    pub fn pcap_get_tstamp_precision(p: *mut pcap_t) -> c_int;
+    pub fn pcap_set_tstamp_type(p: *mut pcap_t, t: c_int) -> c_int;
+    pub fn pcap_tstamp_type_name_to_val(name: *const c_char) -> c_int;
+    pub fn pcap_list_tstamp_types(p: *mut pcap_t, types: *mut *mut c_int) -> c_int;
+    pub fn pcap_free_tstamp_types(types: *mut c_int);
+    pub fn pcap_tstamp_type_val_to_name(t: c_int) -> *const c_char;
+    pub fn pcap_set_rfmon(p: *mut pcap_t, on: c_int) -> c_int;
+    pub fn pcap_setdirection(p: *mut pcap_t, d: c_int) -> c_int;
+    pub fn pcap_open_dead_with_tstamp_precision(linktype: c_int, snaplen: c_int, precision: c_uint) -> *mut pcap_t;
+    pub fn pcap_fopen_offline_with_tstamp_precision(fp: *mut FILE, precision: c_uint, errbuf: *mut c_char) -> *mut pcap_t;
     pub fn pcap_close(p: *mut pcap_t);
     pub fn pcap_geterr(p: *mut pcap_t) -> *mut c_char;
     pub fn pcap_datalink(p: *mut pcap_t) -> c_int;

@@ -31,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(offline::is_pcap_file, m)?)?;
     m.add_function(wrap_pyfunction!(live::lookupdev, m)?)?;
     m.add_function(wrap_pyfunction!(live::findalldevs, m)?)?;
+    m.add_function(wrap_pyfunction!(live::interfaces_raw, m)?)?;
     dlt::register(m)?;
     packet::register(m)?;
     Ok(())

@@ -59,6 +59,12 @@ WRONG = [
     ("filter_int", 'pcap.Offline("x").filter(22)', "arg-type"),
     ("next_may_be_none", 'data, ts, n = pcap.Offline("x").next()', "misc"),
     ("ttl_str", 'Packet(Ethernet, b"")["ip"].ttl = "64"', "assignment"),
+    # The modern options (issue 18).
+    ("precision_typo", 'pcap.Live("lo", precision="nanos")', "arg-type"),
+    ("direction_typo", 'pcap.Live("lo").setdirection("input")', "arg-type"),
+    ("format_typo", 'pcap.Dumper(pcap.Dead(1), "o", format="ng")', "arg-type"),
+    ("flags_not_bool", 'up: bool = pcap.interfaces()[0].flags', "assignment"),
+    ("aiter_not_sync", 'for rec in pcap.Live("lo").aiter(): pass', "attr-defined"),
 ]
 
 
@@ -99,6 +105,11 @@ def test_right_versions_of_the_wrong_scripts_pass(mypy, tmp_path):
         'pcap.Offline("x").filter("tcp port 22")',
         'rec = pcap.Offline("x").next()\nif rec is not None:\n    data, ts, n = rec',
         'Packet(Ethernet, b"")["ip"].ttl = 64',
+        'pcap.Live("lo", precision="nano")',
+        'pcap.Live("lo").setdirection("in")',
+        'pcap.Dumper(pcap.Dead(1), "o", format="pcapng")',
+        'up: bool = "up" in pcap.interfaces()[0].flags',
+        'async def f() -> None:\n    async for rec in pcap.Live("lo").aiter(): pass',
     ]
     assert len(right) == len(WRONG)
     path = tmp_path / "right.py"

@@ -5,6 +5,9 @@ The legacy PyOpenBSD/PacketPy ``pcap`` API (``Live``, ``Offline``, ``Dead``,
 libpcap. See docs/feeds.md for the full contract.
 """
 
+import socket
+from typing import FrozenSet, List, NamedTuple, Optional
+
 from openbsd import _native
 
 from openbsd._native import (  # noqa: F401  (re-exports)
@@ -45,7 +48,37 @@ DLT_LINUX_SLL2: int = _native.DLT_LINUX_SLL2
 DLT_IPV4: int = _native.DLT_IPV4
 DLT_IPV6: int = _native.DLT_IPV6
 
+
+
+class Address(NamedTuple):
+    """One address of an interface (``interfaces()``)."""
+
+    family: socket.AddressFamily  # AF_INET or AF_INET6
+    address: str
+    netmask: Optional[str]
+    broadcast: Optional[str]
+
+
+class Interface(NamedTuple):
+    """An interface libpcap can capture on (``interfaces()``)."""
+
+    name: str
+    description: Optional[str]
+    addresses: List[Address]
+    flags: FrozenSet[str]  # among "up", "running", "loopback", "wireless"
+
+
+def interfaces() -> List[Interface]:
+    """The interfaces that can be opened, with their description, IPv4 and
+    IPv6 addresses and flags (``findalldevs()`` gives just the names)."""
+    return [
+        Interface(name, desc, [Address(socket.AddressFamily(fam), *rest) for fam, *rest in addrs],
+                  frozenset(flags))
+        for name, desc, addrs, flags in _native._interfaces()
+    ]
+
+
 __all__ = [
-    "BPFProgram", "Dead", "Dumper", "Feed", "Live", "Offline", "PcapError",
-    "findalldevs", "isPCapFile", "lookupdev",
+    "Address", "BPFProgram", "Dead", "Dumper", "Feed", "Interface", "Live", "Offline", "PcapError",
+    "findalldevs", "interfaces", "isPCapFile", "lookupdev",
 ] + [name for name in dir(_native) if name.startswith("DLT_")]

@@ -2,28 +2,32 @@
 //! compiling filters (`BPFProgram`) for a given link type.
 
 use super::feed::Feed;
+use super::options::precision_arg;
 use super::source::raw::RawHandle;
 use super::source::Source;
 use crate::py::error::pcap_error;
 use pyo3::prelude::*;
 use pyo3::PyClassInitializer;
 
-/// Dead(linktype, snaplen=1500)
+/// Dead(linktype, snaplen=1500, *, precision="micro")
 ///
 /// A feed with no source, for writing savefiles (`Dumper`) and compiling
-/// filters (`BPFProgram`) for a given link type.
+/// filters (`BPFProgram`) for a given link type. With `precision="nano"` a
+/// `Dumper` on it writes nanosecond timestamps `(sec, nsec)`.
 #[pyclass(frozen, extends = Feed, module = "openbsd.pcap")]
 pub struct Dead {}
 
 #[pymethods]
 impl Dead {
     #[new]
-    #[pyo3(signature = (linktype, snaplen = 1500))]
+    #[pyo3(signature = (linktype, snaplen = 1500, *, precision = None))]
     fn new(
         #[pyo3(from_py_with = linktype_arg)] linktype: i32,
         #[pyo3(from_py_with = crate::py::args::snaplen)] snaplen: i32,
+        precision: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let h = RawHandle::open_dead(linktype, snaplen)
+        let precision = precision.map(precision_arg).transpose()?.unwrap_or_default();
+        let h = RawHandle::open_dead_with(linktype, snaplen, precision)
             .ok_or_else(|| pcap_error(format!("cannot open a dead feed for link type {linktype}")))?;
         let feed = Feed::new(Source::Dead(h), format!("Dead(linktype={linktype})"));
         Ok(PyClassInitializer::from(feed).add_subclass(Dead {}))

@@ -177,8 +177,9 @@ unsafe fn open_with_raw_linktype(
     }
     let dlt = u32::try_from(ffi::pcap_datalink(p)).ok()?;
     // The header is written for Ethernet (which every libpcap can write)
-    // with the feed's snap length, then its link type field is replaced.
-    let dead = super::source::raw::RawHandle::open_dead(super::dlt::DLT_EN10MB, ffi::pcap_snapshot(p))?;
+    // with the feed's snap length and precision, then its link type field is replaced.
+    let precision = crate::capture::options::Precision::of(p);
+    let dead = super::source::raw::RawHandle::open_dead_with(super::dlt::DLT_EN10MB, ffi::pcap_snapshot(p), precision)?;
     let w = Writer::new(NonNull::new(ffi::pcap_dump_open(dead.ptr(), c.as_ptr()))?, c);
     let f = ffi::pcap_dump_file(w.ptr());
     if f.is_null() {
@@ -193,6 +194,76 @@ unsafe fn open_with_raw_linktype(
         return Some(Err(std::io::Error::last_os_error()));
     }
     Some(Ok(w))
+}
+
+/// A pcapng file of ours (libpcap 1.10 cannot write pcapng).
+type NgWriter = crate::io::pcapng::Writer<std::io::BufWriter<std::fs::File>>;
+
+/// Where a `Dumper` writes: a savefile through libpcap, or pcapng.
+enum Output {
+    Pcap(Writer),
+    Pcapng(NgWriter),
+}
+
+impl Output {
+    fn flush(&mut self) -> Result<(), std::io::Error> {
+        match self {
+            Output::Pcap(w) => w.flush(),
+            Output::Pcapng(w) => w.flush(),
+        }
+    }
+
+    /// The exception of a signal handler that failed a write (pcap only:
+    /// pcapng writes retry interrupted writes).
+    fn take_pending(&self) -> Option<PyErr> {
+        match self {
+            Output::Pcap(w) => w.take_pending(),
+            Output::Pcapng(_) => None,
+        }
+    }
+}
+
+/// `format=` of `Dumper`: whether to write pcapng.
+fn format_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+    let Some(obj) = obj else { return Ok(false) };
+    let s: String = obj.extract().map_err(|_| {
+        PyTypeError::new_err(format!("format must be a str, not {}", crate::py::args::type_name(obj)))
+    })?;
+    match s.as_str() {
+        "pcap" => Ok(false),
+        "pcapng" => Ok(true),
+        _ => Err(PyValueError::new_err(format!("format must be \"pcap\" or \"pcapng\", not {s:?}"))),
+    }
+}
+
+/// Opens `path` (`"-"`: a duplicate of standard output) and writes the
+/// pcapng section and interface headers for the feed's handle `p`.
+///
+/// # Safety
+/// `p` must be an open handle.
+unsafe fn open_pcapng(py: Python<'_>, p: *mut ffi::pcap_t, path: &PathArg, c: &std::ffi::CStr, live: Option<&str>) -> PyResult<NgWriter> {
+    let os_err = |e: std::io::Error| pcap_os_error_about(&path.display, "", &e);
+    let linktype = ffi::pcap_datalink(p);
+    let linktype = u16::try_from(linktype)
+        .map_err(|_| crate::py::error::pcap_error_about(&path.display, &format!("link type {linktype} cannot be written to pcapng")))?;
+    let iface = crate::io::pcapng::Interface {
+        linktype,
+        snaplen: ffi::pcap_snapshot(p).max(0) as u32,
+        nano: crate::capture::options::Precision::of(p) == crate::capture::options::Precision::Nano,
+        name: live.map(str::to_owned),
+    };
+    let file = if c.to_bytes() == b"-" {
+        let fd = libc::fcntl(libc::STDOUT_FILENO, libc::F_DUPFD_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(os_err(std::io::Error::last_os_error()));
+        }
+        <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd)
+    } else {
+        // A FIFO waits for its reader: without the GIL.
+        py.detach(|| std::fs::File::create(&path.path)).map_err(os_err)?
+    };
+    let out = std::io::BufWriter::with_capacity(1 << 16, file);
+    crate::io::pcapng::Writer::new(out, &iface).map_err(|e| pcap_os_error_about(&path.display, "write failed: ", &e))
 }
 
 /// `tstamp` of a `Dumper` call: a tuple `(sec, usec)`. A savefile stores
@@ -215,15 +286,19 @@ fn tstamp_arg(obj: &Bound<'_, PyAny>) -> PyResult<(i64, i64)> {
     Ok((sec, usec))
 }
 
-/// Dumper(feed, filename)
+/// Dumper(feed, filename, *, format="pcap")
 ///
 /// Opens `filename` for writing a savefile with `feed`'s link type and snap
 /// length. Call it like a feed callback, `dumper(packet, (sec, usec),
 /// length)`, so `feed.loop(10, Dumper(feed, "out.pcap"))` copies ten
-/// packets. Write errors raise `PcapError`; they are never silent.
+/// packets. A feed with `precision="nano"` gets a nanosecond savefile, and
+/// takes `(sec, nsec)`. `format="pcapng"` writes pcapng (one interface with
+/// the feed's link type, snap length and timestamp resolution), where a
+/// packet may carry a comment: `dumper(packet, tstamp, length,
+/// comment="...")`. Write errors raise `PcapError`; they are never silent.
 #[pyclass(frozen, module = "openbsd.pcap")]
 pub struct Dumper {
-    writer: Mutex<Option<Writer>>,
+    writer: Mutex<Option<Output>>,
     /// The file name as given.
     #[pyo3(get)]
     filename: Py<PyAny>,
@@ -231,13 +306,13 @@ pub struct Dumper {
 }
 
 impl Dumper {
-    fn lock(&self) -> MutexGuard<'_, Option<Writer>> {
+    fn lock(&self) -> MutexGuard<'_, Option<Output>> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The error of a failed write or flush of `w`: the exception of a
     /// signal handler that interrupted it, or the OS error `e`.
-    fn write_error(&self, w: &Writer, e: std::io::Error) -> PyErr {
+    fn write_error(&self, w: &Output, e: std::io::Error) -> PyErr {
         w.take_pending().unwrap_or_else(|| self.io_error(e))
     }
 
@@ -246,9 +321,17 @@ impl Dumper {
     }
 
     /// Writes one record. `sec`/`usec` are the timestamp, `len` the wire length.
-    pub fn write(&self, data: &[u8], sec: i64, usec: i64, len: u32) -> PyResult<()> {
-        let guard = self.lock();
-        let w = guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
+    pub fn write(&self, data: &[u8], sec: i64, usec: i64, len: u32, comment: Option<&str>) -> PyResult<()> {
+        let mut guard = self.lock();
+        let w = match guard.as_mut().ok_or_else(|| pcap_error(DUMPER_CLOSED))? {
+            Output::Pcapng(ng) => {
+                return ng.packet(data, sec, usec, len, comment).map_err(|e| self.io_error(e));
+            }
+            Output::Pcap(_) if comment.is_some() => {
+                return Err(crate::py::error::pcap_error_about(&self.path, "a comment needs format=\"pcapng\" (a pcap savefile has no room for one)"));
+            }
+            Output::Pcap(w) => w,
+        };
         let hdr = ffi::pcap_pkthdr {
             // The same 32 bits whichever way the seconds came.
             ts: libc::timeval { tv_sec: sec as u32 as libc::time_t, tv_usec: usec as libc::suseconds_t },
@@ -258,59 +341,73 @@ impl Dumper {
         // SAFETY: the dumper is open; header and data are valid for the call.
         unsafe { ffi::pcap_dump(w.ptr().cast(), &hdr, data.as_ptr()) };
         match w.stream_error() {
-            Some(e) => Err(self.write_error(w, e)),
+            Some(e) => Err(w.take_pending().unwrap_or_else(|| self.io_error(e))),
             None => Ok(()),
         }
+    }
+}
+
+impl Dumper {
+    /// Opens a pcap savefile with libpcap's writer for the handle `p`.
+    fn open_pcap(py: Python<'_>, p: *mut ffi::pcap_t, path: &PathArg, c: &std::ffi::CStr) -> PyResult<Writer> {
+        // Standard output or a FIFO: through our stream.
+        if let Some((f, sink)) = open_sink_output(py, path, c)? {
+            // SAFETY: live handle; the stream is ours until libpcap
+            // takes it, closed here if libpcap refuses it.
+            let d = unsafe { ffi::pcap_dump_fopen(p, f) };
+            // The errno of the failed header write, if that is what failed.
+            let os = std::io::Error::last_os_error();
+            return match NonNull::new(d) {
+                Some(d) => Ok(Writer::over_sink(d, sink)),
+                None => {
+                    let reason = unsafe { ffi::last_error(p) };
+                    // A signal handler that raised while the header waited.
+                    let pending = unsafe { sink.as_ptr().as_mut() }.and_then(Sink::take_pending);
+                    unsafe { libc::fclose(f) };
+                    if let Some(e) = pending {
+                        return Err(e);
+                    }
+                    // libpcap names the output "stream" here; we name the path.
+                    Err(pcap_error_after_os(&path.display, reason.strip_prefix("stream: ").unwrap_or(&reason), &os))
+                }
+            };
+        }
+        // SAFETY: live handle, valid C string.
+        let d = unsafe { ffi::pcap_dump_open(p, c.as_ptr()) };
+        // The errno of libpcap's failed fopen, if that is what failed.
+        let os = std::io::Error::last_os_error();
+        let w = match NonNull::new(d) {
+            Some(d) => Writer::new(d, c),
+            None => {
+                let reason = unsafe { ffi::last_error(p) };
+                // SAFETY: as above.
+                match unsafe { open_with_raw_linktype(p, path, c, &reason) } {
+                    Some(r) => r.map_err(|e| pcap_os_error_about(&path.display, "", &e))?,
+                    None => return Err(pcap_error_after_os(&path.display, &reason, &os)),
+                }
+            }
+        };
+        Ok(w)
     }
 }
 
 #[pymethods]
 impl Dumper {
     #[new]
-    fn new(py: Python<'_>, feed: &Bound<'_, Feed>, filename: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (feed, filename, *, format = None))]
+    fn new(py: Python<'_>, feed: &Bound<'_, Feed>, filename: &Bound<'_, PyAny>, format: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let pcapng = format_arg(format)?;
         let path = PathArg::extract(filename)?;
         let c = path.c_path()?;
         let f = feed.get();
         let w = f.with_source(|src| {
             let p = src.ptr();
-            // Standard output or a FIFO: through our stream.
-            if let Some((f, sink)) = open_sink_output(py, &path, &c)? {
-                // SAFETY: live handle; the stream is ours until libpcap
-                // takes it, closed here if libpcap refuses it.
-                let d = unsafe { ffi::pcap_dump_fopen(p, f) };
-                // The errno of the failed header write, if that is what failed.
-                let os = std::io::Error::last_os_error();
-                return match NonNull::new(d) {
-                    Some(d) => Ok(Writer::over_sink(d, sink)),
-                    None => {
-                        let reason = unsafe { ffi::last_error(p) };
-                        // A signal handler that raised while the header waited.
-                        let pending = unsafe { sink.as_ptr().as_mut() }.and_then(Sink::take_pending);
-                        unsafe { libc::fclose(f) };
-                        if let Some(e) = pending {
-                            return Err(e);
-                        }
-                        // libpcap names the output "stream" here; we name the path.
-                        Err(pcap_error_after_os(&path.display, reason.strip_prefix("stream: ").unwrap_or(&reason), &os))
-                    }
-                };
+            if pcapng {
+                let live = src.is_live().then_some(f.name.as_str());
+                // SAFETY: the open handle.
+                return Ok(Output::Pcapng(unsafe { open_pcapng(py, p, &path, &c, live)? }));
             }
-            // SAFETY: live handle, valid C string.
-            let d = unsafe { ffi::pcap_dump_open(p, c.as_ptr()) };
-            // The errno of libpcap's failed fopen, if that is what failed.
-            let os = std::io::Error::last_os_error();
-            let w = match NonNull::new(d) {
-                Some(d) => Writer::new(d, &c),
-                None => {
-                    let reason = unsafe { ffi::last_error(p) };
-                    // SAFETY: as above.
-                    match unsafe { open_with_raw_linktype(p, &path, &c, &reason) } {
-                        Some(r) => r.map_err(|e| pcap_os_error_about(&path.display, "", &e))?,
-                        None => return Err(pcap_error_after_os(&path.display, &reason, &os)),
-                    }
-                }
-            };
-            Ok(w)
+            Ok(Output::Pcap(Self::open_pcap(py, p, &path, &c)?))
         })?;
         Ok(Dumper { writer: Mutex::new(Some(w)), filename: filename.clone().unbind(), path: path.display })
     }
@@ -318,24 +415,32 @@ impl Dumper {
     /// dumper(packet, (sec, usec), length): writes one packet. `packet` is
     /// bytes, bytearray, memoryview or a `Packet` (recorded whole as the
     /// captured data); `length` is the packet's length on the wire.
+    #[pyo3(signature = (packet, tstamp, length, comment = None))]
     fn __call__(
         &self,
         packet: &Bound<'_, PyAny>,
         #[pyo3(from_py_with = tstamp_arg)] tstamp: (i64, i64),
         #[pyo3(from_py_with = crate::py::args::wire_length)] length: u32,
+        comment: Option<&str>,
     ) -> PyResult<()> {
         let data = packet_bytes(packet)?;
         let (sec, usec) = tstamp;
         if data.len() > u32::MAX as usize {
             return Err(PyTypeError::new_err("packet too large for a savefile"));
         }
-        self.write(&data, sec, usec, length)
+        if comment.is_some_and(|c| c.len() > crate::io::pcapng::MAX_COMMENT) {
+            return Err(PyValueError::new_err(format!("comment too long (at most {} bytes)", crate::io::pcapng::MAX_COMMENT)));
+        }
+        self.write(&data, sec, usec, length, comment)
     }
 
     /// ftell() -> int: the current byte offset in the file.
     fn ftell(&self) -> PyResult<i64> {
         let guard = self.lock();
-        let w = guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
+        let w = match guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))? {
+            Output::Pcap(w) => w,
+            Output::Pcapng(ng) => return Ok(ng.tell() as i64),
+        };
         // SAFETY: open dumper.
         let off = unsafe { ffi::pcap_dump_ftell(w.ptr()) };
         if off < 0 {
@@ -346,14 +451,14 @@ impl Dumper {
 
     /// flush(): writes buffered packets to the file.
     fn flush(&self) -> PyResult<()> {
-        let guard = self.lock();
-        let w = guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
+        let mut guard = self.lock();
+        let w = guard.as_mut().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
         w.flush().map_err(|e| self.write_error(w, e))
     }
 
     /// close(): flushes and closes the file. A second `close()` raises.
     fn close(&self) -> PyResult<()> {
-        let w = self.lock().take().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
+        let mut w = self.lock().take().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
         let r = w.flush().map_err(|e| self.write_error(&w, e));
         drop(w);
         r
@@ -386,7 +491,7 @@ impl Dumper {
 
 impl Drop for Dumper {
     fn drop(&mut self) {
-        if let Some(w) = self.lock().take() {
+        if let Some(mut w) = self.lock().take() {
             if let Err(e) = w.flush() {
                 let err = self.io_error(e);
                 Python::attach(|py| err.write_unraisable(py, None));

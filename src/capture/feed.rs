@@ -33,6 +33,8 @@ pub struct Feed {
     /// Set by `breakloop()` (from any thread, without the lock); cleared by
     /// the read it stops.
     pub(crate) brk: BreakFlag,
+    /// A live feed's `setnonblock(True)`: its reads never wait.
+    pub(crate) nonblock: std::sync::atomic::AtomicBool,
 }
 
 impl Feed {
@@ -44,7 +46,7 @@ impl Feed {
             (ffi::pcap_datalink(p), swapped)
         };
         let open = Open { source, next_args: ArgBuilder::new(None) };
-        Feed { state: OpenCell::new(open), name, link: LinkInfo { dlt, swapped }, timeout_ms: 0, brk: BreakFlag::default() }
+        Feed { state: OpenCell::new(open), name, link: LinkInfo { dlt, swapped }, timeout_ms: 0, brk: BreakFlag::default(), nonblock: false.into() }
     }
 
     /// The open state, for one call (all callers are methods run with the
@@ -79,6 +81,11 @@ impl Feed {
             }
             None => Err(pcap_error(CLOSED)),
         }
+    }
+
+    /// Whether reads must not wait (`setnonblock(True)` on a live feed).
+    pub(crate) fn nonblock(&self) -> bool {
+        self.nonblock.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether the feed was closed. A feed in use (a read running in

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 impl Feed {
     /// The link to decode packets with, when `interpret` (default false) is true.
-    fn interpret_info(&self, interpret: Option<&Bound<'_, PyAny>>) -> PyResult<Option<LinkInfo>> {
+    pub(crate) fn interpret_info(&self, interpret: Option<&Bound<'_, PyAny>>) -> PyResult<Option<LinkInfo>> {
         Ok(match interpret {
             Some(i) if i.is_truthy()? => Some(self.link),
             _ => None,

@@ -3,6 +3,7 @@
 //! source's (`source::file`).
 
 use super::feed::Feed;
+use super::options::{precision_arg, Precision};
 use super::source::file::{FileSource, StreamState};
 use super::source::Source;
 use crate::ffi;
@@ -64,14 +65,14 @@ unsafe fn open_stream(path: &PathArg, fd: libc::c_int) -> PyResult<(*mut libc::F
 
 /// Opens a capture file with libpcap, naming the path in any error.
 /// `stdin_dash`: whether `"-"` means standard input.
-fn open_file(path: &PathArg, stdin_dash: bool) -> PyResult<FileSource> {
+fn open_file(path: &PathArg, stdin_dash: bool, precision: Precision) -> PyResult<FileSource> {
     let c = path.c_path()?; // a NUL in the path is a ValueError, not a libpcap error
     // SAFETY: valid C strings; the stream is handed to libpcap, which
     // closes it with the handle, or closed here if libpcap refuses it.
     unsafe {
         let (f, mut state) = open_stream(path, open_fd(path, &c, stdin_dash)?)?;
         let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
-        match NonNull::new(ffi::pcap_fopen_offline(f, errbuf.as_mut_ptr())) {
+        match NonNull::new(ffi::pcap_fopen_offline_with_tstamp_precision(f, precision.raw() as libc::c_uint, errbuf.as_mut_ptr())) {
             Some(p) => Ok(FileSource::new(p, state, path.display.clone())),
             None => {
                 // A signal handler that raised while the header was awaited.
@@ -103,10 +104,13 @@ fn describe_open_error(text: &str) -> String {
     }
 }
 
-/// Offline(filename)
+/// Offline(filename, *, precision="micro")
 ///
 /// A feed reading a pcap or pcapng file. `filename` is `str`, `bytes` or
 /// `os.PathLike`; `"-"` reads standard input (as `tcpdump -r -` does).
+/// Timestamps are `(sec, usec)`, or with `precision="nano"` `(sec, nsec)`;
+/// a nanosecond file read at micro precision has its nanoseconds divided by
+/// 1000, rounded towards zero, as libpcap (and tcpdump) do.
 /// Raises `PcapError` naming the path when the file is missing,
 /// unreadable, empty or not a capture.
 #[pyclass(frozen, extends = Feed, module = "openbsd.pcap")]
@@ -119,11 +123,17 @@ pub struct Offline {
 #[pymethods]
 impl Offline {
     #[new]
-    fn new(py: Python<'_>, filename: &Bound<'_, PyAny>) -> PyResult<PyClassInitializer<Self>> {
+    #[pyo3(signature = (filename, *, precision = None))]
+    fn new(
+        py: Python<'_>,
+        filename: &Bound<'_, PyAny>,
+        precision: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let precision = precision.map(precision_arg).transpose()?.unwrap_or_default();
         let path = PathArg::extract(filename)?;
         // Opening can block (a FIFO waits for its writer, stdin for data):
         // other threads run meanwhile.
-        let cap = py.detach(|| open_file(&path, true))?;
+        let cap = py.detach(|| open_file(&path, true, precision))?;
         let feed = Feed::new(Source::File(cap), path.display);
         Ok(PyClassInitializer::from(feed).add_subclass(Offline { filename: filename.clone().unbind() }))
     }
@@ -184,6 +194,14 @@ impl Offline {
         })
     }
 
+    /// precision -> str: "micro" (timestamps `(sec, usec)`) or "nano"
+    /// (`(sec, nsec)`), as asked for when opening.
+    #[getter]
+    fn precision(slf: PyRef<'_, Self>) -> PyResult<&'static str> {
+        // SAFETY: the open handle.
+        slf.as_super().with_source(|src| Ok(unsafe { Precision::of(src.ptr()) }.name()))
+    }
+
     fn __repr__(slf: PyRef<'_, Self>) -> String {
         let state = if slf.as_super().is_closed().unwrap_or(false) { "closed " } else { "" };
         format!("<{}openbsd.pcap.Offline {:?}>", state, slf.as_super().name)
@@ -204,7 +222,7 @@ pub fn is_pcap_file(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<bool> {
     Ok(path.c_path().is_ok()
         && py.detach(|| {
             std::fs::metadata(&path.path).is_ok_and(|m| m.file_type().is_file())
-                && open_file(&path, false).is_ok()
+                && open_file(&path, false, Precision::Micro).is_ok()
         }))
 }
 

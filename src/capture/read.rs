@@ -68,6 +68,9 @@ pub fn read(
         // Packets already buffered are read without waiting (no poll, no
         // GIL round trip); only an empty buffer makes us wait.
         if !first {
+            if feed.nonblock() {
+                return Ok(d.count);
+            }
             match src.wait(py, &feed.brk, deadline)? {
                 Wait::Ready => {}
                 Wait::TimedOut | Wait::Broken => return Ok(d.count),
@@ -117,9 +120,21 @@ pub fn next(
             return Ok(None);
         }
         py.check_signals()?;
+        if feed.nonblock() {
+            return Ok(None);
+        }
         match source.wait(py, &feed.brk, deadline)? {
             Wait::Ready => {}
             Wait::TimedOut | Wait::Broken => return Ok(None),
         }
     }
+}
+
+/// The next record already buffered, or `None` at once (`Live.aiter()`).
+pub fn next_nowait(feed: &Feed, py: Python<'_>, open: &mut Open, interpret: Option<LinkInfo>) -> PyResult<Option<Py<PyAny>>> {
+    open.next_args.set_interpret(interpret);
+    let Open { source, next_args } = open;
+    let mut r = NextResult::new(py, next_args);
+    source.pump(py, &feed.name, &mut r)?;
+    Ok(r.result.map(Bound::unbind))
 }

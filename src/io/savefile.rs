@@ -71,8 +71,29 @@ pub struct FastReader {
     /// Index in the source just after that record.
     last_end: usize,
     swapped: bool,
-    nsec: bool,
+    scale: FracScale,
     snapshot: u32,
+}
+
+/// How a record's fraction of a second becomes the handle's: as libpcap's
+/// reader does it (nanoseconds to micro: divided by 1000 rounding towards
+/// zero; micro to nano: times 1000).
+#[derive(Clone, Copy)]
+enum FracScale {
+    Keep,
+    Down,
+    Up,
+}
+
+impl FracScale {
+    #[inline]
+    fn apply(self, frac: i64) -> i64 {
+        match self {
+            FracScale::Keep => frac,
+            FracScale::Down => frac / 1000,
+            FracScale::Up => frac * 1000,
+        }
+    }
 }
 
 /// Whether the stream behind the offline handle `p` is a regular file.
@@ -140,6 +161,13 @@ impl FastReader {
             MAGIC_NSEC => true,
             _ => return None, // modified/unknown variants: libpcap reads them
         };
+        // What the handle hands out: libpcap scales the file's fraction to it.
+        let want_nsec = ffi::pcap_get_tstamp_precision(p) == ffi::PCAP_TSTAMP_PRECISION_NANO;
+        let scale = match (nsec, want_nsec) {
+            (true, false) => FracScale::Down,
+            (false, true) => FracScale::Up,
+            _ => FracScale::Keep,
+        };
         let snapshot = u32::try_from(ffi::pcap_snapshot(p)).ok()?;
         // The stream sits after the 24-byte file header.
         let off = libc::ftell(file);
@@ -156,7 +184,7 @@ impl FastReader {
             last: off as u64,
             last_end: 0,
             swapped,
-            nsec,
+            scale,
             snapshot,
         })
     }
@@ -344,7 +372,7 @@ impl FastReader {
                     }
                     return Step::Record(Record {
                         sec,
-                        usec: if self.nsec { frac / 1000 } else { frac },
+                        usec: self.scale.apply(frac),
                         len,
                         data: &bytes[s + RECORD_HEADER..s + total],
                     });

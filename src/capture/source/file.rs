@@ -77,7 +77,7 @@ impl FileSource {
     pub const STDIO_BUFFER: usize = 1 << 20;
 
     /// # Safety
-    /// `p` must come from `pcap_fopen_offline` on the stream `stream` tells
+    /// `p` must come from `pcap_fopen_offline_with_tstamp_precision` on the stream `stream` tells
     /// of.
     pub unsafe fn new(p: NonNull<ffi::pcap_t>, stream: StreamState, name: String) -> Self {
         let handle = RawHandle::from_ptr(p);

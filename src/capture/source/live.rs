@@ -10,6 +10,7 @@
 //! call.
 
 use super::pcap_loop;
+use crate::capture::options::LiveOptions;
 use crate::ffi;
 use crate::io::record::{BreakFlag, Sink};
 use crate::py::error::{pcap_error, pcap_error_about};
@@ -128,8 +129,8 @@ pub struct LiveSource {
 
 impl LiveSource {
     /// Opens `interface` (see `open`); errors name it.
-    pub fn open(interface: &str, snaplen: i32, promisc: bool, timeout: i32) -> PyResult<Self> {
-        Ok(LiveSource { cap: open(interface, snaplen, promisc, timeout)?, name: interface.to_owned() })
+    pub fn open(interface: &str, snaplen: i32, promisc: bool, timeout: i32, opts: &LiveOptions) -> PyResult<Self> {
+        Ok(LiveSource { cap: open(interface, snaplen, promisc, timeout, opts)?, name: interface.to_owned() })
     }
 
     pub fn ptr(&self) -> *mut ffi::pcap_t {
@@ -212,7 +213,13 @@ unsafe fn activate_error(p: *mut ffi::pcap_t, status: libc::c_int) -> String {
 /// snap length that is a ring of 8 frames, and a flood loses most of its
 /// packets (see benches/live_drop.py), where the V3 ring packs small
 /// packets tightly, as tcpdump does.
-fn open(interface: &str, snaplen: i32, promisc: bool, timeout: i32) -> PyResult<pcap::Capture<pcap::Active>> {
+fn open(
+    interface: &str,
+    snaplen: i32,
+    promisc: bool,
+    timeout: i32,
+    opts: &LiveOptions,
+) -> PyResult<pcap::Capture<pcap::Active>> {
     let label = if interface.is_empty() { "\"\"" } else { interface };
     let name = CString::new(interface)
         .map_err(|_| pcap_error_about(label, "interface name contains a NUL byte"))?;
@@ -226,17 +233,22 @@ fn open(interface: &str, snaplen: i32, promisc: bool, timeout: i32) -> PyResult<
     let cap: pcap::Capture<pcap::Active> = pcap::Capture::from(p.cast());
     let raw = p.as_ptr();
     // SAFETY: a freshly created handle; the setters only fail on an
-    // activated one.
+    // activated one (the options' own refusals are raised by `apply`).
     let status = unsafe {
         ffi::pcap_set_snaplen(raw, snaplen);
         ffi::pcap_set_promisc(raw, promisc as libc::c_int);
         ffi::pcap_set_timeout(raw, if timeout == 0 { RETIRE_MS } else { timeout.min(RETIRE_MS) });
+        opts.apply(raw, label)?;
         ffi::pcap_activate(raw)
     };
     // A positive status is a warning (e.g. promiscuous mode not supported):
     // the capture works.
     if status < 0 {
-        return Err(pcap_error_about(label, &unsafe { activate_error(raw, status) }));
+        let why = unsafe { activate_error(raw, status) };
+        return Err(match opts.refused_by(status) {
+            Some(opt) => pcap_error_about(label, &format!("{opt} refused: {why}")),
+            None => pcap_error_about(label, &why),
+        });
     }
     // SAFETY: activated handle, errbuf of libpcap's size.
     if unsafe { ffi::pcap_setnonblock(raw, 1, errbuf.as_mut_ptr()) } != 0 {

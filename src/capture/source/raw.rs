@@ -21,9 +21,14 @@ impl RawHandle {
         RawHandle(p)
     }
 
-    pub fn open_dead(linktype: i32, snaplen: i32) -> Option<Self> {
+    /// A dead handle whose timestamps have `precision` (a `Dumper` on it
+    /// writes a nanosecond savefile for `Nano`).
+    pub fn open_dead_with(linktype: i32, snaplen: i32, precision: crate::capture::options::Precision) -> Option<Self> {
         // SAFETY: plain constructor; null is handled.
-        NonNull::new(unsafe { ffi::pcap_open_dead(linktype, snaplen) }).map(RawHandle)
+        NonNull::new(unsafe {
+            ffi::pcap_open_dead_with_tstamp_precision(linktype, snaplen, precision.raw() as libc::c_uint)
+        })
+        .map(RawHandle)
     }
 
     pub fn ptr(&self) -> *mut ffi::pcap_t {
