@@ -10,7 +10,10 @@ same filter, same flood. Reports, per capturer: packets sent, captured,
 ps_recv, ps_drop. Everything it creates is removed on exit. No traffic goes
 anywhere but the veth pair.
 
-    sudo python benches/live_drop.py [--count 2000000] [--runs 3]
+    sudo python benches/live_drop.py [--count 2000000] [--runs 3] [--buffer-size BYTES ...]
+
+Each ``--buffer-size`` adds a pyopenbsd run with ``Live(..., buffer_size=BYTES)``
+(libpcap's default is 2 MiB), to see what the kernel buffer changes.
 """
 
 import argparse
@@ -34,7 +37,9 @@ FILTER = "udp port %d" % PORT
 CAPTURE_PY = r"""
 import json, sys
 from openbsd import pcap
-live = pcap.Live(sys.argv[1], snaplen=int(sys.argv[2]), promisc=1, timeout=1000)
+size = int(sys.argv[4])
+live = pcap.Live(sys.argv[1], snaplen=int(sys.argv[2]), promisc=1, timeout=1000,
+                 **({"buffer_size": size} if size else {}))
 live.filter(sys.argv[3])
 n = [0]
 def cb(p, ts, length):
@@ -107,12 +112,12 @@ def run_tcpdump(exe, count):
     return res
 
 
-def run_pyopenbsd(exe, count):
+def run_pyopenbsd(exe, count, buffer_size=0):
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(CAPTURE_PY)
     try:
         p = subprocess.Popen(
-            [sys.executable, f.name, HOST_IF, str(SNAPLEN), FILTER],
+            [sys.executable, f.name, HOST_IF, str(SNAPLEN), FILTER, str(buffer_size)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         assert p.stdout.readline().strip() == "ready"
@@ -140,6 +145,8 @@ def main():
     ap.add_argument("--count", type=int, default=2_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--buffer-size", type=int, action="append", default=[],
+                    help="also run pyopenbsd with Live(buffer_size=BYTES); repeatable")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("live_drop.py needs root (network namespaces and raw capture)")
@@ -151,19 +158,23 @@ def main():
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind((HOST_IP, PORT))
     results = {"tcpdump": [], "pyopenbsd": []}
+    for size in args.buffer_size:
+        results["buf=%d" % size] = []
     try:
         for _ in range(args.runs):
             results["tcpdump"].append(run_tcpdump(exe, args.count))
             results["pyopenbsd"].append(run_pyopenbsd(exe, args.count))
+            for size in args.buffer_size:
+                results["buf=%d" % size].append(run_pyopenbsd(exe, args.count, size))
     finally:
         sink.close()
         teardown()
     print("flood of %d UDP datagrams (64-byte payload) per run, %d runs, medians:" % (args.count, args.runs))
-    print("%-10s %10s %10s %10s %10s %8s %12s" % ("capturer", "sent", "captured", "ps_recv", "ps_drop", "drop %", "flood pps"))
+    print("%-14s %10s %10s %10s %10s %8s %12s" % ("capturer", "sent", "captured", "ps_recv", "ps_drop", "drop %", "flood pps"))
     for name, runs in results.items():
         row = {k: median([r.get(k, 0) for r in runs]) for k in ("sent", "captured", "ps_recv", "ps_drop", "flood_pps")}
         drop = 100.0 * (row["sent"] - row["captured"]) / row["sent"] if row["sent"] else 0
-        print("%-10s %10d %10d %10d %10d %7.2f%% %12.0f" % (
+        print("%-14s %10d %10d %10d %10d %7.2f%% %12.0f" % (
             name, row["sent"], row["captured"], row["ps_recv"], row["ps_drop"], drop, row["flood_pps"]))
     if args.json:
         with open(args.json, "w") as f:

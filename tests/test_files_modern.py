@@ -8,6 +8,7 @@ pcaptools.
 import re
 import struct
 import subprocess
+import sys
 
 import pytest
 
@@ -233,3 +234,15 @@ def test_pcapng_unwritable_path_names_it(tmp_path):
     with pytest.raises(pcap.PcapError) as e:
         pcap.Dumper(pcap.Dead(1), bad, format="pcapng")
     assert str(bad) in str(e.value) and e.value.errno == 2
+
+
+def test_pcapng_to_standard_output(tmp_path):
+    script = ("import sys\nfrom openbsd import pcap\n"
+              "with pcap.Offline(sys.argv[1]) as f, pcap.Dumper(f, '-', format='pcapng') as d:\n"
+              "    f.loop(0, d)\n")
+    r = subprocess.run([sys.executable, "-c", script, str(SAMPLE)], capture_output=True, timeout=60)
+    assert (r.returncode, r.stderr) == (0, b"")
+    out = tmp_path / "stdout.pcapng"
+    out.write_bytes(r.stdout)
+    assert r.stdout[:4] == b"\x0a\x0d\x0d\x0a"
+    assert list(pcap.Offline(out)) == list(pcap.Offline(SAMPLE))
