@@ -4,6 +4,10 @@
     pdump -r FILE [EXPR]        read a capture file (pcap or pcapng)
     pdump -i IFACE [EXPR]       capture live (default interface: lookupdev())
     pdump ... -w OUT            write the raw packets to OUT instead of printing
+    pdump ... -w OUT --pcapng   ... as pcapng
+    pdump --nano ...            nanosecond timestamps (printed, and written with -w)
+    pdump -i IFACE --immediate-mode -B KIB -Q in|out|inout -j TYPE -I
+                                tcpdump's capture options (see docs/pdump.md)
     pdump ... -e 'p["ip"].src'  print Python expressions of each decoded packet
 
 One line per packet: the time, then the packet's repr (or the values of the
@@ -49,12 +53,33 @@ def parse_args(argv):
     ap.add_argument("-e", dest="exprs", metavar="EXPR", action="append", default=[],
                     help="a Python expression of the decoded packet p to print (repeatable)")
     ap.add_argument("--epoch", action="store_true", help="print times as seconds since the epoch")
+    ap.add_argument("--nano", action="store_true",
+                    help="nanosecond timestamps: printed with 9 digits, and kept by -w")
+    ap.add_argument("--pcapng", action="store_true", help="with -w: write pcapng instead of pcap")
+    live = ap.add_argument_group("capture options (with -i)")
+    live.add_argument("--immediate-mode", dest="immediate", action="store_true",
+                      help="hand packets over as they arrive (libpcap's immediate mode)")
+    live.add_argument("-B", dest="buffer_kib", metavar="BUFFER_SIZE", type=int,
+                      help="the kernel capture buffer, in KiB (libpcap's default: 2048)")
+    live.add_argument("-Q", dest="direction", choices=("in", "out", "inout"),
+                      help="capture only the packets received (in) or sent (out)")
+    live.add_argument("-j", dest="tstamp_type", metavar="TSTAMP_TYPE",
+                      help="the timestamp type (host, adapter, adapter_unsynced, ...)")
+    live.add_argument("-I", dest="rfmon", action="store_true", help="monitor mode (802.11)")
     ap.add_argument("filter", nargs="*", help="a tcpdump filter expression")
     args = ap.parse_args(argv)
     if args.count < 0:
         raise UsageError("-c COUNT must be >= 0")
     if not 0 < args.snaplen < 2**31:
         raise UsageError("-s SNAPLEN must be between 1 and 2147483647")
+    if args.buffer_kib is not None and not 0 < args.buffer_kib < 2**21:
+        raise UsageError("-B BUFFER_SIZE must be between 1 and 2097151 (KiB)")
+    live_only = [flag for flag, on in (("--immediate-mode", args.immediate), ("-B", args.buffer_kib is not None),
+                                       ("-Q", args.direction), ("-j", args.tstamp_type), ("-I", args.rfmon)) if on]
+    if live_only and args.interface is None:
+        raise UsageError("%s: only when capturing on an interface (-i)" % ", ".join(live_only))
+    if args.pcapng and args.write is None:
+        raise UsageError("--pcapng: only with -w FILE")
     return args
 
 
@@ -68,10 +93,12 @@ def compile_exprs(exprs):
     return compiled
 
 
-def format_time(sec, usec, epoch):
+def format_time(sec, frac, epoch, nano=False):
+    """The time of a packet; `frac` is microseconds, or nanoseconds with `nano`."""
+    digits = "%09d" if nano else "%06d"
     if epoch:
-        return "%d.%06d" % (sec, usec)
-    return "%s.%06d" % (time.strftime("%H:%M:%S", time.localtime(sec)), usec)
+        return ("%d." + digits) % (sec, frac)
+    return ("%s." + digits) % (time.strftime("%H:%M:%S", time.localtime(sec)), frac)
 
 
 def evaluate(compiled, packet):
@@ -124,13 +151,24 @@ class Progress:
 
 
 def open_feed(args):
+    precision = "nano" if args.nano else "micro"
     if args.interface is not None:
         iface = args.interface or pcap.lookupdev()
-        return pcap.Live(iface, snaplen=args.snaplen, promisc=1, timeout=100), "listening on %s" % iface
+        live = pcap.Live(iface, snaplen=args.snaplen, promisc=1, timeout=100,
+                         immediate=args.immediate, precision=precision,
+                         buffer_size=None if args.buffer_kib is None else args.buffer_kib * 1024,
+                         tstamp_type=args.tstamp_type, rfmon=args.rfmon)
+        if args.direction:
+            try:
+                live.setdirection(args.direction)
+            except BaseException:
+                live.close()
+                raise
+        return live, "listening on %s" % iface
     if args.file == "":
         raise UsageError("-r FILE: the file name is empty")
     path = args.file if args.file is not None else SAMPLE
-    feed = pcap.Offline(path)
+    feed = pcap.Offline(path, precision=precision)
     return feed, "reading from file %s" % path
 
 
@@ -157,7 +195,8 @@ def run(args, out, err):
     with feed:
         if args.filter:
             feed.filter(" ".join(args.filter))
-        dumper = pcap.Dumper(feed, args.write) if args.write else None
+        fmt = "pcapng" if args.pcapng else "pcap"
+        dumper = pcap.Dumper(feed, args.write, format=fmt) if args.write else None
         try:
             # Inside the try: a Ctrl-C right after the banner gets the statistics too.
             err.write("%s, link-type %d, snapshot length %d\n" % (banner, feed.datalink(), feed.snapshot()))
@@ -178,7 +217,7 @@ def run(args, out, err):
                 def show(packet, tstamp, length):
                     counted[0] += 1
                     body = evaluate(compiled, packet) if compiled else repr(packet)
-                    out.write("%s %s\n" % (format_time(tstamp[0], tstamp[1], args.epoch), body))
+                    out.write("%s %s\n" % (format_time(tstamp[0], tstamp[1], args.epoch, args.nano), body))
 
                 feed.loop(args.count, show, interpret=1)
         except KeyboardInterrupt:
