@@ -371,3 +371,19 @@ def test_aiter_cancellation_removes_the_reader_and_keeps_the_feed(net):
     pkt, ts, n = f.next()
     assert udp_of(pkt)[3] == b"after"
     f.close()
+
+
+def test_aiter_on_a_feed_closed_while_waiting_raises_instead_of_hanging(net):
+    async def main():
+        f = live(net, timeout=5000)
+
+        async def consume():
+            async for _ in f.aiter():
+                pass
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.2)
+        f.close()
+        with pytest.raises(pcap.PcapError, match="feed is closed"):
+            await asyncio.wait_for(task, 2)
+
+    asyncio.run(main())

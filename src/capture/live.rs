@@ -154,7 +154,8 @@ impl Live {
     /// hands out the packets buffered each time it is readable. The reader
     /// is registered only while it waits, so `break` leaves nothing behind,
     /// and cancelling the task removes it at once. The feed stays open, and
-    /// its blocking mode (`setnonblock`) is not touched.
+    /// its blocking mode (`setnonblock`) is not touched; closing it while
+    /// the iteration waits ends that with `PcapError("feed is closed")`.
     #[pyo3(signature = (interpret = None))]
     fn aiter<'py>(slf: Bound<'py, Self>, interpret: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
