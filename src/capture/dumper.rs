@@ -412,9 +412,11 @@ impl Dumper {
         Ok(Dumper { writer: Mutex::new(Some(w)), filename: filename.clone().unbind(), path: path.display })
     }
 
-    /// dumper(packet, (sec, usec), length): writes one packet. `packet` is
-    /// bytes, bytearray, memoryview or a `Packet` (recorded whole as the
-    /// captured data); `length` is the packet's length on the wire.
+    /// dumper(packet, (sec, usec), length, comment=None): writes one packet.
+    /// `packet` is bytes, bytearray, memoryview or a `Packet` (recorded whole
+    /// as the captured data); the timestamp is `(sec, nsec)` when the feed
+    /// has `precision="nano"`; `length` is the packet's length on the wire;
+    /// `comment` (pcapng only) is stored with the packet.
     #[pyo3(signature = (packet, tstamp, length, comment = None))]
     fn __call__(
         &self,

@@ -56,7 +56,8 @@ impl Feed {
     /// dispatch(cnt, callback, interpret=0) -> int
     ///
     /// Processes at most one buffer's worth of packets, calling
-    /// `callback(packet, (sec, usec), length)` for each. `cnt > 0`: at most
+    /// `callback(packet, (sec, usec), length)` for each (`(sec, nsec)` on a
+    /// feed opened with `precision="nano"`). `cnt > 0`: at most
     /// `cnt` packets; `-1`: every packet of one buffer (for a file: all that
     /// remain); `0`: until an error, end of file or a live read timeout.
     /// A `cnt` past `2**63 - 1` means no limit. Returns the number of
@@ -112,7 +113,8 @@ impl Feed {
     /// next(interpret=0) -> (packet, (sec, usec), length) or None
     ///
     /// The next packet, or `None` at the end of a file or when a live read
-    /// timed out with nothing.
+    /// timed out with nothing (or found nothing, in non-blocking mode). The
+    /// timestamp is `(sec, nsec)` on a feed opened with `precision="nano"`.
     #[pyo3(signature = (interpret = None))]
     fn next(&self, py: Python<'_>, interpret: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Py<PyAny>>> {
         let interpret = self.interpret_info(interpret)?;
