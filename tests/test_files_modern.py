@@ -13,7 +13,7 @@ import sys
 import pytest
 
 import openbsd.pcap as pcap
-from pcaptools import SAMPLE, native_endian, need, parse_pcap, pcap_bytes, read_pcap, write_pcap
+from pcaptools import SAMPLE, native_endian, need, read_pcap, write_pcap
 
 # Fractions that show how libpcap turns nanoseconds into microseconds:
 # divided by 1000, rounded towards zero (999 ns is 0 us, 1999 ns is 1 us).
