@@ -184,7 +184,7 @@ def test_close_twice_and_use_after_close(tmp_path):
     for call in (d.close, d.flush, d.ftell, lambda: d(b"x", (1, 1), 1)):
         with pytest.raises(pcap.PcapError) as e:
             call()
-        assert str(e.value) == "dumper is closed"
+        assert str(e.value) == "dumper is closed (not connected)"
     with d:  # __exit__ on a closed dumper does not raise
         pass
     assert "closed" in repr(d)
@@ -223,7 +223,7 @@ def test_dumper_outlives_its_feed(sample, tmp_path):
 def test_dumper_on_closed_feed(sample, tmp_path):
     f = pcap.Offline(sample)
     f.close()
-    with pytest.raises(pcap.PcapError, match="^feed is closed$"):
+    with pytest.raises(pcap.PcapError, match=r"^feed is closed \(not connected\)$"):
         pcap.Dumper(f, tmp_path / "x.pcap")
     assert not (tmp_path / "x.pcap").exists()
 
@@ -264,7 +264,7 @@ def test_disk_full_is_reported(sample):
     assert e.value.errno == errno.ENOSPC
     # close() after the reported error closes cleanly; a second close raises.
     d.close()
-    with pytest.raises(pcap.PcapError, match="^dumper is closed$"):
+    with pytest.raises(pcap.PcapError, match=r"^dumper is closed \(not connected\)$"):
         d.close()
 
 

@@ -217,7 +217,7 @@ def test_closed_feed_errors(sample):
     for name, call in calls.items():
         with pytest.raises(pcap.PcapError) as e:
             call()
-        assert str(e.value) == "feed is closed", name
+        assert str(e.value) == "feed is closed (not connected)", name
     assert f.closed is True
     assert "closed" in repr(f)
 

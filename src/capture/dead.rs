@@ -12,7 +12,9 @@ use pyo3::PyClassInitializer;
 /// Dead(linktype, snaplen=1500, *, precision="micro")
 ///
 /// A feed with no source, for writing savefiles (`Dumper`) and compiling
-/// filters (`BPFProgram`) for a given link type. With `precision="nano"` a
+/// filters (`BPFProgram`) for a given link type: a `DLT_*` number, or a
+/// protocol class the link type starts with (`Dead(packet.Ethernet)` is
+/// `Dead(DLT_EN10MB)`; see `pcap.DLTLookup`). With `precision="nano"` a
 /// `Dumper` on it writes nanosecond timestamps `(sec, nsec)`.
 #[pyclass(frozen, extends = Feed, module = "openbsd.pcap")]
 pub struct Dead {}
@@ -22,7 +24,7 @@ impl Dead {
     #[new]
     #[pyo3(signature = (linktype, snaplen = 1500, *, precision = None))]
     fn new(
-        #[pyo3(from_py_with = linktype_arg)] linktype: i32,
+        #[pyo3(from_py_with = super::dlt::linktype_arg)] linktype: i32,
         #[pyo3(from_py_with = crate::py::args::snaplen)] snaplen: i32,
         precision: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
@@ -36,10 +38,5 @@ impl Dead {
     fn __repr__(slf: PyRef<'_, Self>) -> String {
         format!("<openbsd.pcap.{}>", slf.as_super().name)
     }
-}
-
-/// `linktype` of `Dead`: a C int.
-fn linktype_arg(obj: &Bound<'_, PyAny>) -> PyResult<i32> {
-    crate::py::args::c_int(obj, "linktype")
 }
 

@@ -1,7 +1,10 @@
 //! `DLT_*` link-type constants with this platform's libpcap values
 //! (`<pcap/dlt.h>`): the numbers that `Feed.datalink()` returns here.
 
+use crate::packet::layer::Kind;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyType;
 
 #[cfg(target_os = "openbsd")]
 mod platform {
@@ -82,9 +85,48 @@ pub const ALL: &[(&str, i32)] = &[
     ("DLT_IPV6", DLT_IPV6),
 ];
 
+/// The link type whose packets start with protocol `kind` (the reverse of
+/// the decoder's choice, with this platform's numbers), or `None` for
+/// protocols no link type starts with.
+pub fn linktype_of(kind: Kind) -> Option<i32> {
+    Some(match kind {
+        Kind::Ethernet => DLT_EN10MB,
+        Kind::Loopback => DLT_LOOP,
+        Kind::Enc => DLT_ENC,
+        Kind::Pf => DLT_PFLOG,
+        Kind::PfOld => 17,
+        Kind::Sll => DLT_LINUX_SLL,
+        Kind::Sll2 => DLT_LINUX_SLL2,
+        Kind::Ip | Kind::Ipv6 => DLT_RAW,
+        _ => return None,
+    })
+}
+
+/// `linktype` of `Dead`: a C int, or a protocol class (the link type whose
+/// packets start with it, as `pcap.DLTLookup` gives it).
+pub fn linktype_arg(obj: &Bound<'_, PyAny>) -> PyResult<i32> {
+    if !obj.is_instance_of::<PyType>() {
+        return crate::py::args::c_int(obj, "linktype");
+    }
+    let kind = crate::packet::kind_of_class(obj)?;
+    linktype_of(kind).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "linktype: no link type starts with {}",
+            crate::packet::proto::class_name(kind)
+        ))
+    })
+}
+
+/// _linktype_of(klass) -> int: `linktype_arg` for `pcap.DLTLookup`.
+#[pyfunction(name = "_linktype_of")]
+fn linktype_of_class(klass: &Bound<'_, PyAny>) -> PyResult<i32> {
+    linktype_arg(klass)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for (name, value) in ALL {
         m.add(*name, *value)?;
     }
+    m.add_function(wrap_pyfunction!(linktype_of_class, m)?)?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use pyo3::types::PyTuple;
 use std::ptr::NonNull;
 use std::sync::{Mutex, MutexGuard};
 
-const DUMPER_CLOSED: &str = "dumper is closed";
+const DUMPER_CLOSED: &str = "dumper is closed (not connected)";
 
 /// An open `pcap_dumper_t`, flushed and closed on drop.
 ///
@@ -400,11 +400,13 @@ impl Dumper {
         let path = PathArg::extract(filename)?;
         let c = path.c_path()?;
         let f = feed.get();
-        let w = f.with_source(|src| {
-            let p = src.ptr();
+        // From the feed's own callback (the feed is in use) the savefile is
+        // opened with a dead handle of the same link type, snap length and
+        // timestamp precision.
+        let w = f.with_handle_or_twin(|p, live| {
             if pcapng {
-                let live = src.is_live().then_some(f.name.as_str());
-                // SAFETY: the open handle.
+                let live = live.then_some(f.name.as_str());
+                // SAFETY: an open handle (the feed's, or its twin).
                 return Ok(Output::Pcapng(unsafe { open_pcapng(py, p, &path, &c, live)? }));
             }
             Ok(Output::Pcap(Self::open_pcap(py, p, &path, &c)?))

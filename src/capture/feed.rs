@@ -28,6 +28,13 @@ pub struct Feed {
     /// The file or interface, for error messages.
     pub(crate) name: String,
     pub(crate) link: LinkInfo,
+    /// The snap length libpcap reported when the feed was opened (for a
+    /// `Dumper` opened while the feed is in use).
+    pub(crate) snaplen: i32,
+    /// The timestamp precision and whether the feed is live, as opened
+    /// (for the same `Dumper`).
+    pub(crate) precision: super::options::Precision,
+    pub(crate) live: bool,
     /// The live read timeout in milliseconds (0: none).
     pub(crate) timeout_ms: i32,
     /// Set by `breakloop()` (from any thread, without the lock); cleared by
@@ -41,12 +48,25 @@ impl Feed {
     pub fn new(source: Source, name: String) -> Self {
         let p = source.ptr();
         // SAFETY: `p` is the open handle we were just given.
-        let (dlt, swapped) = unsafe {
+        let (dlt, swapped, snaplen, precision) = unsafe {
             let swapped = matches!(source, Source::File(_)) && ffi::pcap_is_swapped(p) == 1;
-            (ffi::pcap_datalink(p), swapped)
+            (ffi::pcap_datalink(p), swapped, ffi::pcap_snapshot(p), super::options::Precision::of(p))
         };
+        let live = source.is_live();
         let open = Open { source, next_args: ArgBuilder::new(None) };
-        Feed { state: OpenCell::new(open), name, link: LinkInfo { dlt, swapped }, timeout_ms: 0, brk: BreakFlag::default(), nonblock: false.into() }
+        let nano = precision == super::options::Precision::Nano;
+        let link = LinkInfo { dlt, swapped, first: None, nano };
+        Feed {
+            state: OpenCell::new(open),
+            name,
+            link,
+            snaplen,
+            precision,
+            live,
+            timeout_ms: 0,
+            brk: BreakFlag::default(),
+            nonblock: false.into(),
+        }
     }
 
     /// The open state, for one call (all callers are methods run with the
@@ -69,6 +89,26 @@ impl Feed {
     /// in use.
     pub fn with_source<R>(&self, f: impl FnOnce(&mut Source) -> PyResult<R>) -> PyResult<R> {
         self.with_open(|o| f(&mut o.source))
+    }
+
+    /// Runs `f` on the open source's libpcap handle, or, while a call has
+    /// the feed (`f` runs in the feed's own callback, or another thread
+    /// reads it), on a dead handle of the same link type and snap length:
+    /// for calls that only need those (opening a `Dumper`). `PcapError`
+    /// when the feed is closed.
+    /// `f` also learns whether the feed is a live one.
+    pub fn with_handle_or_twin<R>(&self, f: impl FnOnce(*mut ffi::pcap_t, bool) -> PyResult<R>) -> PyResult<R> {
+        match self.state.take() {
+            Some(mut guard) => match guard.as_mut() {
+                Some(o) => f(o.source.ptr(), o.source.is_live()),
+                None => Err(pcap_error(CLOSED)),
+            },
+            None => {
+                let twin = super::source::raw::RawHandle::open_dead_with(self.link.dlt, self.snaplen, self.precision)
+                    .ok_or_else(|| crate::py::error::pcap_error_about(&self.name, "cannot allocate a pcap handle"))?;
+                f(twin.ptr(), self.live)
+            }
+        }
     }
 
     /// Closes the source. `PcapError` if already closed or in use.

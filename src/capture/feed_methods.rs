@@ -21,10 +21,22 @@ use pyo3::types::PyDict;
 use std::sync::Arc;
 
 impl Feed {
-    /// The link to decode packets with, when `interpret` (default false) is true.
-    pub(crate) fn interpret_info(&self, interpret: Option<&Bound<'_, PyAny>>) -> PyResult<Option<LinkInfo>> {
+    /// The link to decode packets with, when `interpret` (default false) is
+    /// true; `pclass` (a protocol class, or None) overrides the protocol
+    /// the link type starts with.
+    pub(crate) fn interpret_info(
+        &self,
+        interpret: Option<&Bound<'_, PyAny>>,
+        pclass: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<LinkInfo>> {
         Ok(match interpret {
-            Some(i) if i.is_truthy()? => Some(self.link),
+            Some(i) if i.is_truthy()? => {
+                let first = match pclass {
+                    Some(c) if !c.is_none() => Some(crate::packet::kind_of_class(c)?),
+                    _ => None,
+                };
+                Some(LinkInfo { first, ..self.link })
+            }
             _ => None,
         })
     }
@@ -37,11 +49,12 @@ impl Feed {
         cnt: i64,
         callback: &Bound<'_, PyAny>,
         interpret: Option<&Bound<'_, PyAny>>,
+        pclass: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
         if !callback.is_callable() {
             return Err(PyTypeError::new_err("callback must be callable"));
         }
-        let interpret = self.interpret_info(interpret)?;
+        let interpret = self.interpret_info(interpret, pclass)?;
         self.with_open(|open| {
             if self.brk.take() {
                 return Ok(0); // breakloop() came before this read
@@ -53,40 +66,47 @@ impl Feed {
 
 #[pymethods]
 impl Feed {
-    /// dispatch(cnt, callback, interpret=0) -> int
+    /// dispatch(cnt, callback, interpret=0, pclass=None) -> int
     ///
     /// Processes at most one buffer's worth of packets, calling
     /// `callback(packet, (sec, usec), length)` for each (`(sec, nsec)` on a
-    /// feed opened with `precision="nano"`). `cnt > 0`: at most
+    /// feed opened with `precision="nano"`). With `interpret` true the
+    /// packet is a decoded `Packet` (starting with protocol class `pclass`
+    /// when given, else the link type's) and the timestamp a `Timestamp`:
+    /// `(sec, usec)` that also answers `datetime`'s attributes. `cnt > 0`: at most
     /// `cnt` packets; `-1`: every packet of one buffer (for a file: all that
     /// remain); `0`: until an error, end of file or a live read timeout.
     /// A `cnt` past `2**63 - 1` means no limit. Returns the number of
     /// packets processed. An exception raised by the
     /// callback stops the read and propagates unchanged.
-    #[pyo3(signature = (cnt, callback, interpret = None))]
+    #[pyo3(signature = (cnt, callback, interpret = None, pclass = None))]
     fn dispatch(
         &self,
         py: Python<'_>,
         #[pyo3(from_py_with = crate::py::args::count)] cnt: i64,
         callback: &Bound<'_, PyAny>,
         interpret: Option<&Bound<'_, PyAny>>,
+        pclass: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
-        self.read(py, ReadMode::Dispatch, cnt, callback, interpret)
+        self.read(py, ReadMode::Dispatch, cnt, callback, interpret, pclass)
     }
 
-    /// loop(cnt, callback, interpret=0) -> int
+    /// loop(cnt, callback, interpret=0, pclass=None) -> int
     ///
     /// Reads until `cnt` packets were processed (`cnt <= 0`, or past
-    /// `2**63 - 1`: no limit), the end of the file, or an error. Returns the number of packets processed.
-    #[pyo3(name = "loop", signature = (cnt, callback, interpret = None))]
+    /// `2**63 - 1`: no limit), the end of the file, or an error. Returns the
+    /// number of packets processed. `interpret` and `pclass` as for
+    /// `dispatch()`.
+    #[pyo3(name = "loop", signature = (cnt, callback, interpret = None, pclass = None))]
     fn loop_(
         &self,
         py: Python<'_>,
         #[pyo3(from_py_with = crate::py::args::count)] cnt: i64,
         callback: &Bound<'_, PyAny>,
         interpret: Option<&Bound<'_, PyAny>>,
+        pclass: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
-        self.read(py, ReadMode::Loop, cnt, callback, interpret)
+        self.read(py, ReadMode::Loop, cnt, callback, interpret, pclass)
     }
 
     /// breakloop() -> None
@@ -98,7 +118,7 @@ impl Feed {
     /// wait for the feed); a wait notices it within about 50 ms. Called when
     /// nothing is reading, it makes the next `loop()`/`dispatch()` return 0
     /// at once, as libpcap's `pcap_breakloop` does. On a closed feed it
-    /// raises `PcapError("feed is closed")`, like every method.
+    /// raises `PcapError("feed is closed (not connected)")`, like every method.
     fn breakloop(&self) -> PyResult<()> {
         // A feed in use (`take` gives nothing: a read is running, on this
         // thread's callback or waiting in another thread) is open; only an
@@ -117,7 +137,7 @@ impl Feed {
     /// timestamp is `(sec, nsec)` on a feed opened with `precision="nano"`.
     #[pyo3(signature = (interpret = None))]
     fn next(&self, py: Python<'_>, interpret: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Py<PyAny>>> {
-        let interpret = self.interpret_info(interpret)?;
+        let interpret = self.interpret_info(interpret, None)?;
         self.with_open(|open| read::next(self, py, open, interpret, false))
     }
 
@@ -171,6 +191,16 @@ impl Feed {
         })
     }
 
+    /// _setfilter(program) -> None
+    ///
+    /// Applies a compiled `BPFProgram` (the legacy library's internal step
+    /// of `filter()`, which some scripts call). Anything else is a
+    /// `TypeError`.
+    #[pyo3(name = "_setfilter")]
+    fn set_filter_program(&self, program: &Bound<'_, BPFProgram>) -> PyResult<()> {
+        self.filter(program.as_any())
+    }
+
     /// stats() -> dict with int values for `ps_recv`, `ps_drop`, `ps_ifdrop`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let st = self.with_source(|src| src.stats(&self.name))?;
@@ -182,7 +212,7 @@ impl Feed {
     }
 
     /// close(): releases the handle. A second `close()`, and any method on a
-    /// closed feed, raise `PcapError("feed is closed")`.
+    /// closed feed, raise `PcapError("feed is closed (not connected)")`.
     fn close(&self) -> PyResult<()> {
         self.close_source()
     }

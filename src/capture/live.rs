@@ -77,9 +77,21 @@ impl Live {
     }
 
     /// lookupnet() -> (net, mask): the interface's IPv4 network and mask as
-    /// ints in host order (`ipaddress.IPv4Address(net)` prints them); `(0, 0)`
-    /// when it has no IPv4 address.
+    /// libpcap's `pcap_lookupnet` gives them, as the legacy library returned
+    /// them: the 32 bits in network byte order read as a native int (on a
+    /// little-endian machine 192.168.1.0 is 0x0001a8c0;
+    /// `socket.inet_ntoa(net.to_bytes(4, sys.byteorder))` prints it).
+    /// `(0, 0)` when the interface has no IPv4 address. `lookupnet_host()`
+    /// gives them in host order.
     fn lookupnet(slf: PyRef<'_, Self>) -> PyResult<(u32, u32)> {
+        let (net, mask) = Self::lookupnet_host(slf)?;
+        Ok((net.to_be(), mask.to_be()))
+    }
+
+    /// lookupnet_host() -> (net, mask) (new): the interface's IPv4 network
+    /// and mask as ints in host order (`ipaddress.IPv4Address(net)` prints
+    /// them); `(0, 0)` when it has no IPv4 address.
+    fn lookupnet_host(slf: PyRef<'_, Self>) -> PyResult<(u32, u32)> {
         slf.as_super().with_source(|_| Ok(lookupnet_raw(&slf.interface).unwrap_or((0, 0))))
     }
 
@@ -170,7 +182,7 @@ impl Live {
         interpret: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<Py<PyAny>>> {
         let feed = slf.as_super();
-        let interpret = feed.interpret_info(interpret)?;
+        let interpret = feed.interpret_info(interpret, None)?;
         feed.with_open(|open| super::read::next_nowait(feed, py, open, interpret))
     }
 

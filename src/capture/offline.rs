@@ -184,6 +184,25 @@ impl Offline {
         })
     }
 
+    /// fseek(offset) -> 0
+    ///
+    /// Moves to byte `offset` of the file, where the next read starts: an
+    /// offset `ftell()` gave (a record's start) reads on from that record.
+    /// Returns 0, as the legacy library returned `fseek(3)`'s result; a
+    /// stream that cannot seek (standard input, a pipe, a FIFO) raises
+    /// `PcapError` with `errno` `ESPIPE`, a negative offset `ValueError`.
+    fn fseek(slf: PyRef<'_, Self>, offset: &Bound<'_, PyAny>) -> PyResult<i32> {
+        let offset: u64 = crate::py::args::int_arg(offset, "offset", 0, i64::MAX as u64)?;
+        let feed = slf.as_super();
+        feed.with_source(|src| match src {
+            Source::File(f) => f
+                .seek(offset)
+                .map(|()| 0)
+                .map_err(|e| pcap_os_error_about(&feed.name, "cannot seek: ", &e)),
+            _ => Err(pcap_error_about(&feed.name, "no file behind this feed")),
+        })
+    }
+
     /// How the next record will be read: "mapped" (a memory-mapped window),
     /// "buffer" (`pread` into a buffer) or "libpcap". For tests and
     /// benchmarks; not part of the API.

@@ -66,6 +66,13 @@ pub struct LinkInfo {
     /// Whether the capture file's byte order differs from this machine's
     /// (for fields stored in the capturing host's order, like `Enc`'s).
     pub swapped: bool,
+    /// The protocol to decode from instead of the link type's (the `pclass`
+    /// argument of `loop`/`dispatch`).
+    pub first: Option<Kind>,
+    /// Whether timestamps are `(sec, nsec)` (a feed opened with
+    /// `precision="nano"`): they stay plain tuples, `Timestamp` is for
+    /// microseconds.
+    pub nano: bool,
 }
 
 /// Decodes one packet handed out by a feed with `interpret` true, into
@@ -80,7 +87,10 @@ pub fn decode_for_feed<'py>(
     pool: &mut BytesPool,
     spare: Option<Bound<'py, Packet>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let first = layer::first_kind(link.dlt, data);
+    let first = match link.first {
+        Some(k) => k,
+        None => layer::first_kind(link.dlt, data),
+    };
     let bytes = pool.bytes(py, data)?;
     // SAFETY: `BytesPool::bytes` gives an exact `bytes` object.
     let bytes = unsafe { bytes.cast_into_unchecked::<PyBytes>() };

@@ -13,34 +13,50 @@ use crate::io::record::{BreakFlag, Record, Sink};
 use crate::packet::LinkInfo;
 use pyo3::ffi as py;
 use pyo3::prelude::*;
+use pyo3::types::PyType;
 
 /// How many packets pass between two checks for pending signals when the
 /// callback never runs Python bytecode (which checks them itself).
 const SIGNAL_CHECK_INTERVAL: u32 = 1024;
 
 /// Refills the first tuple of `candidates` that only its holder refers to
-/// (so nobody can see it change) with `items`, or makes a new tuple of them.
-/// Returns the tuple and whether it is new.
+/// (so nobody can see it change) and is of type `ty` (`None`: an exact
+/// tuple) with `items`, or makes a new one of them. Returns the tuple and
+/// whether it is new.
 fn refill_or_new<'py, 'a, const N: usize>(
     py: Python<'py>,
     candidates: impl Iterator<Item = &'a Py<PyAny>>,
+    ty: Option<&Py<PyType>>,
     items: [Bound<'py, PyAny>; N],
 ) -> PyResult<(Bound<'py, PyAny>, bool)> {
-    // SAFETY: a candidate is one of our tuples of N items; with a reference
-    // count of 1 only our slot holds it, so refilling it is invisible. A new
-    // tuple is filled before anyone sees it. `tuple_replace` takes the new
-    // item's reference and releases the old one (a new tuple has none).
+    let want = match ty {
+        Some(t) => t.as_ptr().cast::<py::PyTypeObject>(),
+        None => std::ptr::addr_of_mut!(py::PyTuple_Type),
+    };
+    // SAFETY: a candidate is one of our tuples (or tuple subtype instances
+    // of the same layout) of N items; with a reference count of 1 only our
+    // slot holds it, so refilling it is invisible. A new one is filled
+    // before anyone sees it. `tuple_replace` takes the new item's reference
+    // and releases the old one (a new tuple has none).
     unsafe {
         for t in candidates {
             let t = t.as_ptr();
-            if py::Py_REFCNT(t) == 1 {
+            if py::Py_REFCNT(t) == 1 && py::Py_TYPE(t) == want {
                 for (i, item) in items.into_iter().enumerate() {
                     tuple_replace(t, i as py::Py_ssize_t, item.into_ptr());
                 }
                 return Ok((Bound::from_borrowed_ptr(py, t), false));
             }
         }
-        let t = py::PyTuple_New(N as py::Py_ssize_t);
+        let t = match ty {
+            None => py::PyTuple_New(N as py::Py_ssize_t),
+            // A tuple subtype without instance dictionary or slots
+            // (`Timestamp`): its allocator gives a tuple of N empty items.
+            Some(_) => match (*want).tp_alloc {
+                Some(alloc) => alloc(want, N as py::Py_ssize_t),
+                None => std::ptr::null_mut(),
+            },
+        };
         if t.is_null() {
             return Err(PyErr::fetch(py));
         }
@@ -78,14 +94,15 @@ impl Pool {
         self.0.iter().flatten().map(|t| t.as_ptr()).find(|&t| unsafe { py::Py_REFCNT(t) } == 1)
     }
 
-    /// A tuple of `items`: a free one of the pool refilled, or a new one
-    /// that joins the pool.
+    /// A tuple of `items` (of type `ty`, `None`: an exact tuple): a free
+    /// one of the pool refilled, or a new one that joins the pool.
     fn tuple<'py, const N: usize>(
         &mut self,
         py: Python<'py>,
+        ty: Option<&Py<PyType>>,
         items: [Bound<'py, PyAny>; N],
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (t, fresh) = refill_or_new(py, self.0.iter().flatten(), items)?;
+        let (t, fresh) = refill_or_new(py, self.0.iter().flatten(), ty, items)?;
         if fresh {
             self.0.rotate_left(1);
             self.0[1] = Some(t.clone().unbind());
@@ -97,6 +114,10 @@ impl Pool {
 /// Builds the Python objects of one packet record.
 pub struct ArgBuilder {
     interpret: Option<LinkInfo>,
+    /// `openbsd.pcap.Timestamp` while interpreting (decoded packets come
+    /// with timestamps that also answer `datetime`'s attributes); `None`
+    /// for raw reads, which hand out plain tuples.
+    ts_type: Option<Py<PyType>>,
     last_sec: i64,
     sec_obj: Option<Py<PyAny>>,
     /// `(sec, usec)` tuples.
@@ -116,6 +137,7 @@ pub struct ArgBuilder {
 impl ArgBuilder {
     pub fn new(interpret: Option<LinkInfo>) -> Self {
         ArgBuilder {
+            ts_type: interpret.filter(|l| !l.nano).and_then(|_| timestamp_type()),
             interpret,
             last_sec: i64::MIN,
             sec_obj: None,
@@ -158,7 +180,7 @@ impl ArgBuilder {
     #[inline]
     fn tstamp<'py>(&mut self, py: Python<'py>, sec: i64, usec: i64) -> PyResult<Bound<'py, PyAny>> {
         let items = self.ts_items(py, sec, usec)?;
-        self.ts_tuples.tuple(py, items)
+        self.ts_tuples.tuple(py, self.ts_type.as_ref(), items)
     }
 
     /// The three callback arguments of one record.
@@ -219,7 +241,7 @@ impl ArgBuilder {
         let pkt = self.packet(py, data)?;
         let len = crate::py::ints::u32_int(py, len);
         let ts = self.tstamp(py, sec, usec)?;
-        self.result_tuples.tuple(py, [pkt, ts, len])
+        self.result_tuples.tuple(py, None, [pkt, ts, len])
     }
 
     /// Takes back the packet object of a record once the callback returned.
@@ -235,8 +257,35 @@ impl ArgBuilder {
 
     /// Chooses whether the next packets are decoded (`next(interpret=...)`).
     pub fn set_interpret(&mut self, interpret: Option<LinkInfo>) {
+        if interpret.is_some() != self.interpret.is_some() {
+            self.ts_type = interpret.filter(|l| !l.nano).and_then(|_| timestamp_type());
+        }
         self.interpret = interpret;
     }
+}
+
+/// `openbsd.pcap.Timestamp` (defined in Python, `openbsd/_tstamp.py`),
+/// imported once. `None` if it cannot be imported (a broken install): the
+/// timestamps are then plain tuples.
+fn timestamp_type() -> Option<Py<PyType>> {
+    static TYPE: pyo3::sync::PyOnceLock<Option<Py<PyType>>> = pyo3::sync::PyOnceLock::new();
+    Python::attach(|py| {
+        TYPE.get_or_init(py, || {
+            let t = py.import("openbsd._tstamp").and_then(|m| m.getattr("Timestamp")).ok()?;
+            let t = t.cast_into::<PyType>().ok()?;
+            // Only a tuple subtype laid out as a tuple can be filled in place.
+            // SAFETY: reading the fields of a live type object.
+            let ok = unsafe {
+                let tp = t.as_ptr().cast::<py::PyTypeObject>();
+                py::PyType_IsSubtype(tp, std::ptr::addr_of_mut!(py::PyTuple_Type)) != 0
+                    && (*tp).tp_basicsize == py::PyTuple_Type.tp_basicsize
+                    && (*tp).tp_dictoffset == 0
+            };
+            ok.then(|| t.unbind())
+        })
+        .as_ref()
+        .map(|t| t.clone_ref(py))
+    })
 }
 
 /// The consumer of one `dispatch`/`loop`: calls the callback with each

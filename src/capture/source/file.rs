@@ -126,6 +126,23 @@ impl FileSource {
         }
     }
 
+    /// Moves to byte `off` of the file: the next record is read from there.
+    /// Fails on a stream that cannot seek (`ESPIPE`).
+    pub fn seek(&mut self, off: u64) -> std::io::Result<()> {
+        if let StreamState::Counted(_) = &self.stream {
+            return Err(std::io::Error::from_raw_os_error(libc::ESPIPE));
+        }
+        let off = libc::off_t::try_from(off).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+        // SAFETY: the stream belongs to the open handle.
+        if unsafe { libc::fseeko(ffi::pcap_file(self.ptr()), off, libc::SEEK_SET) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if let Some(r) = &mut self.fast {
+            r.resync(off as u64);
+        }
+        Ok(())
+    }
+
     /// Lets libpcap read the next record (applying the filter itself) at the
     /// fast reader's offset, then moves the fast reader past what it read.
     fn slow_next(&mut self, py: Python<'_>) -> PyResult<Slow> {
