@@ -252,7 +252,7 @@ def _tables(cls):
             v = getattr(cls, name)
         except Exception:  # noqa: BLE001 - a descriptor that needs an instance
             continue
-        if isinstance(v, types.MappingProxyType):
+        if isinstance(v, packet.Options):
             out.append((name, v))
     return out
 

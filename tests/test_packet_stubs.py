@@ -83,7 +83,7 @@ def test_stubbed_members_exist(name):
     for base_name in [name] + STUBS[name][0]:
         for table in STUBS.get(base_name, ([], {}, []))[2]:
             t = getattr(cls, table)
-            assert isinstance(t, types.MappingProxyType) and t
+            assert isinstance(t, packet.Options) and t
             assert all(isinstance(k, str) and type(v) is int for k, v in t.items()), table
 
 

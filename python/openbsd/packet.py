@@ -27,10 +27,18 @@ _CLASSES = [
     "TCP", "UDP", "DHCP", "ARP", "AH", "ESP", "IGMP",
 ]
 
+import collections.abc as _abc
+
+from openbsd._optionlist import IPOptionList
+
 ProtocolOptions = _native.ProtocolOptions
 createPacket = _native.createPacket
+Options = _native.Options
+# Option tables read like the legacy dicts: a Mapping (case-insensitive).
+_abc.Mapping.register(Options)
 
-__all__ = [name for name in _CLASSES if hasattr(_native, name)] + ["ProtocolOptions", "createPacket"]
+__all__ = [name for name in _CLASSES if hasattr(_native, name)] + [
+    "ProtocolOptions", "createPacket", "Options", "IPOptionList"]
 
 # The intermediate classes (shared fields of several subclasses).
 _BASES = [
@@ -38,4 +46,4 @@ _BASES = [
     "_ICMP6Error", "_ICMP6EchoBase", "_ICMP6NeighbourBase",
 ]
 
-globals().update({name: getattr(_native, name) for name in __all__ + _BASES})
+globals().update({name: getattr(_native, name) for name in __all__ + _BASES if name != "IPOptionList"})

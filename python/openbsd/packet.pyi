@@ -5,11 +5,24 @@
 # its range), option names of the class's tables (case-insensitive), flag
 # lists (the OR of the names), addresses and MAC addresses as strings (or
 # their bytes), padded names as str. Option tables are class attributes:
-# read-only mappings {name: value} (types.MappingProxyType).
+# read-only, case-insensitive mappings {name: value} (Options). A field with
+# named values also gives its table when read from the class (TCP.flags is
+# TCP.FlagsOptions; at run time, not expressible with the properties below).
 
-from typing import ClassVar, Dict, Iterable, Mapping, List, Literal, Optional, Tuple, Type, Union, overload
+from typing import Any, ClassVar, Dict, Iterable, Iterator, Mapping, List, Literal, Optional, Tuple, Type, Union, overload
 
-_Options = Mapping[str, int]
+class Options(Mapping[str, int]):
+    """A read-only option table: names (matched case-insensitively) to
+    numbers."""
+    def __init__(self, **names: int) -> None: ...
+    def __getitem__(self, name: str) -> int: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __len__(self) -> int: ...
+    def has_key(self, name: str) -> bool: ...
+    def toStr(self, value: int) -> str:
+        """The name of `value`, or the number as text."""
+
+_Options = Options
 # An integer field with named options: the number or a name.
 _Named = Union[int, str]
 # A flags field: the number, a name, or a list of names and numbers (OR-ed).
@@ -135,6 +148,14 @@ class Packet(_Lookup):
     @property
     def linktype(self) -> Optional[int]:
         """The DLT the packet was read with; None when built by hand."""
+    @property
+    def protostack(self) -> Protocol:
+        """The outermost protocol object (legacy name)."""
+    @property
+    def payload(self) -> bytes:
+        """The outermost protocol's payload."""
+    @payload.setter
+    def payload(self, value: _BytesLike) -> None: ...
     def finalise(self) -> None:
         """Recompute every length field and checksum, inner protocols first;
         a packet with no field set since it was decoded or built is left
@@ -414,9 +435,20 @@ class IP(Protocol):
     @optionsField.setter
     def optionsField(self, value: _BytesLike) -> None: ...
     @property
-    def options(self) -> List[IPOption]: ...
+    def options(self) -> IPOptionList: ...
     @options.setter
     def options(self, value: Union[List[IPOption], bytes]) -> None: ...
+
+class IPOptionList(List[IPOption]):
+    """IP.options: a list that is also indexed by option type name."""
+    @overload
+    def __getitem__(self, key: str) -> IPOption: ...
+    @overload
+    def __getitem__(self, key: int) -> IPOption: ...
+    @overload
+    def __getitem__(self, key: slice) -> List[IPOption]: ...
+    def __contains__(self, key: object) -> bool: ...
+    def has_key(self, name: str) -> bool: ...
 
 class IPOption:
     TYPE: ClassVar[str]
@@ -441,6 +473,9 @@ class _IPOptionRouting(IPOption):
     def pointer(self) -> int: ...
     @property
     def addresses(self) -> List[str]: ...
+    @property
+    def addrlist(self) -> List[str]:
+        """The same as `addresses` (legacy name)."""
 
 class IPOptionLooseSourceRouting(_IPOptionRouting): ...
 class IPOptionStrictSourceRouting(_IPOptionRouting): ...
@@ -615,25 +650,34 @@ class _ICMPWithIPHdr(ICMP):
     def iphdr(self) -> Optional[IP]:
         """The quoted IP header (outside the stack); None when cut short."""
 
-class ICMPEchoReply(_ICMPIDSeqBase): ...
-class ICMPEchoRequest(_ICMPIDSeqBase): ...
-class ICMPInformationRequest(_ICMPIDSeqBase): ...
-class ICMPInformationReply(_ICMPIDSeqBase): ...
-class ICMPAddressMaskRequest(_ICMPIDSeqBase): ...
+class ICMPEchoReply(_ICMPIDSeqBase):
+    CodeOptions: ClassVar[_Options]
+class ICMPEchoRequest(_ICMPIDSeqBase):
+    CodeOptions: ClassVar[_Options]
+class ICMPInformationRequest(_ICMPIDSeqBase):
+    CodeOptions: ClassVar[_Options]
+class ICMPInformationReply(_ICMPIDSeqBase):
+    CodeOptions: ClassVar[_Options]
+class ICMPAddressMaskRequest(_ICMPIDSeqBase):
+    CodeOptions: ClassVar[_Options]
 
 class ICMPAddressMaskReply(_ICMPIDSeqBase):
+    CodeOptions: ClassVar[_Options]
     @property
     def subnet_mask(self) -> str: ...
     @subnet_mask.setter
     def subnet_mask(self, value: Union[str, bytes]) -> None: ...
 
-class ICMPTimestampRequest(_ICMPTimestampBase): ...
-class ICMPTimestampReply(_ICMPTimestampBase): ...
+class ICMPTimestampRequest(_ICMPTimestampBase):
+    CodeOptions: ClassVar[_Options]
+class ICMPTimestampReply(_ICMPTimestampBase):
+    CodeOptions: ClassVar[_Options]
 
 class ICMPDestinationUnreachable(_ICMPWithIPHdr):
     CodeOptions: ClassVar[_Options]
 
-class ICMPSourceQuench(_ICMPWithIPHdr): ...
+class ICMPSourceQuench(_ICMPWithIPHdr):
+    CodeOptions: ClassVar[_Options]
 
 class ICMPRedirect(_ICMPWithIPHdr):
     CodeOptions: ClassVar[_Options]
@@ -653,6 +697,7 @@ class ICMPParameterProblem(_ICMPWithIPHdr):
     def pointer(self, value: int) -> None: ...
 
 class ICMPRouterAdvertisement(ICMP):
+    CodeOptions: ClassVar[_Options]
     @property
     def num_addresses(self) -> int: ...
     @num_addresses.setter
@@ -667,6 +712,7 @@ class ICMPRouterAdvertisement(ICMP):
     def lifetime(self, value: int) -> None: ...
 
 class ICMPRouterSolicitation(ICMP):
+    CodeOptions: ClassVar[_Options]
     @property
     def num_addresses(self) -> int: ...
     @num_addresses.setter
@@ -720,6 +766,11 @@ class _ICMP6NeighbourBase(ICMP6):
     def linklayer_addr(self) -> Optional[str]: ...
     @linklayer_addr.setter
     def linklayer_addr(self, value: Optional[str]) -> None: ...
+    @property
+    def options(self) -> Optional[str]:
+        """The same as `linklayer_addr` (legacy name)."""
+    @options.setter
+    def options(self, value: Optional[str]) -> None: ...
 
 class ICMP6DestinationUnreachable(_ICMP6Error):
     @property

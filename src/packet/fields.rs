@@ -5,7 +5,7 @@
 
 use pyo3::prelude::*;
 use std::cell::UnsafeCell;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyBytes, PyString};
 
 /// A header's bytes with bounds-checked big-endian readers.
 #[derive(Clone, Copy)]
@@ -335,14 +335,8 @@ pub fn py_bytes<'py>(py: Python<'py>, b: &[u8]) -> Bound<'py, PyBytes> {
 
 /// An option table (`{name: value}`), exposed as a class attribute.
 pub fn table(py: Python<'_>, items: &[(&str, u32)]) -> PyResult<Py<PyAny>> {
-    let d = PyDict::new(py);
-    for (k, v) in items {
-        d.set_item(*k, *v)?;
-    }
-    // Read-only: the setters take names from `items`, not from this view,
-    // and a class attribute is shared by every user in the process.
-    let proxy = py.import("types")?.getattr("MappingProxyType")?.call1((d,))?;
-    Ok(proxy.unbind())
+    // Read-only (see `Options`).
+    Ok(Py::new(py, super::options::Options::of(items))?.into_any())
 }
 
 /// The name of `v` in `items`, or the number as text.

@@ -238,14 +238,46 @@ pub const REDIRECT_CODES: &[(&str, u32)] = &[
 pub const TIME_EXCEEDED_CODES: &[(&str, u32)] = &[("TRANSIT", 0), ("REASSEMBLY", 1)];
 pub const PARAMETER_PROBLEM_CODES: &[(&str, u32)] = &[("HEADER_BAD", 0), ("OPTION_MISSING", 1)];
 
+/// The one code (0) of each other message type, by the legacy names.
+const ECHO_REPLY_CODES: &[(&str, u32)] = &[("ECHO_REPLY", 0)];
+const SOURCE_QUENCH_CODES: &[(&str, u32)] = &[("SOURCE_QUENCH", 0)];
+const ECHO_REQUEST_CODES: &[(&str, u32)] = &[("ECHO_REQUEST", 0)];
+const ROUTER_ADVERTISEMENT_CODES: &[(&str, u32)] = &[("ROUTER_ADVERTISEMENT", 0)];
+const ROUTER_SOLICITATION_CODES: &[(&str, u32)] = &[("ROUTER_SOLICITATION", 0)];
+const TIMESTAMP_REQUEST_CODES: &[(&str, u32)] = &[("TIMESTAMP_REQUEST", 0)];
+const TIMESTAMP_REPLY_CODES: &[(&str, u32)] = &[("TIMESTAMP_REPLY", 0)];
+const INFORMATION_REQUEST_CODES: &[(&str, u32)] = &[("INFORMATION_REQUEST", 0)];
+const INFORMATION_REPLY_CODES: &[(&str, u32)] = &[("INFORMATION_REPLY", 0)];
+const ADDRESSMASK_REQUEST_CODES: &[(&str, u32)] = &[("ADDRESSMASK_REQUEST", 0)];
+const ADDRESSMASK_REPLY_CODES: &[(&str, u32)] = &[("ADDRESSMASK_REPLY", 0)];
+
+/// The code table of messages of type `t` (`None`: not a known type).
+fn codes_of(t: u8) -> Option<&'static [(&'static str, u32)]> {
+    Some(match t {
+        0 => ECHO_REPLY_CODES,
+        3 => UNREACH_CODES,
+        4 => SOURCE_QUENCH_CODES,
+        5 => REDIRECT_CODES,
+        8 => ECHO_REQUEST_CODES,
+        9 => ROUTER_ADVERTISEMENT_CODES,
+        10 => ROUTER_SOLICITATION_CODES,
+        11 => TIME_EXCEEDED_CODES,
+        12 => PARAMETER_PROBLEM_CODES,
+        13 => TIMESTAMP_REQUEST_CODES,
+        14 => TIMESTAMP_REPLY_CODES,
+        15 => INFORMATION_REQUEST_CODES,
+        16 => INFORMATION_REPLY_CODES,
+        17 => ADDRESSMASK_REQUEST_CODES,
+        18 => ADDRESSMASK_REPLY_CODES,
+        _ => return None,
+    })
+}
+
 /// The code names a message of type `t` accepts.
 fn code_opts(t: u8) -> Opts {
-    match t {
-        3 => Opts::Names(UNREACH_CODES),
-        5 => Opts::Names(REDIRECT_CODES),
-        11 => Opts::Names(TIME_EXCEEDED_CODES),
-        12 => Opts::Names(PARAMETER_PROBLEM_CODES),
-        _ => Opts::Plain,
+    match codes_of(t) {
+        Some(c) => Opts::Names(c),
+        None => Opts::Plain,
     }
 }
 
@@ -254,23 +286,28 @@ fn code_table(py: Python<'_>, items: &[(&str, u32)]) -> PyResult<Py<PyAny>> {
 }
 
 macro_rules! leaf_methods {
-    ($rust:ident, $name:literal) => {
+    ($rust:ident, $name:literal, $t:literal) => {
         #[pymethods]
         impl $rust {
             #[classattr]
             const TYPE: &'static str = $name;
+            #[classattr]
+            #[pyo3(name = "CodeOptions")]
+            fn code_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
+                code_table(py, codes_of($t).unwrap_or(&[]))
+            }
         }
     };
 }
 
-leaf_methods!(EchoReply, "ICMPEchoReply");
-leaf_methods!(EchoRequest, "ICMPEchoRequest");
-leaf_methods!(InformationRequest, "ICMPInformationRequest");
-leaf_methods!(InformationReply, "ICMPInformationReply");
-leaf_methods!(AddressMaskRequest, "ICMPAddressMaskRequest");
-leaf_methods!(TimestampRequest, "ICMPTimestampRequest");
-leaf_methods!(TimestampReply, "ICMPTimestampReply");
-leaf_methods!(SourceQuench, "ICMPSourceQuench");
+leaf_methods!(EchoReply, "ICMPEchoReply", 0);
+leaf_methods!(EchoRequest, "ICMPEchoRequest", 8);
+leaf_methods!(InformationRequest, "ICMPInformationRequest", 15);
+leaf_methods!(InformationReply, "ICMPInformationReply", 16);
+leaf_methods!(AddressMaskRequest, "ICMPAddressMaskRequest", 17);
+leaf_methods!(TimestampRequest, "ICMPTimestampRequest", 13);
+leaf_methods!(TimestampReply, "ICMPTimestampReply", 14);
+leaf_methods!(SourceQuench, "ICMPSourceQuench", 4);
 
 #[pymethods]
 impl AddressMaskReply {
@@ -280,6 +317,11 @@ impl AddressMaskReply {
     }
     #[classattr]
     const TYPE: &'static str = "ICMPAddressMaskReply";
+    #[classattr]
+    #[pyo3(name = "CodeOptions")]
+    fn code_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
+        code_table(py, ADDRESSMASK_REPLY_CODES)
+    }
     #[getter]
     fn subnet_mask<'py>(slf: &Bound<'py, Self>) -> Bound<'py, PyString> {
         py_ipv4(slf.py(), hdr(slf), 8)
@@ -348,6 +390,11 @@ impl ParameterProblem {
 
 #[pymethods]
 impl RouterAdvertisement {
+    #[classattr]
+    #[pyo3(name = "CodeOptions")]
+    fn code_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
+        code_table(py, ROUTER_ADVERTISEMENT_CODES)
+    }
     #[setter(num_addresses)]
     fn set_num_addresses(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
         write::bits(slf, "ICMPRouterAdvertisement.num_addresses", 4, 1, 0, 8, v, Opts::Plain)
@@ -378,6 +425,11 @@ impl RouterAdvertisement {
 
 #[pymethods]
 impl RouterSolicitation {
+    #[classattr]
+    #[pyo3(name = "CodeOptions")]
+    fn code_options(py: Python<'_>) -> PyResult<Py<PyAny>> {
+        code_table(py, ROUTER_SOLICITATION_CODES)
+    }
     #[setter(num_addresses)]
     fn set_num_addresses(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
         write::bits(slf, "ICMPRouterSolicitation.num_addresses", 4, 1, 0, 8, v, Opts::Plain)

@@ -221,6 +221,16 @@ impl Neighbour6 {
         let p = base(slf);
         linklayer_addr(p.payload_bytes(slf.py()))
     }
+    /// The link-layer address option's MAC string: the legacy name of
+    /// `linklayer_addr`, read and set the same way.
+    #[getter]
+    fn options(slf: &Bound<'_, Self>) -> Option<String> {
+        Self::linklayer_addr(slf)
+    }
+    #[setter(options)]
+    fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::set_linklayer_addr(slf, v)
+    }
     /// A MAC string: stored in the first link-layer address option (one is
     /// added when there is none); `None` removes that option.
     #[setter(linklayer_addr)]

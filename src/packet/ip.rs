@@ -212,9 +212,11 @@ impl Ip {
         })?;
         set_ip_options(slf, "IP.options", &b)
     }
-    /// The decoded options, in order.
+    /// The decoded options, in order: an `IPOptionList`, a list that can
+    /// also be indexed by option type name (`options["ipoptionrecordroute"]`).
     #[getter]
-    fn options<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+    fn options<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        static LIST: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
         let py = slf.py();
         let p = base(slf);
         // A copy: making the option objects runs Python code.
@@ -223,7 +225,11 @@ impl Ip {
             .into_iter()
             .map(|(t, whole)| ip_option(py, t, whole))
             .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, objs)
+        let list = PyList::new(py, objs)?;
+        let cls = LIST.get_or_try_init(py, || {
+            py.import("openbsd._optionlist")?.getattr("IPOptionList").map(Bound::unbind)
+        })?;
+        cls.bind(py).call1((list,))
     }
 }
 
@@ -328,6 +334,11 @@ impl OptRouting {
     #[getter]
     fn pointer(slf: &Bound<'_, Self>) -> u8 {
         slf.as_super().get().h().u8(2)
+    }
+    /// The addresses (the legacy name; the same as `addresses`).
+    #[getter]
+    fn addrlist(slf: &Bound<'_, Self>) -> Vec<String> {
+        Self::addresses(slf)
     }
     #[getter]
     fn addresses(slf: &Bound<'_, Self>) -> Vec<String> {

@@ -32,6 +32,7 @@ pub mod build;
 pub mod fields;
 pub mod finalise;
 pub mod layer;
+pub mod options;
 pub mod proto;
 pub mod query;
 
@@ -280,6 +281,23 @@ impl Packet {
         st.store = Store::Owned(v);
         st.gen = st.gen.wrapping_add(1);
         st.modified = true;
+        r
+    }
+
+    /// [`Packet::modify`] for a change of a field of layer `idx` (of kind
+    /// `kind`) that keeps the packet's size. When the new value no longer
+    /// parses as that layer (a TCP data offset past the data, an IP version
+    /// of 6), the layers stay where they were, so that the layer does not
+    /// vanish and reads give back the value set, as in the legacy library
+    /// (which never located its layers again after a field was set).
+    pub(crate) fn modify_field<R>(&self, py: Python<'_>, idx: usize, kind: Kind, f: impl FnOnce(&mut Vec<u8>, &Layers) -> R) -> R {
+        let before = *self.layers(py);
+        let r = self.modify(py, f);
+        let kept = self.layers(py).get(idx).map(|l| l.kind) == Some(kind);
+        if !kept && before.get(idx).map(|l| l.kind) == Some(kind) {
+            // SAFETY: see `state_mut`: no borrow of the state is alive here.
+            unsafe { self.state_mut(py) }.layers = before;
+        }
         r
     }
 
@@ -599,6 +617,25 @@ impl Packet {
         self.repr_string(py)
     }
 
+    /// The outermost protocol object (the legacy name; the same as
+    /// `getProtoList()[0]`).
+    #[getter]
+    fn protostack(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        object_at(slf, 0)
+    }
+
+    /// The outermost protocol's payload (everything after its header);
+    /// assigning replaces it, as `p.protostack.payload = ...` does.
+    #[getter]
+    fn payload(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Ok(object_at(slf, 0)?.bind(slf.py()).getattr("payload")?.unbind())
+    }
+
+    #[setter]
+    fn set_payload(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        object_at(slf, 0)?.bind(slf.py()).setattr("payload", value)
+    }
+
     /// The DLT the packet was read with (None when built by hand).
     #[getter]
     fn linktype(&self) -> Option<i32> {
@@ -666,6 +703,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     arp::register(m)?;
     ipsec::register(m)?;
     igmp::register(m)?;
+    options::register(m)?;
+    // Last: wraps fields of the classes registered above.
+    options::install(m)?;
     Ok(())
 }
 

@@ -22,6 +22,9 @@ pub enum Query {
     Kinds(u32),
     /// Layers of this kind (ICMP or ICMP6) whose message type is this.
     Subtype(Kind, u8),
+    /// Layers of this kind whose message type is one of these two (the
+    /// legacy `ICMPEcho` base class of echo requests and replies).
+    Subtypes(Kind, u8, u8),
 }
 
 const fn bit(k: Kind) -> u32 {
@@ -48,6 +51,15 @@ impl Query {
         if mask != 0 {
             return Query::Kinds(mask);
         }
+        // The legacy library's names that are not a class here: the base
+        // class of both echo messages, and its misspelt TYPE of the address
+        // mask request.
+        if "ICMPEcho".eq_ignore_ascii_case(name) {
+            return Query::Subtypes(Kind::Icmp, 8, 0);
+        }
+        if "ICMPAddressMarkRequest".eq_ignore_ascii_case(name) {
+            return Query::Subtype(Kind::Icmp, 17);
+        }
         if let Some(t) = icmp::subtype_by_name(name) {
             return Query::Subtype(Kind::Icmp, t);
         }
@@ -63,6 +75,9 @@ impl Query {
         match *self {
             Query::Kinds(m) => m & bit(l.kind) != 0,
             Query::Subtype(k, t) => l.kind == k && data.get(l.hdr_start()) == Some(&t),
+            Query::Subtypes(k, a, b) => {
+                l.kind == k && matches!(data.get(l.hdr_start()), Some(&t) if t == a || t == b)
+            }
         }
     }
 
@@ -130,6 +145,8 @@ mod tests {
         assert_eq!(Query::parse("icmpechorequest"), Query::Subtype(Kind::Icmp, 8));
         assert_eq!(Query::parse("ICMP6EchoReply"), Query::Subtype(Kind::Icmp6, 129));
         assert_eq!(Query::parse("protocol"), Query::Kinds(u32::MAX));
+        assert_eq!(Query::parse("IcmpEcho"), Query::Subtypes(Kind::Icmp, 8, 0));
+        assert_eq!(Query::parse("icmpaddressmarkrequest"), Query::Subtype(Kind::Icmp, 17));
         assert_eq!(Query::parse("nope"), Query::Kinds(0));
         assert_eq!(Query::parse(""), Query::Kinds(0));
     }

@@ -248,11 +248,17 @@ impl Protocol {
         if end > limit || end > self.data(py).len() {
             return Err(outside(field));
         }
-        self.pkt.get().modify(py, |d, _| {
+        let write = |d: &mut Vec<u8>, _: &_| {
             if let Some(s) = d.get_mut(at..end) {
                 s.copy_from_slice(bytes);
             }
-        });
+        };
+        let pkt = self.pkt.get();
+        if self.idx == DETACHED {
+            pkt.modify(py, write);
+        } else {
+            pkt.modify_field(py, self.idx as usize, l.kind, write);
+        }
         Ok(())
     }
 
