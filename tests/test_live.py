@@ -432,12 +432,18 @@ def test_attributes_and_repr(net):
 
 def test_lookupnet(net):
     with pcap.Live(net.host) as f:
-        netaddr, mask = f.lookupnet()
+        netaddr, mask = f.lookupnet_host()
+        raw = f.lookupnet()
     assert type(netaddr) is int and type(mask) is int
     assert str(ipaddress.IPv4Address(netaddr)) == net.net
     assert str(ipaddress.IPv4Address(mask)) == net.mask
+    # lookupnet(): libpcap's bpf_u_int32s, network byte order read natively,
+    # as the legacy library returned them.
+    native = lambda dotted: int.from_bytes(socket.inet_aton(dotted), sys.byteorder)  # noqa: E731
+    assert raw == (native(net.net), native(net.mask))
+    assert all(type(x) is int for x in raw)
     with pcap.Live(net.bare) as f:
-        assert f.lookupnet() == (0, 0)
+        assert f.lookupnet() == (0, 0) and f.lookupnet_host() == (0, 0)
 
 
 def test_filters_use_the_interface_netmask(net):
@@ -907,7 +913,7 @@ def test_loopback_on_the_host():
     with pcap.Live("lo", 128, 0, 100) as f:
         assert f.datalink() == pcap.DLT_EN10MB
         assert f.snapshot() == 128
-        net, mask = f.lookupnet()
+        net, mask = f.lookupnet_host()
         assert ipaddress.IPv4Address(net) in ipaddress.IPv4Network("127.0.0.0/8")
         assert str(ipaddress.IPv4Address(mask)) == "255.0.0.0"
         assert set(f.stats()) == {"ps_recv", "ps_drop", "ps_ifdrop"}

@@ -129,6 +129,12 @@ fn source_route_dst(opts: &[u8]) -> Option<&[u8]> {
 
 /// Recomputes every length and checksum of `d`, whose layers are `layers`.
 pub fn finalise(d: &mut [u8], layers: &[Layer]) {
+    fix(d, layers, true, None)
+}
+
+/// Recomputes the checksums of `d` (of layer `only`, or of every layer)
+/// and, with `lengths`, the length fields.
+pub fn fix(d: &mut [u8], layers: &[Layer], lengths: bool, only: Option<usize>) {
     // Whether a layer or one enclosing it was cut short or is a fragment.
     let mut cut_below = [false; super::layer::MAX_LAYERS];
     let mut any = false;
@@ -139,22 +145,25 @@ pub fn finalise(d: &mut [u8], layers: &[Layer]) {
         }
     }
     for (j, l) in layers.iter().enumerate().rev() {
+        if only.is_some_and(|i| i != j) {
+            continue;
+        }
         let (o, hl, end) = (l.hdr_start(), l.payload_start(), l.end());
         let span = end.saturating_sub(o);
         let is_cut = cut_below.get(j).copied().unwrap_or(true);
         match l.kind {
             Kind::Ip => {
-                if !cut(d, l) {
+                if lengths && !cut(d, l) {
                     put16(d, o + 2, span.min(65535) as u16);
                 }
                 put16(d, o + 10, 0);
                 let c = fold(sum(d.get(o..hl).unwrap_or(&[]), 0));
                 put16(d, o + 10, c);
             }
-            Kind::Ipv6 if !cut(d, l) => {
+            Kind::Ipv6 if lengths && !cut(d, l) => {
                 put16(d, o + 4, span.saturating_sub(40).min(65535) as u16);
             }
-            Kind::Pf => {
+            Kind::Pf if lengths => {
                 let len = d.get(o).copied().unwrap_or(0);
                 if pf_header_len(len) != l.hlen as usize {
                     if let Some(b) = d.get_mut(o) {
@@ -163,7 +172,7 @@ pub fn finalise(d: &mut [u8], layers: &[Layer]) {
                 }
             }
             Kind::Udp | Kind::Tcp | Kind::Icmp6 if !is_cut => {
-                if l.kind == Kind::Udp {
+                if lengths && l.kind == Kind::Udp {
                     put16(d, o + 4, span.min(65535) as u16);
                 }
                 let (at, proto) = match l.kind {
@@ -213,6 +222,21 @@ mod tests {
         assert_eq!(fold(sum(&p[..20], 0)), 0);
         let ps = sum(&p[12..20], 17 + 11);
         assert_eq!(fold(sum(&p[20..], ps)), 0);
+    }
+
+    #[test]
+    fn checksums_only() {
+        let mut p = vec![0x45, 0, 0, 99, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        p.extend_from_slice(&[0, 53, 0, 53, 0, 11, 0, 0, 1, 2, 3]);
+        let layers = locate(&p, Kind::Ip);
+        // The UDP layer only: the IP header checksum stays 0.
+        fix(&mut p, layers.as_slice(), false, Some(1));
+        assert_eq!(be16(&p, 10), Some(0));
+        let ps = sum(&p[12..20], 17 + 11);
+        assert_eq!(fold(sum(&p[20..], ps)), 0);
+        fix(&mut p, layers.as_slice(), false, None);
+        assert_eq!(be16(&p, 2), Some(99), "the total length is left as it is");
+        assert_eq!(fold(sum(&p[..20], 0)), 0);
     }
 
     #[test]

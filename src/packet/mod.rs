@@ -660,6 +660,16 @@ impl Packet {
         self.set_modified(py, false);
     }
 
+    /// _fixChecksums() -> None
+    ///
+    /// Recomputes every checksum, inner protocols first, and leaves the
+    /// length fields as they are (the legacy library's helper, which some
+    /// scripts call; `finalise()` does lengths and checksums).
+    #[pyo3(name = "_fixChecksums")]
+    fn fix_checksums(&self, py: Python<'_>) {
+        self.modify(py, |d, layers| finalise::fix(d, layers.as_slice(), false, None));
+    }
+
     /// finalize() -> None: the same as `finalise()`.
     fn finalize(&self, py: Python<'_>) {
         self.finalise(py)

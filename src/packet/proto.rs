@@ -89,6 +89,18 @@ impl Protocol {
         self.made.kind
     }
 
+    /// The object of the layer `step` places from this one, or None.
+    fn neighbour(&self, py: Python<'_>, step: isize) -> PyResult<Option<Py<PyAny>>> {
+        if self.idx == DETACHED {
+            return Ok(None);
+        }
+        let pkt = self.pkt.bind(py);
+        match (self.idx as usize).checked_add_signed(step) {
+            Some(i) if i < pkt.get().layers(py).len() => super::object_at(pkt, i).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// Where inward lookups from this object start.
     fn inner_start(&self) -> Option<usize> {
         (self.idx != DETACHED).then_some(self.idx as usize + 1)
@@ -207,6 +219,36 @@ impl Protocol {
     #[getter]
     fn packet(&self, py: Python<'_>) -> Py<Packet> {
         self.pkt.clone_ref(py)
+    }
+
+    /// The protocol after this one in the stack, or None (the legacy
+    /// library's link, which some scripts follow).
+    #[getter]
+    fn _next(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.neighbour(py, 1)
+    }
+
+    /// The protocol before this one in the stack, or None.
+    #[getter]
+    fn _prev(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.neighbour(py, -1)
+    }
+
+    /// _fixChecksums() -> None
+    ///
+    /// Recomputes this protocol's own checksum (none for protocols without
+    /// one), leaving every other byte as it is (the legacy library's
+    /// helper).
+    #[pyo3(name = "_fixChecksums")]
+    fn fix_checksums(&self, py: Python<'_>) -> PyResult<()> {
+        if self.idx == DETACHED {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "_fixChecksums: this header is not part of its packet's stack",
+            ));
+        }
+        let i = self.idx as usize;
+        self.pkt.get().modify(py, |d, layers| super::finalise::fix(d, layers.as_slice(), false, Some(i)));
+        Ok(())
     }
 
 }
