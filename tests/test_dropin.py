@@ -462,3 +462,19 @@ def test_next_and_prev(captures):
     eth = p.protostack
     assert eth._next == p["ip"] and eth._next._next == p["tcp"] and p["tcp"]._next is None
     assert p["tcp"]._prev == p["ip"] and eth._prev is None
+
+
+def test_legacy_attributes_and_names(captures):
+    f = pcap.Offline(captures / "ethernet")
+    prog = pcap.BPFProgram(f, "tcp", 0)
+    assert prog.feed is f and prog.optimise == 0 and prog.filterstr == "tcp"
+    assert pcap.BPFProgram(f, "tcp").optimise == 1
+    data = read_pcap(captures / "ethernet")[1][0][0]
+    p = packet.Packet(packet.Ethernet, data, 0)  # legacy _initialise: ignored
+    assert p.getProtoList()[-1].TYPE == "TCP"
+    assert issubclass(packet.PacketPyError, Exception) and issubclass(packet.DataBoundsError, Exception)
+    import openbsd.utils as utils
+    assert utils.multiord(b"\x01\x00\x02") == 65538 and utils.multiord(b"") == 0
+    assert utils.multichar(65538, 4) == b"\x00\x01\x00\x02"
+    with pytest.raises(ValueError, match="^Number too wide for width.$"):
+        utils.multichar(65536, 2)

@@ -31,6 +31,16 @@ import collections.abc as _abc
 
 from openbsd._optionlist import IPOptionList
 
+class PacketPyError(Exception):
+    """The legacy library's error class; kept for ``except`` clauses that
+    name it. Nothing raises it (the legacy library did not either)."""
+
+
+class DataBoundsError(Exception):
+    """The legacy library's error class; kept for ``except`` clauses that
+    name it. Nothing raises it."""
+
+
 ProtocolOptions = _native.ProtocolOptions
 createPacket = _native.createPacket
 Options = _native.Options
@@ -38,7 +48,7 @@ Options = _native.Options
 _abc.Mapping.register(Options)
 
 __all__ = [name for name in _CLASSES if hasattr(_native, name)] + [
-    "ProtocolOptions", "createPacket", "Options", "IPOptionList"]
+    "ProtocolOptions", "createPacket", "Options", "IPOptionList", "PacketPyError", "DataBoundsError"]
 
 # The intermediate classes (shared fields of several subclasses).
 _BASES = [
@@ -46,4 +56,4 @@ _BASES = [
     "_ICMP6Error", "_ICMP6EchoBase", "_ICMP6NeighbourBase",
 ]
 
-globals().update({name: getattr(_native, name) for name in __all__ + _BASES if name != "IPOptionList"})
+globals().update({name: getattr(_native, name) for name in __all__ + _BASES if hasattr(_native, name)})

@@ -23,6 +23,12 @@ class Options(Mapping[str, int]):
         """The name of `value`, or the number as text."""
 
 _Options = Options
+
+class PacketPyError(Exception):
+    """Legacy name; never raised."""
+
+class DataBoundsError(Exception):
+    """Legacy name; never raised."""
 # An integer field with named options: the number or a name.
 _Named = Union[int, str]
 # A flags field: the number, a name, or a list of names and numbers (OR-ed).
@@ -138,7 +144,9 @@ class _Lookup:
 
 class Packet(_Lookup):
     """A decoded packet: a stack of protocol objects looked up by name."""
-    def __init__(self, klass: Type[Protocol], data: Union[bytes, bytearray, memoryview]) -> None: ...
+    def __init__(
+        self, klass: Type[Protocol], data: Union[bytes, bytearray, memoryview], _initialise: object = ...
+    ) -> None: ...
     def has_key(self, name: str) -> bool: ...
     def __contains__(self, name: str) -> bool: ...
     def getProtoList(self) -> List[Protocol]: ...

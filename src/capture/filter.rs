@@ -32,6 +32,9 @@ pub struct BPFProgram {
     /// The link type it was compiled for (its offsets are that link
     /// header's).
     linktype: i32,
+    /// The feed and optimise flag as given (legacy attributes).
+    feed: Py<Feed>,
+    optimise: i32,
 }
 
 impl BPFProgram {
@@ -73,7 +76,19 @@ impl BPFProgram {
             // SAFETY: the feed's open handle.
             Ok((prog, unsafe { ffi::pcap_datalink(src.ptr()) }))
         })?;
-        Ok(BPFProgram { compiled: Arc::new(compiled), expr: filterstr, linktype })
+        Ok(BPFProgram { compiled: Arc::new(compiled), expr: filterstr, linktype, feed: feed.clone().unbind(), optimise })
+    }
+
+    /// The feed the program was compiled with (the legacy attribute).
+    #[getter]
+    fn feed(&self, py: Python<'_>) -> Py<Feed> {
+        self.feed.clone_ref(py)
+    }
+
+    /// The `optimise` flag as given (the legacy attribute).
+    #[getter]
+    fn optimise(&self) -> i32 {
+        self.optimise
     }
 
     /// The link type (DLT) this program was compiled for: `feed.filter()`

@@ -562,8 +562,16 @@ pub(crate) fn kind_of_class(klass: &Bound<'_, PyAny>) -> PyResult<Kind> {
 
 #[pymethods]
 impl Packet {
+    /// `_initialise` (legacy: whether to decode at once) is accepted and
+    /// ignored: the layers are always located.
     #[new]
-    fn py_new(py: Python<'_>, klass: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (klass, data, _initialise = None))]
+    fn py_new(
+        py: Python<'_>,
+        klass: &Bound<'_, PyAny>,
+        data: &Bound<'_, PyAny>,
+        _initialise: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let kind = kind_of_class(klass)?;
         let bytes = match data.cast::<PyBytes>() {
             Ok(b) => b.clone(),
