@@ -144,6 +144,31 @@ pub struct OptionField {
     table: Py<PyAny>,
 }
 
+/// The class's `tp_descr_get`: what `__get__` does, without the generic
+/// method-call machinery (a field read is on the per-packet path: `ip.protocol`
+/// costs what `ip.ttl` does, plus one indirect call).
+///
+/// # Safety
+/// Called by CPython as a `descrgetfunc` of `OptionField` (the GIL held,
+/// `d` an `OptionField`, `obj` and `ty` borrowed or null).
+unsafe extern "C" fn descr_get(d: *mut ffi::PyObject, obj: *mut ffi::PyObject, ty: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let py = Python::assume_attached();
+    // SAFETY: `d` is an `OptionField` (this function is only its type's slot).
+    let this = Bound::from_borrowed_ptr(py, d).cast_into_unchecked::<OptionField>();
+    let this = this.get();
+    if obj.is_null() || obj == ffi::Py_None() {
+        return this.table.clone_ref(py).into_ptr();
+    }
+    let f = this.field.as_ptr();
+    match (*ffi::Py_TYPE(f)).tp_descr_get {
+        Some(get) => get(f, obj, ty),
+        None => {
+            PyTypeError::new_err("field cannot be read").restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
 #[pymethods]
 impl OptionField {
     fn __get__(&self, py: Python<'_>, obj: Option<&Bound<'_, PyAny>>, ty: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
@@ -272,5 +297,12 @@ pub fn install(m: &Bound<'_, PyModule>) -> PyResult<()> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Options>()?;
     m.add_class::<OptionField>()?;
+    let tp = <OptionField as pyo3::PyTypeInfo>::type_object_raw(m.py());
+    // SAFETY: our own heap type, made ready just above, with no instance
+    // yet; the slot does what the `__get__` method does (see `descr_get`).
+    unsafe {
+        (*tp).tp_descr_get = Some(descr_get);
+        ffi::PyType_Modified(tp);
+    }
     Ok(())
 }
