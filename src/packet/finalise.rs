@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn checksums_only() {
-        let mut p = vec![0x45, 0, 0, 99, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut p = vec![0x45, 0, 0, 31, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
         p.extend_from_slice(&[0, 53, 0, 53, 0, 11, 0, 0, 1, 2, 3]);
         let layers = locate(&p, Kind::Ip);
         // The UDP layer only: the IP header checksum stays 0.
@@ -234,9 +234,16 @@ mod tests {
         assert_eq!(be16(&p, 10), Some(0));
         let ps = sum(&p[12..20], 17 + 11);
         assert_eq!(fold(sum(&p[20..], ps)), 0);
+        // A total length past the data: left as it is (finalise() would set
+        // 31), the header checksum fixed, the UDP checksum of a datagram
+        // cut short left alone.
+        p[3] = 99;
+        p[26] = 0xAB;
+        let layers = locate(&p, Kind::Ip);
         fix(&mut p, layers.as_slice(), false, None);
-        assert_eq!(be16(&p, 2), Some(99), "the total length is left as it is");
+        assert_eq!(be16(&p, 2), Some(99));
         assert_eq!(fold(sum(&p[..20], 0)), 0);
+        assert_eq!(p[26], 0xAB);
     }
 
     #[test]
