@@ -249,6 +249,7 @@ def test_setfilter_takes_a_bpf_program(captures):
     ("ICMPEchoReply.code['echo_reply']", 0), ("ICMPDestinationUnreachable.code['port_unreachable']", 3),
     ("ICMPTimeExceeded.code['reassembly']", 1), ("ICMPAddressMaskReply.code['addressmask_reply']", 0),
     ("ARP.opcode['arp_reply']", 2), ("DHCP.flags['broadcast']", 0x8000), ("DHCP.op['bootreply']", 2),
+    ("DHCP.flags['unicast']", 0),
     ("ICMP6EchoRequest.icmp6type['echo_request']", 128),
     ("ICMP6NeighbourAdvertisement.icmp6type['neighbour_advertisement']", 136),
     ("IP.protocol['udp']", 17), ("IP.flags['df']", 2), ("IPv6.nextheader['icmp6']", 58),
@@ -341,6 +342,11 @@ def test_ip_options_by_name(captures):
     assert o[0].raw == rr.raw and o[-1].TYPE == "IPOptionEndOfList"
     assert "IPOptionEndOfList" in o and o.has_key("ipoptionrecordroute") and "ipoptionnop" not in o
     assert o[0] in o
+    # The legacy chain's head: the first option's attributes, and _next.
+    assert o.addrlist == want and o.length == rr_len and o._next.TYPE == "IPOptionEndOfList"
+    assert packet.IPOptionList(o[1:])._next is None
+    with pytest.raises(AttributeError, match="'IPOptionList' object has no attribute 'nothing'"):
+        packet.IPOptionList([]).nothing
     with pytest.raises(KeyError, match="No such option: ipoptionsecurity"):
         o["ipoptionsecurity"]
     p["ip"].options = o  # assigning it back changes nothing
@@ -467,6 +473,7 @@ def test_fix_checksums_leaves_lengths(captures):
 def test_next_and_prev(captures):
     p = pcap.Offline(captures / "ethernet").next(1)[0]
     eth = p.protostack
+    assert p["tcp"]._getProtoList() == p.getProtoList() == [eth, p["ip"], p["tcp"]]
     assert eth._next == p["ip"] and eth._next._next == p["tcp"] and p["tcp"]._next is None
     assert p["tcp"]._prev == p["ip"] and eth._prev is None
 

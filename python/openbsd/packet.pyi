@@ -883,7 +883,7 @@ class UDP(Protocol):
     def checksum(self, value: int) -> None: ...
 
 class DHCP(Protocol):
-    FlagsOptions: ClassVar[_Options]  # BROADCAST 0x8000
+    FlagsOptions: ClassVar[_Options]  # UNICAST 0, BROADCAST 0x8000
     OpOptions: ClassVar[_Options]  # BOOTREQUEST 1, BOOTREPLY 2
     @property
     def op(self) -> int: ...

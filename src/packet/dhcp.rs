@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
 /// `DHCP.flags` options.
-pub const DHCP_FLAGS: &[(&str, u32)] = &[("BROADCAST", 0x8000)];
+pub const DHCP_FLAGS: &[(&str, u32)] = &[("UNICAST", 0), ("BROADCAST", 0x8000)];
 /// `DHCP.op` options.
 pub const OPS: &[(&str, u32)] = &[("BOOTREQUEST", 1), ("BOOTREPLY", 2)];
 

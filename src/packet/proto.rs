@@ -228,6 +228,13 @@ impl Protocol {
         self.neighbour(py, 1)
     }
 
+    /// _getProtoList() -> list: every protocol object of the packet,
+    /// outermost first (the legacy helper; `packet.getProtoList()`).
+    #[pyo3(name = "_getProtoList")]
+    fn get_proto_list(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.pkt.bind(py).call_method0("getProtoList")?.unbind())
+    }
+
     /// The protocol before this one in the stack, or None.
     #[getter]
     fn _prev(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
