@@ -3,6 +3,7 @@ a typed legacy-style script type-checks (and runs), and scripts with a type
 mistake are rejected at the right line, so the check can fail."""
 
 import os
+import datetime
 import subprocess
 import sys
 
@@ -39,7 +40,8 @@ def test_example_runs():
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == ("9 [('192.168.0.1', 5), ('192.168.0.9', 4)] [22, 8012, 22, 8012, 8012] "
                         "64 12 5 100 [Eth: 00:00:00:00:00:00->00:00:00:00:00:00] "
-                        "[IP: 0.0.0.0->192.168.0.1] [TCP: 0->22] 2\n")
+                        "[IP: 0.0.0.0->192.168.0.1] [TCP: 0->22] 2 "
+                        + datetime.datetime.fromtimestamp(1100000000).strftime("%b %d %H:%M:%S") + "\n")
 
 
 HEADER = """\

@@ -54,6 +54,16 @@ def copy_ssh(path: str, out: str) -> int:
             return feed.loop(0, dumper)
 
 
+def first_time(path: str) -> str:
+    """PyOpenBSD pdump style: a decoded packet's timestamp answers strftime."""
+    with pcap.Offline(path) as feed:
+        x = feed.next(interpret=1)
+        assert x is not None
+        when: pcap.Timestamp = x[1]
+        stamp: str = when.strftime("%b %d %H:%M:%S")
+        return stamp
+
+
 def build_syn(dst: str, port: int) -> bytes:
     p = createPacket(Ethernet, IP, TCP)
     p["ip"].dst = dst
@@ -71,8 +81,10 @@ def main() -> int:
     talkers = Talkers()
     n: int = feed.loop(0, talkers, interpret=1)
     feed.close()
+    with pcap.Offline(SAMPLE) as again:
+        again.loop(1, talkers, 1, pclass=Ethernet)
 
-    dead = pcap.Dead(pcap.DLT_EN10MB, 65535)
+    dead = pcap.Dead(Ethernet, 65535)
     udp = pcap.BPFProgram(dead, "udp")
     instructions: List[Tuple[int, int, int, int]] = udp.instructions()
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +98,7 @@ def main() -> int:
         assert isinstance(e, pcap.PcapError)
     syn = Packet(Ethernet, build_syn("192.168.0.1", 22))
     print(n, sorted(talkers.counts.items()), talkers.ports, first_ttl(SAMPLE),
-          len(instructions), copied, written, repr(syn), syn["tcp"].flags)
+          len(instructions), copied, written, repr(syn), syn["tcp"].flags, first_time(SAMPLE))
     return 0
 
 
