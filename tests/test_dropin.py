@@ -492,3 +492,14 @@ def test_legacy_attributes_and_names(captures):
     assert utils.multichar(65538, 4) == b"\x00\x01\x00\x02"
     with pytest.raises(ValueError, match="^Number too wide for width.$"):
         utils.multichar(65536, 2)
+
+
+def test_nanosecond_feeds_keep_plain_tuples(captures):
+    """A Timestamp counts microseconds: a feed opened with precision="nano"
+    hands out its (sec, nsec) as the plain tuple, decoded or not."""
+    recs = read_pcap(captures / "ethernet")[1]
+    f = pcap.Offline(captures / "ethernet", precision="nano")
+    got = collect(f, "loop", 2, 1)
+    assert [(type(ts), ts) for _, ts, _ in got] == [(tuple, (s, u * 1000)) for _, (s, u), _ in recs[:2]]
+    r = f.next(interpret=1)
+    assert type(r[1]) is tuple and r[1] == (recs[2][1][0], recs[2][1][1] * 1000)
