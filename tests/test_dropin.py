@@ -503,3 +503,20 @@ def test_nanosecond_feeds_keep_plain_tuples(captures):
     assert [(type(ts), ts) for _, ts, _ in got] == [(tuple, (s, u * 1000)) for _, (s, u), _ in recs[:2]]
     r = f.next(interpret=1)
     assert type(r[1]) is tuple and r[1] == (recs[2][1][0], recs[2][1][1] * 1000)
+
+
+def test_dumper_from_the_callback_of_a_nanosecond_feed(captures, tmp_path):
+    path = captures / "ethernet"
+    recs = read_pcap(path)[1]
+    f = pcap.Offline(path, precision="nano")
+    out = []
+
+    def cb(pkt, ts, n):
+        if not out:
+            out.append(pcap.Dumper(f, str(tmp_path / "nano.pcap")))
+        out[0](pkt, ts, n)
+
+    f.loop(-1, cb)
+    out[0].close()
+    head, got = read_pcap(tmp_path / "nano.pcap")
+    assert head["nano"] and got == recs
