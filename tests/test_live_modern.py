@@ -67,11 +67,14 @@ def test_immediate_mode_hands_packets_over_as_they_arrive(net):
     # Without immediate mode a packet waits in the kernel's ring for the
     # block to retire (up to 10 ms here: median about 5 ms); in immediate
     # mode it is handed over at once (about 0.1 ms on an idle machine). Load
-    # on the machine delays both alike, so the difference is what counts.
+    # and the phase of the ring's timer move the default's median (2 to 5 ms
+    # seen), so the test asks for a clear ratio, not a fixed gap: if
+    # immediate mode did nothing, both medians would be alike.
     default = delivery_latencies(net, False)
     immediate = delivery_latencies(net, True)
     med = lambda xs: xs[len(xs) // 2]
-    assert med(default) - med(immediate) > 0.002, (med(default), med(immediate))
+    assert med(default) > 0.0005, (med(default), med(immediate))
+    assert med(immediate) * 5 < med(default), (med(default), med(immediate))
 
 
 def test_nonblocking_reads_never_wait(net):

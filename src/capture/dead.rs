@@ -2,7 +2,7 @@
 //! compiling filters (`BPFProgram`) for a given link type.
 
 use super::feed::Feed;
-use super::options::precision_arg;
+use super::source::options::precision_arg;
 use super::source::raw::RawHandle;
 use super::source::Source;
 use crate::py::error::pcap_error;

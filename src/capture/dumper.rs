@@ -178,7 +178,7 @@ unsafe fn open_with_raw_linktype(
     let dlt = u32::try_from(ffi::pcap_datalink(p)).ok()?;
     // The header is written for Ethernet (which every libpcap can write)
     // with the feed's snap length and precision, then its link type field is replaced.
-    let precision = crate::capture::options::Precision::of(p);
+    let precision = crate::capture::source::options::Precision::of(p);
     let dead = super::source::raw::RawHandle::open_dead_with(super::dlt::DLT_EN10MB, ffi::pcap_snapshot(p), precision)?;
     let w = Writer::new(NonNull::new(ffi::pcap_dump_open(dead.ptr(), c.as_ptr()))?, c);
     let f = ffi::pcap_dump_file(w.ptr());
@@ -249,7 +249,7 @@ unsafe fn open_pcapng(py: Python<'_>, p: *mut ffi::pcap_t, path: &PathArg, c: &s
     let iface = crate::io::pcapng::Interface {
         linktype,
         snaplen: ffi::pcap_snapshot(p).max(0) as u32,
-        nano: crate::capture::options::Precision::of(p) == crate::capture::options::Precision::Nano,
+        nano: crate::capture::source::options::Precision::of(p) == crate::capture::source::options::Precision::Nano,
         name: live.map(str::to_owned),
     };
     let file = if c.to_bytes() == b"-" {

@@ -33,7 +33,7 @@ pub struct Feed {
     pub(crate) snaplen: i32,
     /// The timestamp precision and whether the feed is live, as opened
     /// (for the same `Dumper`).
-    pub(crate) precision: super::options::Precision,
+    pub(crate) precision: super::source::options::Precision,
     pub(crate) live: bool,
     /// The live read timeout in milliseconds (0: none).
     pub(crate) timeout_ms: i32,
@@ -50,11 +50,11 @@ impl Feed {
         // SAFETY: `p` is the open handle we were just given.
         let (dlt, swapped, snaplen, precision) = unsafe {
             let swapped = matches!(source, Source::File(_)) && ffi::pcap_is_swapped(p) == 1;
-            (ffi::pcap_datalink(p), swapped, ffi::pcap_snapshot(p), super::options::Precision::of(p))
+            (ffi::pcap_datalink(p), swapped, ffi::pcap_snapshot(p), super::source::options::Precision::of(p))
         };
         let live = source.is_live();
         let open = Open { source, next_args: ArgBuilder::new(None) };
-        let nano = precision == super::options::Precision::Nano;
+        let nano = precision == super::source::options::Precision::Nano;
         let link = LinkInfo { dlt, swapped, first: None, nano };
         Feed {
             state: OpenCell::new(open),

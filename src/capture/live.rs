@@ -2,7 +2,7 @@
 //! functions `lookupdev` and `findalldevs`.
 
 use super::feed::Feed;
-use super::options::{LiveOptions, Precision};
+use super::source::options::{LiveOptions, Precision};
 use super::source::live::{lookupnet_raw, LiveSource};
 use super::source::Source;
 use crate::ffi;
@@ -60,9 +60,9 @@ impl Live {
     ) -> PyResult<PyClassInitializer<Self>> {
         let opts = LiveOptions {
             immediate,
-            buffer_size: buffer_size.map(super::options::buffer_size_arg).transpose()?.flatten(),
-            precision: precision.map(super::options::precision_arg).transpose()?.unwrap_or_default(),
-            tstamp_type: tstamp_type.map(super::options::tstamp_type_arg).transpose()?.flatten(),
+            buffer_size: buffer_size.map(super::source::options::buffer_size_arg).transpose()?.flatten(),
+            precision: precision.map(super::source::options::precision_arg).transpose()?.unwrap_or_default(),
+            tstamp_type: tstamp_type.map(super::source::options::tstamp_type_arg).transpose()?.flatten(),
             rfmon,
         };
         let interface = match interface {
@@ -109,11 +109,11 @@ impl Live {
     /// libpcap or the interface refuses it.
     fn setdirection(
         slf: PyRef<'_, Self>,
-        #[pyo3(from_py_with = super::options::direction_arg)] direction: (libc::c_int, &'static str),
+        #[pyo3(from_py_with = super::source::options::direction_arg)] direction: (libc::c_int, &'static str),
     ) -> PyResult<()> {
         let feed = slf.as_super();
         // SAFETY: the open live handle.
-        feed.with_source(|src| unsafe { super::options::set_direction(src.ptr(), &feed.name, direction) })
+        feed.with_source(|src| unsafe { super::source::options::set_direction(src.ptr(), &feed.name, direction) })
     }
 
     /// setnonblock(nonblock): in non-blocking mode `dispatch()`, `next()`
@@ -223,6 +223,6 @@ pub fn findalldevs() -> PyResult<Vec<String>> {
 /// _interfaces() -> list of `(name, description, addresses, flags)`; the
 /// Python layer's `interfaces()` makes named tuples of them.
 #[pyfunction(name = "_interfaces")]
-pub fn interfaces_raw() -> PyResult<Vec<super::options::RawInterface>> {
-    super::options::list_interfaces()
+pub fn interfaces_raw() -> PyResult<Vec<super::source::options::RawInterface>> {
+    super::source::options::list_interfaces()
 }

@@ -6,9 +6,8 @@
 //! - `feed`: the `Feed` object and its lock; `feed_methods`: its Python
 //!   methods; `read`: the reads (`loop`, `dispatch`, `next`);
 //! - `offline`, `live`, `dead`: the feed classes (opening a source);
-//! - `options`: the modern `Live` options and `interfaces()`;
-//! - `dumper`: writing savefiles (pcapng through `crate::io::pcapng`); `filter`: `BPFProgram`; `dlt`: link-type
-//!   constants.
+//! - `dumper`: writing savefiles (pcapng through `crate::io::pcapng`);
+//!   `filter`: `BPFProgram`; `dlt`: link-type constants.
 
 pub mod dead;
 pub mod dlt;
@@ -18,6 +17,5 @@ mod feed_methods;
 pub mod filter;
 pub mod live;
 pub mod offline;
-pub mod options;
 mod read;
 pub mod source;

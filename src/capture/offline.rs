@@ -3,7 +3,7 @@
 //! source's (`source::file`).
 
 use super::feed::Feed;
-use super::options::{precision_arg, Precision};
+use super::source::options::{precision_arg, Precision};
 use super::source::file::{FileSource, StreamState};
 use super::source::Source;
 use crate::ffi;

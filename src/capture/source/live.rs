@@ -10,7 +10,7 @@
 //! call.
 
 use super::pcap_loop;
-use crate::capture::options::LiveOptions;
+use super::options::LiveOptions;
 use crate::ffi;
 use crate::io::record::{BreakFlag, Sink};
 use crate::py::error::{pcap_error, pcap_error_about};

@@ -3,7 +3,9 @@
 //!
 //! - `file`: a capture file, standard input, a pipe or a FIFO (`Offline`);
 //! - `live`: an interface (`Live`);
-//! - `raw` (`Source::Dead`): a handle with no records (`Dead`).
+//! - `raw` (`Source::Dead`): a handle with no records (`Dead`);
+//! - `options`: what a source is opened with (timestamp precision, the
+//!   modern `Live` options) and the interface listing behind `interfaces()`.
 //!
 //! Every source pushes records into a consumer (`crate::io::record::Sink`):
 //! `pump` hands over what the source has now, up to what the sink takes.
@@ -15,6 +17,7 @@
 pub mod bpf;
 pub mod file;
 pub mod live;
+pub mod options;
 mod pcap_loop;
 pub mod raw;
 

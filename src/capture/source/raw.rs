@@ -23,7 +23,7 @@ impl RawHandle {
 
     /// A dead handle whose timestamps have `precision` (a `Dumper` on it
     /// writes a nanosecond savefile for `Nano`).
-    pub fn open_dead_with(linktype: i32, snaplen: i32, precision: crate::capture::options::Precision) -> Option<Self> {
+    pub fn open_dead_with(linktype: i32, snaplen: i32, precision: super::options::Precision) -> Option<Self> {
         // SAFETY: plain constructor; null is handled.
         NonNull::new(unsafe {
             ffi::pcap_open_dead_with_tstamp_precision(linktype, snaplen, precision.raw() as libc::c_uint)
