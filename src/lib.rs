@@ -34,5 +34,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(live::interfaces_raw, m)?)?;
     dlt::register(m)?;
     packet::register(m)?;
+    py::recycle::prepare(py);
     Ok(())
 }

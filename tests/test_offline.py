@@ -5,6 +5,7 @@ import os
 import pathlib
 import re
 import shutil
+import struct
 import subprocess
 import sys
 
@@ -170,6 +171,43 @@ def test_ftell_advances_by_record(sample):
             assert f.ftell() == off
         assert f.next() is None
         assert f.ftell() == os.path.getsize(sample)
+
+
+@pytest.mark.parametrize("linktype", [1, 189, 220, 239])
+@pytest.mark.parametrize("before", [0, 1])
+@pytest.mark.parametrize("damage", ["caplen", "cut"])
+def test_ftell_after_a_bad_record_is_its_offset(tmp_path, linktype, before, damage):
+    """After a record that cannot be read (a capture length past the
+    maximum, or a record cut short), ftell() is that record's offset, and the
+    next read tries it again, whichever reader reads the file: the fast
+    reader (Ethernet) or libpcap (USB_LINUX 189, USB_LINUX_MMAPPED 220 and
+    NFLOG 239, whose headers libpcap rewrites). Before, libpcap's reader
+    stood 16 bytes further and read on from there, inventing empty packets.
+    A file cut short that grows is then read on where it grew."""
+    good = bytes(64) + b"x" * 12             # room for a usbmon header, and data
+    recs = [(good, (1, 0), len(good))] * (before + 1)
+    data = pcaptools.pcap_bytes(recs, linktype=linktype)
+    at = 24 + before * (16 + len(good))      # where the bad record starts
+    if damage == "caplen":
+        path = tmp_path / "bad.pcap"
+        path.write_bytes(data[:at] + struct.pack("<IIII", 2, 0, 0x3C0000, 0x3C0000) + bytes(40))
+        want = "invalid packet capture length 3932160"
+    else:
+        path = tmp_path / "cut.pcap"
+        path.write_bytes(data[:at + 16 + 10])
+        want = "truncated dump file; tried to read 76 captured bytes, only got 10"
+    with pcap.Offline(path) as f:
+        assert [f.next()[2] for _ in range(before)] == [76] * before
+        for _ in range(2):
+            with pytest.raises(pcap.PcapError) as e:
+                f.next()
+            assert str(e.value).startswith(f"{path}: {want}")
+            assert f.ftell() == at
+        if damage == "cut":
+            with open(path, "ab") as out:
+                out.write(data[at + 16 + 10:])
+            assert f.next() == (good, (1, 0), 76)
+            assert f.ftell() == len(data) and f.next() is None
 
 
 @pytest.mark.parametrize("kind", ["str", "bytes", "path"])

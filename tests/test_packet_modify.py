@@ -694,7 +694,12 @@ def test_option_names_are_accepted_case_insensitively(stack, name, field, value,
     ((IP, TCP), "tcp", "options", [(2, b"\x05\xb4")] * 11, "TCP.options must be at most 40 bytes, got 44"),
     ((IP, TCP), "tcp", "options", [(1, b"x")], "TCP.options: option 1 carries no data"),
     ((IP, TCP), "tcp", "options", [(300, b"")], "TCP.options must be in 0..255, got 300"),
-    ((IP, TCP), "tcp", "options", [2], "TCP.options items must be (kind, bytes) tuples"),
+    ((IP, TCP), "tcp", "options", [2], "TCP.options items must be (kind, data) tuples or bytes, not int"),
+    ((IP, TCP), "tcp", "options", [(1, b"", 3)],
+     "TCP.options items must be (kind, data) tuples or bytes, not a tuple of length 3"),
+    ((IP,), "ip", "options", ["nop"], "IP.options items must be (kind, data) tuples, IPOption objects or bytes, not str"),
+    ((IP,), "ip", "options", [(1, b"x")], "IP.options: option 1 carries no data"),
+    ((IP,), "ip", "options", [(7, b"x" * 254)], "IP.options: option 7 data must be at most 253 bytes, got 254"),
     ((IP, TCP), "tcp", "options", [(8, b"x" * 254)], "TCP.options: option 8 data must be at most 253 bytes, got 254"),
     ((IP, TCP), "tcp", "payload", "text", "TCP.payload must be bytes, not str"),
     ((IP, TCP), "tcp", "payload", 5, "TCP.payload must be bytes, not int"),
@@ -785,6 +790,26 @@ def test_header_option_lengths_follow():
     assert o["ip"].options[0].addresses == ["0.0.0.0"]
     o["ip"].options = o["ip"].options  # the decoded objects can be set back
     assert o["ip"].headerLength == 7
+
+
+@pytest.mark.parametrize("layers, name", [((IP,), "ip"), ((IP, TCP), "tcp")])
+def test_ip_and_tcp_options_take_the_same_items(layers, name):
+    """One rule for IP.options and TCP.options: a list item is a (kind,
+    data) tuple (kinds 0 and 1 are one byte; others kind, length, data) or
+    one option's bytes as on the wire; the list is padded with End of List
+    to a multiple of 4 bytes, and the header length follows."""
+    p = packet.Packet(IP, bytes(createPacket(*layers)))
+    at = 20 if name == "ip" else 40                # where the options start
+    wire = b"\x01" + b"\x44\x03\x05" + b"\x01\x01" + b"\x88\x04\x12\x34" + b"\x00\x00"
+    p[name].options = [(1, b""), (68, b"\x05"), b"\x01\x01", (136, b"\x12\x34")]
+    assert bytes(p)[at:at + 12] == wire
+    assert (p["ip"].headerLength if name == "ip" else p["tcp"].dataOffset) == 8
+    kinds = [o.optionType if name == "ip" else o[0] for o in p[name].options]
+    assert kinds == [1, 68, 1, 1, 136, 0]
+    p[name].options = p[name].options              # what the getter gives is taken back
+    assert bytes(p)[at:at + 12] == wire
+    p[name].options = [b"\x01"]                   # padded: NOP, then End of List
+    assert bytes(p)[at:at + 4] == b"\x01\x00\x00\x00"
 
 
 def test_linklayer_option_removed_with_none():

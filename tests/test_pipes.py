@@ -298,3 +298,98 @@ def test_closed_while_another_thread_reads(tmp_path):
     assert len(got) == 14
     f.close()
     assert f.closed is True
+
+
+# -- a read that a raising signal handler ended resumes where it stopped ---------------
+
+RESUME_SCRIPT = textwrap.dedent("""
+    import json, os, signal, subprocess, sys
+    from openbsd import pcap
+    path, cuts, how, positions = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+    # a writer that stops for 0.4 s at each cut, while a 0.1 s timer whose
+    # handler raises interrupts the reader's waits
+    writer = subprocess.Popen([sys.executable, "-c",
+        "import json, sys, time; d = open(sys.argv[1], 'rb').read(); o = sys.stdout.buffer\\n"
+        "at = 0\\n"
+        "for cut in json.loads(sys.argv[2]) + [len(d)]:\\n"
+        "    o.write(d[at:cut]); o.flush(); at = cut; time.sleep(0.4)\\n",
+        path, json.dumps(cuts)], stdout=subprocess.PIPE)
+    os.dup2(writer.stdout.fileno(), 0)
+    # The handler raises once per try (re-armed in each), never in the
+    # except clause.
+    armed = False
+    def handler(*a):
+        global armed
+        if armed:
+            armed = False
+            raise KeyboardInterrupt
+    signal.signal(signal.SIGALRM, handler)
+    f = pcap.Offline("-")
+    signal.setitimer(signal.ITIMER_REAL, 0.1, 0.1)
+    got, marks = [], []
+    def keep(p, ts, n):
+        got.append([bytes(p).hex(), list(ts), n])
+    while True:
+        try:
+            armed = True
+            if how == "next":
+                while (r := f.next()) is not None:
+                    keep(*r)
+                break
+            if f.loop(0, keep) == 0 and writer.poll() is not None:
+                break
+        except KeyboardInterrupt:
+            # Where the feed stands. The handler may also have struck in
+            # this script between the feed handing a packet over and its
+            # being kept: the offset tells (after k packets: positions[k]),
+            # and such a packet is kept as None.
+            at = f.ftell()
+            marks.append(at)
+            if at in positions:
+                got.extend([None] * (positions.index(at) - len(got)))
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    print(json.dumps({"records": got, "marks": marks, "end": f.ftell()}))
+    writer.wait()
+""")
+
+
+def resume_inputs(tmp_path):
+    data = SAMPLE.read_bytes()
+    ng = pcaptools.editcap(SAMPLE, tmp_path / "sample.pcapng", "pcapng").read_bytes()
+    ends, ng_ends = pcap_record_ends(data), pcapng_packet_ends(ng)
+    return {
+        # in a record header, in a record's data, at a record boundary
+        "pcap": (data, [ends[0] + 8, ends[2] + 16 + 30, ends[4]], ends),
+        # in a block header, in a packet block's body, at a block boundary
+        "pcapng": (ng, [ng_ends[0] + 4, ng_ends[3] + 40, ng_ends[6]], ng_ends),
+    }
+
+
+@pytest.mark.parametrize("how", ["next", "loop"])
+@pytest.mark.parametrize("name", ["pcap", "pcapng"])
+def test_a_read_a_raising_signal_handler_ended_resumes_where_it_stopped(name, how, tmp_path):
+    """A pipe read waits for the rest of a record (or of a pcapng block),
+    and a signal handler raises (Ctrl-C): the caller gets the exception,
+    and the next read goes on from the start of that record. Every packet
+    arrives once, as in the file; nothing is lost, repeated or invented; at
+    every interruption the feed stands where the file has the end of a
+    packet; the end is the end (before, the reader fell out of step: empty
+    packets with timestamp (0, 0), "invalid packet capture length", or
+    "error reading dump file: Success" at the end)."""
+    data, cuts, positions = resume_inputs(tmp_path)[name]     # offset after k packets
+    path = tmp_path / "input"
+    path.write_bytes(data)
+    r = subprocess.run([sys.executable, "-c", RESUME_SCRIPT, str(path), json.dumps(cuts), how,
+                        json.dumps(positions)], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "")
+    got = json.loads(r.stdout)
+    want = [[p.hex(), list(ts), n] for p, ts, n in pcaptools.read_pcap(SAMPLE)[1]]
+    assert len(got["marks"]) >= len(cuts)                     # interrupted at every cut
+    assert set(got["marks"]) <= set(positions)                # always between packets
+    assert len(got["records"]) == len(want)
+    # every packet kept is the file's packet at its place (None: handed
+    # over, and lost by this script's Python code when the handler struck
+    # just after the call; at most one per interruption)
+    assert [g for g, w in zip(got["records"], want) if g is not None and g != w] == []
+    assert got["records"].count(None) <= len(got["marks"])
+    assert got["end"] == len(data)

@@ -34,6 +34,9 @@ _Named = Union[int, str]
 # A flags field: the number, a name, or a list of names and numbers (OR-ed).
 _Flags = Union[int, str, Iterable[Union[int, str]]]
 _BytesLike = Union[bytes, bytearray, memoryview]
+# One item of IP.options, TCP.options, DHCP.options: (kind, data), or one
+# option's bytes as on the wire.
+_OptionItem = Union[Tuple[int, _BytesLike], _BytesLike]
 
 ProtocolOptions: _Options
 """IP protocol numbers: ICMP 1, IGMP 2, IP_IN_IP 4, TCP 6, UDP 17, IPv6 41,
@@ -445,7 +448,7 @@ class IP(Protocol):
     @property
     def options(self) -> IPOptionList: ...
     @options.setter
-    def options(self, value: Union[List[IPOption], bytes]) -> None: ...
+    def options(self, value: Union[List[Union[IPOption, _OptionItem]], Tuple[Union[IPOption, _OptionItem], ...], _BytesLike]) -> None: ...
 
 class IPOptionList(List[IPOption]):
     """IP.options: a list that is also indexed by option type name."""
@@ -862,7 +865,7 @@ class TCP(Protocol):
     @property
     def options(self) -> List[Tuple[int, bytes]]: ...
     @options.setter
-    def options(self, value: Union[List[Tuple[int, bytes]], bytes]) -> None: ...
+    def options(self, value: Union[List[_OptionItem], Tuple[_OptionItem, ...], _BytesLike]) -> None: ...
 
 class UDP(Protocol):
     @property
@@ -948,7 +951,7 @@ class DHCP(Protocol):
     @property
     def options(self) -> List[Tuple[int, bytes]]: ...
     @options.setter
-    def options(self, value: Union[List[Tuple[int, bytes]], bytes]) -> None: ...
+    def options(self, value: Union[List[_OptionItem], Tuple[_OptionItem, ...], _BytesLike]) -> None: ...
 
 class ARP(Protocol):
     OpcodeOptions: ClassVar[_Options]  # ARP_REQUEST 1, ARP_REPLY 2, RARP_REQUEST 3, RARP_REPLY 4

@@ -1,33 +1,35 @@
-//! `Dumper`: writes a savefile with libpcap's own writer (so files are
-//! byte-for-byte what tcpdump writes), checking every write for errors.
+//! `Dumper`: writes a savefile. libpcap writes the file header (so files are
+//! byte-for-byte what tcpdump writes); the records go through a buffer of
+//! ours, `crate::io::sink`, that knows what the output holds: a write
+//! error says how many records the file holds (and cuts a record it cut
+//! short off the file), and a signal never leaves part of a record behind.
 
 use super::feed::Feed;
-use crate::py::args::{int_arg, packet_bytes, PathArg};
-use crate::py::error::{pcap_error, pcap_error_after_os, pcap_os_error_about, set_cloexec};
 use crate::ffi;
-use crate::io::stream::Sink;
+use crate::io::sink::{DrainError, Sink};
+use crate::py::args::{int_arg, packet_bytes, PathArg};
+use crate::py::error::{os_error_text, pcap_error, pcap_error_about, pcap_error_after_os, pcap_os_error_about, set_cloexec, with_errno};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::MutexExt;
 use pyo3::types::PyTuple;
 use std::ptr::NonNull;
 use std::sync::{Mutex, MutexGuard};
 
 const DUMPER_CLOSED: &str = "dumper is closed (not connected)";
 
-/// An open `pcap_dumper_t`, flushed and closed on drop.
+/// An open `pcap_dumper_t`, closed on drop (the `Dumper` drains the sink
+/// first).
 ///
-/// Standard output (`"-"`) and other outputs that are not regular files (a
-/// FIFO) are written through a stream of ours over a descriptor of ours
-/// (`crate::io::stream::Sink`: a signal does not fail a blocked write, and
-/// `ftell()` counts what was written); closing it leaves file descriptor 1
-/// open under Python's `sys.stdout`. Where that stream is not available,
-/// libpcap writes `"-"` to C's `stdout`, which is then flushed but never
-/// closed.
+/// On Linux every output goes through a stdio stream into a [`Sink`] of
+/// ours over a descriptor of ours (for `"-"`, a duplicate of standard
+/// output, so closing leaves file descriptor 1 open under `sys.stdout`).
+/// Elsewhere libpcap opens and writes the file itself, and writes `"-"` to
+/// C's `stdout`, which is then flushed but never closed.
 struct Writer {
     dumper: NonNull<ffi::pcap_dumper_t>,
     owns_stream: bool,
-    /// The state of our stream, when the output goes through one (valid
-    /// while the dumper is open).
+    /// The sink the stream writes into (valid while the dumper is open).
     sink: Option<NonNull<Sink>>,
 }
 
@@ -47,24 +49,19 @@ impl Writer {
         Writer { dumper, owns_stream, sink: None }
     }
 
-    /// Takes over a dumper libpcap opened on our stream `sink`.
-    fn over_sink(dumper: NonNull<ffi::pcap_dumper_t>, sink: NonNull<Sink>) -> Self {
-        Writer { dumper, owns_stream: true, sink: Some(sink) }
-    }
-
-    /// The exception a signal handler raised during a write that failed
-    /// because of it: what the caller must see rather than the write error.
-    fn take_pending(&self) -> Option<PyErr> {
-        // SAFETY: the sink lives as long as the open dumper; calls are
-        // serialised by the Dumper's mutex.
-        self.sink.and_then(|mut s| unsafe { s.as_mut().take_pending() })
-    }
-
     fn ptr(&self) -> *mut ffi::pcap_dumper_t {
         self.dumper.as_ptr()
     }
 
-    /// The pending error of the underlying stream, if a write failed.
+    /// The sink, when the output goes through one.
+    #[allow(clippy::mut_from_ref)]
+    fn sink(&self) -> Option<&mut Sink> {
+        // SAFETY: the sink lives as long as the open dumper; calls are
+        // serialised by the Dumper's mutex.
+        self.sink.map(|mut s| unsafe { s.as_mut() })
+    }
+
+    /// The pending error of libpcap's stream, if a write failed.
     fn stream_error(&self) -> Option<std::io::Error> {
         // SAFETY: the FILE belongs to the open dumper.
         unsafe {
@@ -78,6 +75,7 @@ impl Writer {
         None
     }
 
+    /// Flushes libpcap's stream (nothing waits there when a sink is used).
     fn flush(&self) -> Result<(), std::io::Error> {
         // SAFETY: open dumper.
         if unsafe { ffi::pcap_dump_flush(self.ptr()) } != 0 {
@@ -113,87 +111,68 @@ impl Drop for Writer {
     }
 }
 
-/// For standard output (`"-"`) and outputs that exist and are not regular
-/// files (a FIFO, a terminal): a stream of ours over a descriptor of ours
-/// (see `Writer`). `None` for a regular file or a new one (libpcap opens
-/// those itself), or where our stream is not available.
-fn open_sink_output(
-    py: Python<'_>,
-    path: &PathArg,
-    c: &std::ffi::CStr,
-) -> PyResult<Option<(*mut libc::FILE, NonNull<Sink>)>> {
-    let fd = if c.to_bytes() == b"-" {
+/// Opens the output of a sink: a duplicate of standard output for `"-"`;
+/// a FIFO or device as it is (opening a FIFO waits for its reader, which
+/// may be another thread of this process: without the GIL); anything else
+/// as a regular file, created or emptied. Returns the descriptor and
+/// whether it is a regular file of ours (which can be cut back after an
+/// error).
+fn open_output(py: Python<'_>, path: &PathArg, c: &std::ffi::CStr) -> PyResult<(libc::c_int, bool)> {
+    let (fd, ours) = if c.to_bytes() == b"-" {
         // SAFETY: duplicates standard output; ours to close.
-        unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_DUPFD_CLOEXEC, 0) }
+        (unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_DUPFD_CLOEXEC, 0) }, false)
     } else {
         match std::fs::metadata(&path.path) {
-            Ok(m) if !m.is_file() && !m.is_dir() => {}
-            _ => return Ok(None),
+            Ok(m) if !m.is_file() && !m.is_dir() => {
+                (py.detach(|| crate::io::stream::open_waiting(c, libc::O_WRONLY))?, false)
+            }
+            // SAFETY: a valid C string; the flags of fopen(path, "wb").
+            _ => (unsafe { libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC, 0o666) }, true),
         }
-        // Opening a FIFO waits for its reader, which may be another thread
-        // of this process: without the GIL.
-        py.detach(|| crate::io::stream::open_waiting(c, libc::O_WRONLY))?
     };
     if fd < 0 {
         return Err(pcap_os_error_about(&path.display, "", &std::io::Error::last_os_error()));
     }
-    // SAFETY: an open descriptor of ours, handed to the stream.
-    match unsafe { crate::io::stream::open_sink(fd) } {
-        Some(s) => Ok(Some(s)),
-        None => {
-            // SAFETY: not taken by a stream: still ours.
-            unsafe { libc::close(fd) };
-            Ok(None)
-        }
-    }
+    // SAFETY: fstat on our open descriptor into a zeroed struct.
+    let regular = unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFREG
+    };
+    Ok((fd, ours && regular))
 }
 
 /// libpcap reads some link types it cannot write: a file whose link type
 /// field has no `LINKTYPE_*` mapping on this platform (on Linux, OpenBSD's
 /// `DLT_ENC` 13 and old pflog 17) is read with that raw value as its
-/// `datalink()`, but `pcap_dump_open` refuses it ("isn't supported in
-/// savefiles"). For a regular file, write the savefile with libpcap all the
-/// same, storing the raw value back in the header, so that such captures
-/// can be copied and filtered byte for byte.
+/// `datalink()`, but `pcap_dump_fopen` refuses it ("isn't supported in
+/// savefiles"). Write the savefile with libpcap all the same, storing the
+/// raw value in the header before it goes out, so that such captures can be
+/// copied and filtered byte for byte.
 ///
-/// `None` when this does not apply (another error, or an output that is not
-/// a regular file, where the header cannot be rewritten): the caller
-/// reports libpcap's error.
+/// `None` when this does not apply (another error): the caller reports
+/// libpcap's error.
 ///
 /// # Safety
-/// `p` must be an open handle.
+/// `p` must be an open handle, `file` the stream into `sink`, which nothing
+/// was written to yet.
 unsafe fn open_with_raw_linktype(
     p: *mut ffi::pcap_t,
-    path: &PathArg,
-    c: &std::ffi::CStr,
+    file: *mut libc::FILE,
+    sink: &mut Sink,
     reason: &str,
-) -> Option<Result<Writer, std::io::Error>> {
-    if !reason.contains("isn't supported in savefiles") || c.to_bytes() == b"-" {
+) -> Option<NonNull<ffi::pcap_dumper_t>> {
+    if !reason.contains("isn't supported in savefiles") {
         return None;
-    }
-    match std::fs::metadata(&path.path) {
-        Ok(m) if !m.is_file() => return None,
-        _ => {}
     }
     let dlt = u32::try_from(ffi::pcap_datalink(p)).ok()?;
-    // The header is written for Ethernet (which every libpcap can write)
-    // with the feed's snap length and precision, then its link type field is replaced.
+    // The header is made for Ethernet (which every libpcap can write) with
+    // the feed's snap length and precision, then its link type field is
+    // replaced.
     let precision = crate::capture::source::options::Precision::of(p);
     let dead = super::source::raw::RawHandle::open_dead_with(super::dlt::DLT_EN10MB, ffi::pcap_snapshot(p), precision)?;
-    let w = Writer::new(NonNull::new(ffi::pcap_dump_open(dead.ptr(), c.as_ptr()))?, c);
-    let f = ffi::pcap_dump_file(w.ptr());
-    if f.is_null() {
-        return None;
-    }
-    if libc::fflush(f) != 0 {
-        return Some(Err(std::io::Error::last_os_error()));
-    }
+    let d = NonNull::new(ffi::pcap_dump_fopen(dead.ptr(), file))?;
     // Offset 20 of the file header: the link type, in this machine's order.
-    let field = dlt.to_ne_bytes();
-    if libc::pwrite(libc::fileno(f), field.as_ptr().cast(), field.len(), 20) != field.len() as isize {
-        return Some(Err(std::io::Error::last_os_error()));
-    }
-    Some(Ok(w))
+    sink.patch_header(20, &dlt.to_ne_bytes()).then_some(d)
 }
 
 /// A pcapng file of ours (libpcap 1.10 cannot write pcapng).
@@ -206,21 +185,14 @@ enum Output {
 }
 
 impl Output {
-    fn flush(&mut self) -> Result<(), std::io::Error> {
+    /// The savefile writer, for a pcap output.
+    fn pcap(&self) -> Option<&Writer> {
         match self {
-            Output::Pcap(w) => w.flush(),
-            Output::Pcapng(w) => w.flush(),
-        }
-    }
-
-    /// The exception of a signal handler that failed a write (pcap only:
-    /// pcapng writes retry interrupted writes).
-    fn take_pending(&self) -> Option<PyErr> {
-        match self {
-            Output::Pcap(w) => w.take_pending(),
+            Output::Pcap(w) => Some(w),
             Output::Pcapng(_) => None,
         }
     }
+
 }
 
 /// `format=` of `Dumper`: whether to write pcapng.
@@ -306,32 +278,79 @@ pub struct Dumper {
 }
 
 impl Dumper {
-    fn lock(&self) -> MutexGuard<'_, Option<Output>> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The error of a failed write or flush of `w`: the exception of a
-    /// signal handler that interrupted it, or the OS error `e`.
-    fn write_error(&self, w: &Output, e: std::io::Error) -> PyErr {
-        w.take_pending().unwrap_or_else(|| self.io_error(e))
+    /// The writer, for one call. A call that waits for it (another thread
+    /// writes) does so without the GIL: the writing thread may need the GIL
+    /// to run signal handlers.
+    fn lock(&self, py: Python<'_>) -> MutexGuard<'_, Option<Output>> {
+        self.writer.lock_py_attached(py).unwrap_or_else(|p| p.into_inner())
     }
 
     fn io_error(&self, e: std::io::Error) -> PyErr {
         pcap_os_error_about(&self.path, "write failed: ", &e)
     }
 
-    /// Writes one record. `sec`/`usec` are the timestamp, `len` the wire length.
-    pub fn write(&self, data: &[u8], sec: i64, usec: i64, len: u32, comment: Option<&str>) -> PyResult<()> {
-        let mut guard = self.lock();
+    /// The error of a drain that failed: the exception of a signal handler
+    /// that raised while a write waited, or the OS error, with what the file
+    /// holds.
+    fn drain_error(&self, e: DrainError) -> PyErr {
+        match e {
+            DrainError::Signal(e) => e,
+            DrainError::Os { error, header, records, dropped } => {
+                let n = |k: u64, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+                let holds = match (header, dropped) {
+                    (true, 0) => format!("the file holds {}", n(records, "record", "records")),
+                    (true, _) => format!(
+                        "the file holds {}; {} not written",
+                        n(records, "record", "records"),
+                        n(dropped, "more was", "more were")
+                    ),
+                    (false, 0) => "the file header is not written yet".to_owned(),
+                    (false, _) => {
+                        format!("the file header is not written yet; {} not written", n(dropped, "record was", "records were"))
+                    }
+                };
+                let what = format!("write failed: {} ({holds})", os_error_text(&error));
+                with_errno(pcap_error_about(&self.path, &what), error.raw_os_error())
+            }
+        }
+    }
+
+    /// Writes what the sink holds, without the GIL (a write may wait on a
+    /// full pipe).
+    fn drain(&self, py: Python<'_>, sink: &mut Sink) -> PyResult<()> {
+        py.detach(|| sink.drain()).map_err(|e| self.drain_error(e))
+    }
+
+    /// Writes one record. `sec`/`usec` are the timestamp, `len` the wire
+    /// length. With a sink, the record is taken once this returns normally;
+    /// when the buffer first has to be written and that fails, the record
+    /// is not taken.
+    pub fn write(&self, py: Python<'_>, data: &[u8], sec: i64, usec: i64, len: u32, comment: Option<&str>) -> PyResult<()> {
+        let mut guard = self.lock(py);
         let w = match guard.as_mut().ok_or_else(|| pcap_error(DUMPER_CLOSED))? {
             Output::Pcapng(ng) => {
                 return ng.packet(data, sec, usec, len, comment).map_err(|e| self.io_error(e));
             }
             Output::Pcap(_) if comment.is_some() => {
-                return Err(crate::py::error::pcap_error_about(&self.path, "a comment needs format=\"pcapng\" (a pcap savefile has no room for one)"));
+                return Err(pcap_error_about(&self.path, "a comment needs format=\"pcapng\" (a pcap savefile has no room for one)"));
             }
             Output::Pcap(w) => w,
         };
+        if let Some(sink) = w.sink() {
+            if sink.is_full_for(data.len()) {
+                self.drain(py, sink)?;
+            }
+            // The record header as libpcap's pcap_dump writes it: 32-bit
+            // seconds and fraction, captured and wire lengths, in this
+            // machine's order.
+            let mut hdr = [0u8; 16];
+            hdr[0..4].copy_from_slice(&(sec as u32).to_ne_bytes());
+            hdr[4..8].copy_from_slice(&(usec as u32).to_ne_bytes());
+            hdr[8..12].copy_from_slice(&(data.len() as u32).to_ne_bytes());
+            hdr[12..16].copy_from_slice(&len.to_ne_bytes());
+            sink.push(&hdr, data);
+            return Ok(());
+        }
         let hdr = ffi::pcap_pkthdr {
             // The same 32 bits whichever way the seconds came.
             ts: libc::timeval { tv_sec: sec as u32 as libc::time_t, tv_usec: usec as libc::suseconds_t },
@@ -341,53 +360,22 @@ impl Dumper {
         // SAFETY: the dumper is open; header and data are valid for the call.
         unsafe { ffi::pcap_dump(w.ptr().cast(), &hdr, data.as_ptr()) };
         match w.stream_error() {
-            Some(e) => Err(w.take_pending().unwrap_or_else(|| self.io_error(e))),
+            Some(e) => Err(self.io_error(e)),
             None => Ok(()),
         }
     }
-}
 
-impl Dumper {
-    /// Opens a pcap savefile with libpcap's writer for the handle `p`.
-    fn open_pcap(py: Python<'_>, p: *mut ffi::pcap_t, path: &PathArg, c: &std::ffi::CStr) -> PyResult<Writer> {
-        // Standard output or a FIFO: through our stream.
-        if let Some((f, sink)) = open_sink_output(py, path, c)? {
-            // SAFETY: live handle; the stream is ours until libpcap
-            // takes it, closed here if libpcap refuses it.
-            let d = unsafe { ffi::pcap_dump_fopen(p, f) };
-            // The errno of the failed header write, if that is what failed.
-            let os = std::io::Error::last_os_error();
-            return match NonNull::new(d) {
-                Some(d) => Ok(Writer::over_sink(d, sink)),
-                None => {
-                    let reason = unsafe { ffi::last_error(p) };
-                    // A signal handler that raised while the header waited.
-                    let pending = unsafe { sink.as_ptr().as_mut() }.and_then(Sink::take_pending);
-                    unsafe { libc::fclose(f) };
-                    if let Some(e) = pending {
-                        return Err(e);
-                    }
-                    // libpcap names the output "stream" here; we name the path.
-                    Err(pcap_error_after_os(&path.display, reason.strip_prefix("stream: ").unwrap_or(&reason), &os))
+    /// Writes everything buffered.
+    fn flush_writer(&self, py: Python<'_>, out: &mut Output) -> PyResult<()> {
+        match out {
+            Output::Pcap(w) => {
+                if let Some(sink) = w.sink() {
+                    self.drain(py, sink)?;
                 }
-            };
-        }
-        // SAFETY: live handle, valid C string.
-        let d = unsafe { ffi::pcap_dump_open(p, c.as_ptr()) };
-        // The errno of libpcap's failed fopen, if that is what failed.
-        let os = std::io::Error::last_os_error();
-        let w = match NonNull::new(d) {
-            Some(d) => Writer::new(d, c),
-            None => {
-                let reason = unsafe { ffi::last_error(p) };
-                // SAFETY: as above.
-                match unsafe { open_with_raw_linktype(p, path, c, &reason) } {
-                    Some(r) => r.map_err(|e| pcap_os_error_about(&path.display, "", &e))?,
-                    None => return Err(pcap_error_after_os(&path.display, &reason, &os)),
-                }
+                w.flush().map_err(|e| self.io_error(e))
             }
-        };
-        Ok(w)
+            Output::Pcapng(ng) => ng.flush().map_err(|e| self.io_error(e)),
+        }
     }
 }
 
@@ -409,7 +397,43 @@ impl Dumper {
                 // SAFETY: an open handle (the feed's, or its twin).
                 return Ok(Output::Pcapng(unsafe { open_pcapng(py, p, &path, &c, live)? }));
             }
-            Ok(Output::Pcap(Self::open_pcap(py, p, &path, &c)?))
+            // SAFETY: a new stream, closed here or by the Writer.
+            if let Some((file, sink)) = unsafe { crate::io::stream::open_sink() } {
+                // libpcap writes the file header into the sink: nothing
+                // reaches the output (opened below) before the first drain.
+                // SAFETY: live handle; the stream is ours.
+                let d = match NonNull::new(unsafe { ffi::pcap_dump_fopen(p, file) }) {
+                    Some(d) => d,
+                    None => {
+                        let reason = unsafe { ffi::last_error(p) };
+                        // SAFETY: as above; nothing was written to the sink.
+                        match unsafe { open_with_raw_linktype(p, file, &mut *sink.as_ptr(), &reason) } {
+                            Some(d) => d,
+                            None => {
+                                // SAFETY: not taken by libpcap: ours to close.
+                                unsafe { libc::fclose(file) };
+                                // libpcap names the output "stream" here; we name the path.
+                                return Err(pcap_error_about(&path.display, reason.strip_prefix("stream: ").unwrap_or(&reason)));
+                            }
+                        }
+                    }
+                };
+                let w = Writer { dumper: d, owns_stream: true, sink: Some(sink) };
+                let (fd, regular) = open_output(py, &path, &c)?;
+                if let Some(s) = w.sink() {
+                    s.set_output(fd, regular);
+                }
+                return Ok(Output::Pcap(w));
+            }
+            // Elsewhere: libpcap opens and writes the file itself.
+            // SAFETY: live handle, valid C string.
+            let d = unsafe { ffi::pcap_dump_open(p, c.as_ptr()) };
+            // The errno of libpcap's failed fopen, if that is what failed.
+            let os = std::io::Error::last_os_error();
+            match NonNull::new(d) {
+                Some(d) => Ok(Output::Pcap(Writer::new(d, &c))),
+                None => Err(pcap_error_after_os(&path.display, &unsafe { ffi::last_error(p) }, &os)),
+            }
         })?;
         Ok(Dumper { writer: Mutex::new(Some(w)), filename: filename.clone().unbind(), path: path.display })
     }
@@ -435,16 +459,20 @@ impl Dumper {
         if comment.is_some_and(|c| c.len() > crate::io::pcapng::MAX_COMMENT) {
             return Err(PyValueError::new_err(format!("comment too long (at most {} bytes)", crate::io::pcapng::MAX_COMMENT)));
         }
-        self.write(&data, sec, usec, length, comment)
+        self.write(packet.py(), &data, sec, usec, length, comment)
     }
 
-    /// ftell() -> int: the current byte offset in the file.
-    fn ftell(&self) -> PyResult<i64> {
-        let guard = self.lock();
+    /// ftell() -> int: the byte offset in the file after every packet
+    /// written so far, buffered ones included.
+    fn ftell(&self, py: Python<'_>) -> PyResult<i64> {
+        let guard = self.lock(py);
         let w = match guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))? {
             Output::Pcap(w) => w,
             Output::Pcapng(ng) => return Ok(ng.tell() as i64),
         };
+        if let Some(sink) = w.sink() {
+            return Ok(sink.position() as i64);
+        }
         // SAFETY: open dumper.
         let off = unsafe { ffi::pcap_dump_ftell(w.ptr()) };
         if off < 0 {
@@ -454,24 +482,34 @@ impl Dumper {
     }
 
     /// flush(): writes buffered packets to the file.
-    fn flush(&self) -> PyResult<()> {
-        let mut guard = self.lock();
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        let mut guard = self.lock(py);
         let w = guard.as_mut().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
-        w.flush().map_err(|e| self.write_error(w, e))
+        self.flush_writer(py, w)
     }
 
-    /// close(): flushes and closes the file. A second `close()` raises.
-    fn close(&self) -> PyResult<()> {
-        let mut w = self.lock().take().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
-        let r = w.flush().map_err(|e| self.write_error(&w, e));
-        drop(w);
+    /// close(): flushes and closes. A second `close()` raises. When a
+    /// signal handler raises while the last writes wait (on a full pipe),
+    /// that exception propagates and the dumper stays open, with what it
+    /// had not written yet: `close()` again finishes.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let mut guard = self.lock(py);
+        let out = guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
+        let r = match out.pcap().and_then(Writer::sink).map(|s| py.detach(|| s.drain())) {
+            Some(Err(DrainError::Signal(e))) => return Err(e),
+            Some(Err(e)) => Err(self.drain_error(e)),
+            _ => Ok(()),
+        };
+        let mut out = guard.take().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
+        let r = r.and(self.flush_writer(py, &mut out));
+        drop(out);
         r
     }
 
     /// True once the dumper has been closed (new).
     #[getter]
-    fn closed(&self) -> bool {
-        self.lock().is_none()
+    fn closed(&self, py: Python<'_>) -> bool {
+        self.lock(py).is_none()
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -480,26 +518,28 @@ impl Dumper {
 
     /// Closes the dumper (if still open); write errors propagate.
     #[pyo3(signature = (*_args))]
-    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
-        if !self.closed() {
-            self.close()?;
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        if !self.closed(py) {
+            self.close(py)?;
         }
         Ok(false)
     }
 
-    fn __repr__(&self) -> String {
-        let state = if self.closed() { "closed " } else { "" };
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let state = if self.closed(py) { "closed " } else { "" };
         format!("<{}openbsd.pcap.Dumper {:?}>", state, self.path)
     }
 }
 
 impl Drop for Dumper {
     fn drop(&mut self) {
-        if let Some(mut w) = self.lock().take() {
-            if let Err(e) = w.flush() {
-                let err = self.io_error(e);
-                Python::attach(|py| err.write_unraisable(py, None));
-            }
+        let w = self.writer.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut w) = w {
+            Python::attach(|py| {
+                if let Err(err) = self.flush_writer(py, &mut w) {
+                    err.write_unraisable(py, None);
+                }
+            });
         }
     }
 }

@@ -8,4 +8,5 @@ pub mod mapping;
 pub mod pcapng;
 pub mod record;
 pub mod savefile;
+pub mod sink;
 pub mod stream;

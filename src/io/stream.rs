@@ -10,28 +10,113 @@
 //! Linux only (glibc and musl have `fopencookie`); elsewhere such streams
 //! are read as any file, and their offset is unknown.
 //!
-//! [`Sink`] is the writing side, for a `Dumper` writing to a pipe: it
-//! counts what was written (for `ftell()`), writes everything it is given,
-//! and, like [`Counted`], lets a signal interrupt a blocked write without
-//! failing it.
+//! The writing side is a stream into a `crate::io::sink::Sink`, which
+//! buffers a `Dumper`'s records and writes them itself.
 
 use pyo3::prelude::*;
 use std::os::unix::io::RawFd;
+use crate::io::sink::Sink;
 use std::ptr::NonNull;
 
 /// The state behind a counting stream, owned by the stream (freed, and
 /// its descriptor closed, by `fclose`).
+///
+/// It keeps the bytes of the record (or pcapng block) being read until the
+/// record has been handed over whole, so that a read a signal handler
+/// ended (see [`Counted::read`]) can be made again from the record's start
+/// ([`Counted::rewind`]): libpcap, which gave up half-way through that
+/// record, reads it anew, and nothing is lost, repeated or invented.
 pub struct Counted {
     fd: RawFd,
-    buf: Box<[u8]>,
+    buf: Vec<u8>,
     /// `buf[start..end]` is read from `fd` and not yet handed over.
     start: usize,
     end: usize,
-    /// Bytes handed over to stdio (so to libpcap) since the start.
-    consumed: u64,
+    /// The stream offset of `buf[0]`: `base + start` bytes have been
+    /// handed over to stdio (so to libpcap) since the start.
+    base: u64,
+    /// The stream offset where the record being read starts (between
+    /// `base` and `base + start`); `buf` keeps the bytes from there on.
+    unit: u64,
+    /// How records are delimited in the stream.
+    units: Units,
     /// The exception a signal handler raised while a read waited (see
     /// `Counted::read`), for the caller to raise once libpcap gave up.
     pending: Option<PyErr>,
+}
+
+/// How the stream divides into records, read from the bytes themselves (so
+/// it does not depend on how libpcap splits its reads).
+#[derive(Clone, Copy)]
+enum Units {
+    /// Nothing read yet: the first four bytes tell.
+    Start,
+    /// A classic pcap file: a 24-byte file header, then records of a
+    /// `hdr`-byte header and the captured length (at offset 8).
+    Pcap { hdr: u64, big: bool },
+    /// pcapng blocks, their total length at offset 4; `big`: the byte order
+    /// of the current section (each section header block gives it).
+    PcapNg { big: bool },
+    /// Unknown (another format, or a record libpcap refused): a record is
+    /// what one libpcap read takes (`Counted::begin_read`).
+    Calls,
+}
+
+/// Records or blocks larger than this are not believed (libpcap reads at
+/// most 256 KiB for a packet and 16 MiB for a pcapng block).
+const MAX_UNIT: u64 = 16 << 20;
+const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
+const PCAPNG_BOM: u32 = 0x1A2B_3C4D;
+
+fn u32_in(b: &[u8], at: usize, big: bool) -> Option<u32> {
+    let v: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+    Some(if big { u32::from_be_bytes(v) } else { u32::from_le_bytes(v) })
+}
+
+impl Units {
+    /// The length of the record whose first bytes are `b` (as many as have
+    /// arrived), and how the stream goes on after it; `None` while too few
+    /// bytes are there to tell. A length that cannot be right turns
+    /// tracking off (`Calls`).
+    fn measure(self, b: &[u8]) -> Option<(u64, Units)> {
+        match self {
+            Units::Start => {
+                let magic = b.get(..4)?;
+                let le = u32::from_le_bytes(magic.try_into().ok()?);
+                let be = u32::from_be_bytes(magic.try_into().ok()?);
+                let hdr = |m| match m {
+                    0xa1b2_c3d4 | 0xa1b2_3c4d => Some(16),
+                    0xa1b2_cd34 => Some(24), // Kuznetzov's patched headers
+                    _ => None,
+                };
+                Some(match (hdr(le), hdr(be)) {
+                    (Some(hdr), _) => (24, Units::Pcap { hdr, big: false }),
+                    (_, Some(hdr)) => (24, Units::Pcap { hdr, big: true }),
+                    _ if le == PCAPNG_SHB => return Units::PcapNg { big: false }.measure(b),
+                    _ => (0, Units::Calls),
+                })
+            }
+            Units::Pcap { hdr, big } => {
+                let caplen = u64::from(u32_in(b, 8, big)?);
+                Some(if caplen <= MAX_UNIT { (hdr + caplen, self) } else { (0, Units::Calls) })
+            }
+            Units::PcapNg { big } => {
+                let mut next = self;
+                let mut order = big;
+                if u32_in(b, 0, big)? == PCAPNG_SHB {
+                    order = match (u32_in(b, 8, false)?, u32_in(b, 8, true)?) {
+                        (PCAPNG_BOM, _) => false,
+                        (_, PCAPNG_BOM) => true,
+                        _ => return Some((0, Units::Calls)),
+                    };
+                    next = Units::PcapNg { big: order };
+                }
+                let len = u64::from(u32_in(b, 4, order)?);
+                Some(if (12..=MAX_UNIT).contains(&len) && len % 4 == 0 { (len, next) } else { (0, Units::Calls) })
+            }
+            Units::Calls => None,
+        }
+    }
 }
 
 impl Counted {
@@ -41,12 +126,65 @@ impl Counted {
 
     /// Bytes libpcap has read from the stream so far.
     pub fn consumed(&self) -> u64 {
-        self.consumed
+        self.base + self.start as u64
     }
 
     /// The exception a signal handler raised during a read, if any.
     pub fn take_pending(&mut self) -> Option<PyErr> {
         self.pending.take()
+    }
+
+    /// Called before each libpcap read: where records cannot be told from
+    /// the bytes, the read starts one.
+    pub fn begin_read(&mut self) {
+        if let Units::Calls = self.units {
+            self.unit = self.consumed();
+        }
+    }
+
+    /// After a read a signal handler ended: the stream goes back to the
+    /// start of the record libpcap was reading, to be handed over again.
+    pub fn rewind(&mut self) {
+        self.start = (self.unit - self.base) as usize;
+    }
+
+    /// After a read libpcap refused (a bad record): records are no longer
+    /// told from the bytes, but by libpcap's reads.
+    pub fn lose_track(&mut self) {
+        self.units = Units::Calls;
+        self.unit = self.consumed();
+    }
+
+    /// Moves `unit` past the records handed over whole.
+    fn track(&mut self) {
+        let done = self.consumed();
+        while self.unit < done {
+            let at = (self.unit - self.base) as usize;
+            let Some((len, next)) = self.units.measure(&self.buf[at..self.end]) else { return };
+            self.units = next;
+            if len == 0 || self.unit + len > done {
+                if len == 0 {
+                    self.unit = done; // tracking just turned off
+                }
+                return;
+            }
+            self.unit += len;
+        }
+    }
+
+    /// Room after `end` for a read: drops the bytes before the record being
+    /// read, and grows the buffer when that record fills it.
+    fn make_room(&mut self) {
+        let keep = (self.unit - self.base) as usize;
+        if keep > 0 {
+            self.buf.copy_within(keep..self.end, 0);
+            self.base += keep as u64;
+            (self.start, self.end) = (self.start - keep, self.end - keep);
+        }
+        if self.end == self.buf.len() {
+            let n = self.buf.len() * 2;
+            self.buf.resize(n, 0);
+        }
     }
 
     /// Hands over up to `out.len()` bytes: 0 at the end of the stream, -1
@@ -60,10 +198,12 @@ impl Counted {
     /// with an "Interrupted system call" error.
     fn read(&mut self, out: &mut [u8]) -> isize {
         while self.start == self.end {
-            // SAFETY: reads at most `buf.len()` bytes into `buf`.
-            let n = unsafe { libc::read(self.fd, self.buf.as_mut_ptr().cast(), self.buf.len()) };
+            self.make_room();
+            let room = &mut self.buf[self.end..];
+            // SAFETY: reads at most `room.len()` bytes into `room`.
+            let n = unsafe { libc::read(self.fd, room.as_mut_ptr().cast(), room.len()) };
             if n > 0 {
-                (self.start, self.end) = (0, n as usize);
+                self.end += n as usize;
             } else if n < 0 && interrupted() {
                 if !go_on_after_signal(&mut self.pending) {
                     return -1;
@@ -75,7 +215,7 @@ impl Counted {
         let n = out.len().min(self.end - self.start);
         out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
         self.start += n;
-        self.consumed += n as u64;
+        self.track();
         n as isize
     }
 }
@@ -119,44 +259,10 @@ pub fn open_waiting(path: &std::ffi::CStr, flags: libc::c_int) -> PyResult<RawFd
     }
 }
 
-/// The state behind a writing stream: a pipe, a FIFO, standard output.
-pub struct Sink {
-    fd: RawFd,
-    /// Bytes written to `fd` since the start.
-    written: u64,
-    /// As `Counted::pending`.
-    pending: Option<PyErr>,
-}
-
-impl Sink {
-    /// The exception a signal handler raised during a write, if any.
-    pub fn take_pending(&mut self) -> Option<PyErr> {
-        self.pending.take()
-    }
-
-    /// Writes all of `data` (stdio takes a short write for an error), going
-    /// on after signals whose handlers return; -1 with `errno` set when a
-    /// write failed or a handler raised.
-    fn write(&mut self, data: &[u8]) -> isize {
-        let mut done = 0;
-        while done < data.len() {
-            let rest = &data[done..];
-            // SAFETY: writes at most `rest.len()` bytes from `rest`.
-            let n = unsafe { libc::write(self.fd, rest.as_ptr().cast(), rest.len()) };
-            if n >= 0 {
-                done += n as usize;
-                self.written += n as u64;
-            } else if !(interrupted() && go_on_after_signal(&mut self.pending)) {
-                return -1;
-            }
-        }
-        done as isize
-    }
-}
-
 #[cfg(target_os = "linux")]
 mod cookie {
-    use super::{Counted, Sink};
+    use super::Counted;
+    use crate::io::sink::Sink;
     use libc::{c_char, c_int, c_void, size_t, ssize_t, FILE};
 
     #[repr(C)]
@@ -186,7 +292,8 @@ mod cookie {
     pub unsafe extern "C" fn sink_write(cookie: *mut c_void, buf: *const c_char, size: size_t) -> ssize_t {
         // SAFETY: stdio passes our cookie and `size` bytes to write.
         let (s, data) = unsafe { (&mut *cookie.cast::<Sink>(), std::slice::from_raw_parts(buf.cast::<u8>(), size)) };
-        s.write(data)
+        s.accept(data);
+        size as ssize_t
     }
 
     /// `ftell` asks where the stream is (offset 0 from the current
@@ -195,7 +302,7 @@ mod cookie {
         // SAFETY: stdio passes our cookie and a valid offset.
         let (s, off) = unsafe { (&*cookie.cast::<Sink>(), &mut *offset) };
         if whence == libc::SEEK_CUR && *off == 0 {
-            *off = s.written as i64;
+            *off = s.position() as i64;
             return 0;
         }
         // SAFETY: this thread's errno.
@@ -206,23 +313,25 @@ mod cookie {
     pub unsafe extern "C" fn sink_close(cookie: *mut c_void) -> c_int {
         // SAFETY: the cookie made by `super::open_sink`, closed once by fclose.
         let s = unsafe { Box::from_raw(cookie.cast::<Sink>()) };
-        unsafe { libc::close(s.fd) }
+        match s.fd() {
+            -1 => 0,
+            fd => unsafe { libc::close(fd) },
+        }
     }
 }
 
-/// A write-only stdio stream over `fd` (see [`Sink`]), and its state (valid
-/// until the stream is closed). The stream owns `fd` from then on. `None`
-/// where this is not available, or when the stream cannot be made (`fd` is
-/// then still the caller's).
+/// A write-only, unbuffered stdio stream into a new [`Sink`], and the sink
+/// (valid until the stream is closed), for libpcap to write the file
+/// header into; the sink's output is given later (`Sink::set_output`), and
+/// closed with the stream. `None` where this is not available.
 ///
 /// # Safety
-/// `fd` must be an open descriptor; the stream must be closed once, with
-/// `fclose` (libpcap's `pcap_dump_close` does).
-#[allow(unused_variables)]
-pub unsafe fn open_sink(fd: RawFd) -> Option<(*mut libc::FILE, NonNull<Sink>)> {
+/// The stream must be closed once, with `fclose` (libpcap's
+/// `pcap_dump_close` does).
+pub unsafe fn open_sink() -> Option<(*mut libc::FILE, NonNull<Sink>)> {
     #[cfg(target_os = "linux")]
     {
-        let raw = Box::into_raw(Box::new(Sink { fd, written: 0, pending: None }));
+        let raw = Box::into_raw(Box::new(Sink::new()));
         let funcs = cookie::CookieIoFunctions {
             read: None,
             write: Some(cookie::sink_write),
@@ -236,6 +345,8 @@ pub unsafe fn open_sink(fd: RawFd) -> Option<(*mut libc::FILE, NonNull<Sink>)> {
             drop(unsafe { Box::from_raw(raw) });
             return None;
         }
+        // SAFETY: a fresh stream, before any write: stdio keeps nothing.
+        unsafe { libc::setvbuf(f, std::ptr::null_mut(), libc::_IONBF, 0) };
         NonNull::new(raw).map(|state| (f, state))
     }
     #[cfg(not(target_os = "linux"))]
@@ -254,7 +365,16 @@ pub unsafe fn open_sink(fd: RawFd) -> Option<(*mut libc::FILE, NonNull<Sink>)> {
 pub unsafe fn open(fd: RawFd, buffer: usize) -> Option<(*mut libc::FILE, NonNull<Counted>)> {
     #[cfg(target_os = "linux")]
     {
-        let state = Box::new(Counted { fd, buf: vec![0u8; buffer].into_boxed_slice(), start: 0, end: 0, consumed: 0, pending: None });
+        let state = Box::new(Counted {
+            fd,
+            buf: vec![0u8; buffer.max(1)],
+            start: 0,
+            end: 0,
+            base: 0,
+            unit: 0,
+            units: Units::Start,
+            pending: None,
+        });
         let raw = Box::into_raw(state);
         let funcs = cookie::CookieIoFunctions { read: Some(cookie::read), write: None, seek: None, close: Some(cookie::close) };
         // SAFETY: the cookie stays valid until `close` frees it.
@@ -270,4 +390,47 @@ pub unsafe fn open(fd: RawFd, buffer: usize) -> Option<(*mut libc::FILE, NonNull
     }
     #[cfg(not(target_os = "linux"))]
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Units;
+
+    fn is_calls(u: Units) -> bool {
+        matches!(u, Units::Calls)
+    }
+
+    #[test]
+    fn classic_pcap_records_are_told_from_their_headers() {
+        let mut file = 0xa1b2_c3d4u32.to_be_bytes().to_vec();
+        file.resize(24, 0);
+        let (len, u) = Units::Start.measure(&file).unwrap();
+        assert!(matches!(u, Units::Pcap { hdr: 16, big: true }) && len == 24);
+        let mut rec = vec![0u8; 16];
+        rec[8..12].copy_from_slice(&60u32.to_be_bytes());
+        assert_eq!(u.measure(&rec).map(|(n, _)| n), Some(76));
+        assert!(u.measure(&rec[..11]).is_none()); // the length has not arrived
+        rec[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(is_calls(u.measure(&rec).unwrap().1)); // not believed
+        let nsec_le = 0xa1b2_3c4du32.to_le_bytes();
+        assert!(matches!(Units::Start.measure(&nsec_le), Some((24, Units::Pcap { hdr: 16, big: false }))));
+        assert!(matches!(Units::Start.measure(&0xa1b2_cd34u32.to_le_bytes()), Some((24, Units::Pcap { hdr: 24, .. }))));
+        assert!(is_calls(Units::Start.measure(b"GIF8").unwrap().1));
+    }
+
+    #[test]
+    fn pcapng_blocks_follow_the_section_byte_order() {
+        // A big-endian section header block of 28 bytes, then a block of 32.
+        let mut shb = vec![0x0a, 0x0d, 0x0d, 0x0a];
+        shb.extend(28u32.to_be_bytes());
+        shb.extend(0x1a2b_3c4du32.to_be_bytes());
+        let (len, u) = Units::Start.measure(&shb).unwrap();
+        assert!(len == 28 && matches!(u, Units::PcapNg { big: true }));
+        let mut epb = 6u32.to_be_bytes().to_vec();
+        epb.extend(32u32.to_be_bytes());
+        assert_eq!(u.measure(&epb).map(|(n, _)| n), Some(32));
+        epb[4..8].copy_from_slice(&30u32.to_be_bytes()); // not a multiple of 4
+        assert!(is_calls(u.measure(&epb).unwrap().1));
+        assert!(Units::Calls.measure(&shb).is_none());
+    }
 }

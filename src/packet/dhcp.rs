@@ -188,7 +188,7 @@ impl Dhcp {
     fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let b = if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
             let mut b = write::option_bytes("DHCP.options", v, 1, 65535, |it| {
-                let b = write::kind_data("DHCP.options", it, &[0, 255], 0)?;
+                let b = write::kind_data("DHCP.options", it, &[0, 255], 0, "")?;
                 match b.first() {
                     // The getter leaves them out and the setter writes them:
                     // in a list they would hide the options after them.

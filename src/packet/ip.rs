@@ -199,16 +199,15 @@ impl Ip {
         }
         set_ip_options(slf, "IP.optionsField", &b)
     }
-    /// A list of `IPOption` objects (or bytes), padded with End of List to
-    /// a multiple of 4 bytes; the header length follows.
+    /// Bytes, or a list of options, each an `IPOption` object, a `(kind,
+    /// data)` tuple (as `TCP.options` takes) or the option's bytes; padded
+    /// with End of List to a multiple of 4 bytes, at most 40; the header
+    /// length follows.
     #[setter(options)]
     fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
-        let b = write::option_bytes("IP.options", v, 4, 40, |it| {
-            if let Ok(o) = it.cast::<IpOption>() {
-                Ok(o.get().raw.clone())
-            } else {
-                write::bytes_arg("IP.options", it)
-            }
+        let b = write::option_bytes("IP.options", v, 4, 40, |it| match it.cast::<IpOption>() {
+            Ok(o) => Ok(o.get().raw.clone()),
+            Err(_) => write::kind_data("IP.options", it, &[0, 1], 2, ", IPOption objects"),
         })?;
         set_ip_options(slf, "IP.options", &b)
     }

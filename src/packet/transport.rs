@@ -164,11 +164,12 @@ impl Tcp {
     fn urgent(slf: &Bound<'_, Self>) -> u16 {
         hdr(slf).be16(18)
     }
-    /// A list of `(kind, data)` (or bytes), padded with End of List to a
-    /// multiple of 4 bytes, at most 40; the data offset follows.
+    /// Bytes, or a list of options, each a `(kind, data)` tuple or the
+    /// option's bytes; padded with End of List to a multiple of 4 bytes, at
+    /// most 40; the data offset follows.
     #[setter(options)]
     fn set_options(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
-        let b = write::option_bytes("TCP.options", v, 4, 40, |it| write::kind_data("TCP.options", it, &[0, 1], 2))?;
+        let b = write::option_bytes("TCP.options", v, 4, 40, |it| write::kind_data("TCP.options", it, &[0, 1], 2, ""))?;
         base(slf).replace_header_tail(slf.py(), "TCP.options", 20, &b, |d, at, hlen| {
             let v = d.get(at + 12).copied().unwrap_or(0);
             write::poke(d, at + 12, (((hlen / 4) as u8) << 4) | (v & 15));

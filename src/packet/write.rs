@@ -422,14 +422,19 @@ pub fn option_bytes(
     Ok(out)
 }
 
-/// A `(kind, data)` option of a TCP or DHCP option list: `one_byte` kinds
-/// are a single byte (data empty); others are kind, length (counting
-/// `len_extra` more bytes than the data) and data.
-pub fn kind_data(field: &str, it: &Bound<'_, PyAny>, one_byte: &[u8], len_extra: usize) -> PyResult<Vec<u8>> {
-    let bad = || PyTypeError::new_err(format!("{field} items must be (kind, bytes) tuples"));
-    let t = it.cast::<PyTuple>().map_err(|_| bad())?;
+/// One item of an option list (`IP.options`, `TCP.options`,
+/// `DHCP.options`), one rule for all: a `(kind, data)` tuple, or bytes
+/// holding one whole option as on the wire (written as given). In a tuple,
+/// `one_byte` kinds are a single byte (data empty); others are kind, length
+/// (counting `len_extra` more bytes than the data) and data. `also` names
+/// what else the caller takes, for the error message.
+pub fn kind_data(field: &str, it: &Bound<'_, PyAny>, one_byte: &[u8], len_extra: usize, also: &str) -> PyResult<Vec<u8>> {
+    let bad = |what: String| PyTypeError::new_err(format!("{field} items must be (kind, data) tuples{also} or bytes, not {what}"));
+    let Ok(t) = it.cast::<PyTuple>() else {
+        return bytes_arg(field, it).map_err(|_| bad(type_name(it)));
+    };
     if t.len() != 2 {
-        return Err(bad());
+        return Err(bad(format!("a tuple of length {}", t.len())));
     }
     let kind = plain_int(field, &t.get_item(0)?, 255)? as u8;
     let data = bytes_arg(field, &t.get_item(1)?)?;

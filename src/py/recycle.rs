@@ -25,7 +25,7 @@
 
 use pyo3::ffi as py;
 use pyo3::prelude::*;
-use std::sync::OnceLock;
+use pyo3::sync::PyOnceLock;
 
 /// Largest packet size pooled: Ethernet frames with a tag or two, and then
 /// some.
@@ -33,10 +33,22 @@ pub const MAX_SIZE: usize = 2048;
 /// Size classes are this many bytes wide.
 pub const CLASS: usize = 64;
 
-/// Whether this interpreter's `bytes` layout is the one this module writes.
+/// Asks [`supported`] once, when the module is imported: the answer runs
+/// Python code (imports), which must not run inside a read. There it would
+/// run pending signal handlers in the middle of handing a packet over (a
+/// Ctrl-C then lost the packet being delivered), and before, under a
+/// `std::sync::OnceLock`, it deadlocked threads making their first reads at
+/// once (one waited on the lock holding the GIL, the other ran Python and
+/// waited for the GIL).
+pub fn prepare(py: Python<'_>) {
+    supported(py);
+}
+
+/// Whether this interpreter's `bytes` layout is the one this module writes
+/// (kept in a GIL-aware cell; see [`prepare`]).
 fn supported(py: Python<'_>) -> bool {
-    static SUPPORTED: OnceLock<bool> = OnceLock::new();
-    *SUPPORTED.get_or_init(|| {
+    static SUPPORTED: PyOnceLock<bool> = PyOnceLock::new();
+    *SUPPORTED.get_or_init(py, || {
         let v = py.version_info();
         let cpython = py
             .import("sys")

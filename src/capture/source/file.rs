@@ -44,6 +44,11 @@ pub struct FileSource {
     /// Reads may wait for data (a pipe, a FIFO, a terminal: not a regular
     /// file), so they run without the GIL.
     may_wait: bool,
+    /// A classic pcap file (a regular one) that libpcap reads without the
+    /// fast reader (a link type libpcap rewrites, an old version): after a
+    /// failed read the stream goes back to the record that failed, as the
+    /// fast reader does.
+    back_on_error: bool,
     pub filter: Option<ActiveFilter>,
     handle: RawHandle,
     stream: StreamState,
@@ -87,7 +92,8 @@ impl FileSource {
             FastReader::open(handle.ptr())
         };
         let may_wait = !is_regular_file(handle.ptr());
-        FileSource { name, fast, may_wait, filter: None, handle, stream }
+        let back_on_error = fast.is_none() && !may_wait && ffi::pcap_major_version(handle.ptr()) == 2;
+        FileSource { name, fast, may_wait, back_on_error, filter: None, handle, stream }
     }
 
     pub fn ptr(&self) -> *mut ffi::pcap_t {
@@ -160,6 +166,12 @@ impl FileSource {
                     return Err(pcap_os_error_about(&self.name, "error reading dump file: ", &os));
                 }
             }
+            if let StreamState::Counted(c) = &mut self.stream {
+                // SAFETY: the state lives as long as the open handle, and
+                // no read is running.
+                c.as_mut().begin_read();
+            }
+            let before = if self.back_on_error { libc::ftello(file) } else { -1 };
             let mut hdr: *mut ffi::pcap_pkthdr = std::ptr::null_mut();
             let mut data: *const libc::c_uchar = std::ptr::null();
             // The OS error of a failed read is taken right after it, before
@@ -199,16 +211,27 @@ impl FileSource {
                 }
                 -2 => Ok(Slow::End),
                 _ => {
+                    if before >= 0 {
+                        // Back at the record that failed: `ftell()` gives
+                        // its offset and the next read tries it again.
+                        libc::fseeko(file, before, libc::SEEK_SET);
+                    }
                     // A signal whose handler raised while a read of a pipe
                     // waited: that exception, not libpcap's error, is what
                     // the caller must see (kept by the counting stream; on
-                    // other streams the EINTR comes from fread).
+                    // other streams the EINTR comes from fread). The stream
+                    // goes back to the start of the record libpcap gave up
+                    // on, so that the next read takes it whole.
                     if let StreamState::Counted(c) = &mut self.stream {
                         // SAFETY: the state lives as long as the open
                         // handle, and no read is running.
-                        if let Some(e) = c.as_mut().take_pending() {
+                        let c = c.as_mut();
+                        if let Some(e) = c.take_pending() {
+                            c.rewind();
+                            libc::clearerr(file);
                             return Err(e);
                         }
+                        c.lose_track();
                     }
                     py.check_signals()?;
                     Err(pcap_error_after_os(&self.name, &ffi::last_error(p), &os))
