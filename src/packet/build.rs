@@ -8,7 +8,9 @@
 
 use super::finalise::finalise;
 use super::layer::{self, Kind, DHCP_LEN};
-use super::{icmp, icmp6, kind_of_class, type_names, Packet};
+use super::names::{kind_of_class, type_names};
+use super::stack::Packet;
+use super::subtypes::{icmp, icmp6};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;

@@ -4,41 +4,10 @@
 use super::fields::{py_ipv4, table};
 use super::layer::Kind;
 use super::proto::{base, detached_object, hdr, new_object, protocol_class, Protocol};
+use super::subtypes::icmp::TYPES;
 use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-
-/// `ICMP.itype` options: the subclass names and their type numbers.
-pub const TYPES: &[(&str, u32)] = &[
-    ("ICMPEchoReply", 0),
-    ("ICMPDestinationUnreachable", 3),
-    ("ICMPSourceQuench", 4),
-    ("ICMPRedirect", 5),
-    ("ICMPEchoRequest", 8),
-    ("ICMPRouterAdvertisement", 9),
-    ("ICMPRouterSolicitation", 10),
-    ("ICMPTimeExceeded", 11),
-    ("ICMPParameterProblem", 12),
-    ("ICMPTimestampRequest", 13),
-    ("ICMPTimestampReply", 14),
-    ("ICMPInformationRequest", 15),
-    ("ICMPInformationReply", 16),
-    ("ICMPAddressMaskRequest", 17),
-    ("ICMPAddressMaskReply", 18),
-];
-
-pub fn subtype_name(t: u8) -> Option<&'static str> {
-    TYPES.iter().find(|(_, v)| *v == t as u32).map(|(n, _)| *n)
-}
-
-pub fn is_subtype_name(n: &str) -> bool {
-    TYPES.iter().any(|(k, _)| *k == n)
-}
-
-/// The message type of a subclass name, ASCII case-insensitively.
-pub fn subtype_by_name(n: &str) -> Option<u8> {
-    TYPES.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).and_then(|(_, v)| u8::try_from(*v).ok())
-}
 
 pub fn repr(t: u8) -> String {
     match t {
@@ -216,7 +185,7 @@ impl WithIpHdr {
     #[getter]
     fn iphdr(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
         let p = base(slf);
-        detached_object(slf.py(), p, Kind::Ip, p.layer(slf.py()).payload_start())
+        detached_object(slf.py(), p, Kind::Ip, p.layer(slf.py()).payload_start(), super::ip::object)
     }
 }
 

@@ -3,6 +3,7 @@
 use super::fields::{fmt_hw, py_ipv6, table, Buf};
 use super::layer::Kind;
 use super::proto::{base, detached_object, hdr, new_object, protocol_class, Protocol};
+use super::subtypes::icmp6::SUBTYPES;
 use super::write::{self, Opts};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -32,30 +33,6 @@ pub const TYPES: &[(&str, u32)] = &[
     ("INVERSE_ND_SOLICITATION", 141),
     ("INVERSE_ND_ADV", 142),
 ];
-
-const SUBTYPES: &[(&str, u8, &str)] = &[
-    ("ICMP6DestinationUnreachable", 1, "ICMPv6 Destination Unreachable"),
-    ("ICMP6PacketTooBig", 2, "ICMPv6 Packet Too Big"),
-    ("ICMP6TimeExceeded", 3, "ICMPv6 Time Exceeded"),
-    ("ICMP6ParameterProblem", 4, "ICMPv6 Parameter Problem"),
-    ("ICMP6EchoRequest", 128, "ICMPv6 Echo Request"),
-    ("ICMP6EchoReply", 129, "ICMPv6 Echo Reply"),
-    ("ICMP6NeighbourSolicitation", 135, "ICMPv6 Neighbour Solicitation"),
-    ("ICMP6NeighbourAdvertisement", 136, "ICMPv6 Neighbour Advertisement"),
-];
-
-pub fn subtype_name(t: u8) -> Option<&'static str> {
-    SUBTYPES.iter().find(|s| s.1 == t).map(|s| s.0)
-}
-
-pub fn is_subtype_name(n: &str) -> bool {
-    SUBTYPES.iter().any(|s| s.0 == n)
-}
-
-/// The message type of a subclass name, ASCII case-insensitively.
-pub fn subtype_by_name(n: &str) -> Option<u8> {
-    SUBTYPES.iter().find(|s| s.0.eq_ignore_ascii_case(n)).map(|s| s.1)
-}
 
 pub fn repr(t: u8) -> String {
     SUBTYPES.iter().find(|s| s.1 == t).map(|s| s.2).unwrap_or("ICMP6").to_owned()
@@ -181,7 +158,7 @@ impl Error6 {
     #[getter]
     fn ip6hdr(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
         let p = base(slf);
-        detached_object(slf.py(), p, Kind::Ipv6, p.layer(slf.py()).payload_start())
+        detached_object(slf.py(), p, Kind::Ipv6, p.layer(slf.py()).payload_start(), super::ipv6::object)
     }
 }
 

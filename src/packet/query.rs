@@ -9,7 +9,8 @@
 //! time): a lookup costs a pointer comparison, not a parse.
 
 use super::layer::{Kind, Layer};
-use super::{icmp, icmp6, type_names, ALL_KINDS};
+use super::names::{type_names, ALL_KINDS};
+use super::subtypes::{icmp, icmp6};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -92,6 +93,12 @@ impl Query {
         CACHE.put(ptr, q);
         Ok(q)
     }
+}
+
+/// Whether the layer's class or one of its bases has TYPE `name`
+/// (ASCII case-insensitively).
+pub(crate) fn layer_matches(data: &[u8], l: &Layer, name: &str) -> bool {
+    Query::parse(name).matches(data, l)
 }
 
 const SLOTS: usize = 16;
