@@ -7,6 +7,8 @@
 //! - `packet/`: decoded packets (`openbsd.packet`);
 //! - `py/`: Python glue (arguments, errors, object reuse, delivery of
 //!   records to Python);
+//! - `table/`: capture tables (Arrow columns, the PyCapsule stream,
+//!   Parquet);
 //! - `ffi`: the libpcap functions the `pcap` crate does not wrap.
 
 mod capture;
@@ -14,8 +16,9 @@ mod ffi;
 mod io;
 pub mod packet;
 mod py;
+mod table;
 
-use capture::{dead, dlt, dumper, feed, filter, live, offline};
+use capture::{batches, dead, dlt, dumper, feed, filter, live, offline};
 use pyo3::prelude::*;
 
 #[pymodule]
@@ -28,6 +31,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<live::Live>()?;
     m.add_class::<dumper::Dumper>()?;
     m.add_class::<filter::BPFProgram>()?;
+    m.add_class::<batches::BatchStream>()?;
+    m.add_function(wrap_pyfunction!(batches::_to_parquet, m)?)?;
     m.add_function(wrap_pyfunction!(offline::is_pcap_file, m)?)?;
     m.add_function(wrap_pyfunction!(live::lookupdev, m)?)?;
     m.add_function(wrap_pyfunction!(live::findalldevs, m)?)?;

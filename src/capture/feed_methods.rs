@@ -201,6 +201,34 @@ impl Feed {
         self.filter(program.as_any())
     }
 
+    /// batches(columns=None, batch_size=65536) -> BatchStream
+    ///
+    /// The feed's packets as a stream of Arrow record batches of up to
+    /// `batch_size` rows, decoded in Rust (no Python object per packet):
+    /// pass it to `pyarrow.table()`, `polars.DataFrame()` or DuckDB (it
+    /// implements `__arrow_c_stream__`). `columns`: a list of column names
+    /// (see docs/tables.md; default: every column but `raw`, with the
+    /// `pf_*` columns for pflog captures). The feed's filter applies. A
+    /// live feed yields a batch when it is full or when the read timeout
+    /// passes, and ends when a read timeout passes with no packet or on
+    /// `breakloop()`. The stream reads the feed when it is consumed, once.
+    #[pyo3(signature = (columns = None, batch_size = 65536))]
+    fn batches(
+        slf: &Bound<'_, Self>,
+        columns: Option<&Bound<'_, PyAny>>,
+        batch_size: i64,
+    ) -> PyResult<super::batches::BatchStream> {
+        if let Some(e) = slf.get().with_source(|s| Ok(matches!(s, super::source::Source::Dead(_))))?.then(|| {
+            crate::py::error::pcap_error_about(
+                &slf.get().name,
+                "a Dead feed has no packets to read: batches() reads Offline and Live feeds",
+            )
+        }) {
+            return Err(e);
+        }
+        super::batches::BatchStream::new(slf, columns, batch_size)
+    }
+
     /// stats() -> dict with int values for `ps_recv`, `ps_drop`, `ps_ifdrop`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let st = self.with_source(|src| src.stats(&self.name))?;

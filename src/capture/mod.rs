@@ -4,11 +4,13 @@
 //! - `source/`: where records come from (a file, an interface, nothing),
 //!   behind one type, `source::Source`; no source knows the feed;
 //! - `feed`: the `Feed` object and its lock; `feed_methods`: its Python
-//!   methods; `read`: the reads (`loop`, `dispatch`, `next`);
+//!   methods; `read`: the reads (`loop`, `dispatch`, `next`); `batches`:
+//!   the columnar reads (`batches()`, Parquet);
 //! - `offline`, `live`, `dead`: the feed classes (opening a source);
 //! - `dumper`: writing savefiles (pcapng through `crate::io::pcapng`);
 //!   `filter`: `BPFProgram`; `dlt`: link-type constants.
 
+pub mod batches;
 pub mod dead;
 pub mod dlt;
 pub mod dumper;

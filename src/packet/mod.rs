@@ -49,7 +49,7 @@ mod ipv6;
 mod link;
 mod names;
 mod objects;
-mod openbsd;
+pub(crate) mod openbsd;
 mod packet_methods;
 mod proto_methods;
 mod repr;

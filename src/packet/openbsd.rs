@@ -90,7 +90,9 @@ fn pf_dir_offset(h: H<'_>) -> usize {
     }
 }
 
-fn pf_direction(h: H<'_>) -> u8 {
+/// The direction byte of a pflog header (`PF.direction`; also read by the
+/// capture tables).
+pub fn pf_direction(h: H<'_>) -> u8 {
     h.u8(pf_dir_offset(h))
 }
 

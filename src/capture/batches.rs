@@ -1,0 +1,333 @@
+//! Columnar reads: a feed's source driven into a table builder
+//! (`table::columns::Builder`) one batch at a time, `feed.batches()` (a
+//! stream of Arrow record batches through the PyCapsule interface) and
+//! `to_parquet`.
+//!
+//! No Python object is made per packet: the sink appends each record's
+//! decoded fields to Rust buffers, which become Arrow arrays at the end of
+//! a batch.
+
+use super::feed::{Feed, Open};
+use super::source::Wait;
+use crate::io::record::{Record, Sink};
+use crate::py::error::{pcap_error, pcap_error_about};
+use crate::table::columns::{self, Builder, Col};
+use crate::table::{export, parquet};
+use arrow_array::RecordBatch;
+use arrow_schema::{ArrowError, SchemaRef};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyCapsule, PyString};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The largest `batch_size` accepted (16 Mi rows).
+const MAX_BATCH: usize = 1 << 24;
+
+/// The consumer of a columnar read: decodes each record into the builder,
+/// up to `limit` rows.
+struct TableSink<'b> {
+    b: &'b mut Builder,
+    /// Rows known whole (a row past it was built for a record the source
+    /// may read again).
+    whole: usize,
+    limit: usize,
+}
+
+impl Sink for TableSink<'_> {
+    type Built = ();
+
+    #[inline]
+    fn remaining(&self) -> Option<usize> {
+        Some(self.limit.saturating_sub(self.whole))
+    }
+
+    #[inline]
+    fn build(&mut self, rec: &Record<'_>) -> PyResult<()> {
+        // A row built for a record that was then not read whole goes.
+        self.b.truncate(self.whole);
+        self.b.push(rec);
+        Ok(())
+    }
+
+    #[inline]
+    fn take(&mut self, _: ()) -> PyResult<()> {
+        self.whole += 1;
+        Ok(())
+    }
+
+    #[inline]
+    fn skipped(&mut self) -> PyResult<()> {
+        Ok(())
+    }
+}
+
+/// Reads into `b` up to `limit` rows from the feed's source. A file is read
+/// until the batch is full or the file ends; a live interface until the
+/// batch is full, the read timeout passes (counted from the call) or
+/// `breakloop()`. The rows read before an error stay in `b` (no row of a
+/// record not read whole); the error is returned with them.
+fn fill(feed: &Feed, py: Python<'_>, open: &mut Open, b: &mut Builder, limit: usize) -> PyResult<()> {
+    let mut sink = TableSink { b, whole: 0, limit };
+    let res = fill_into(feed, py, open, &mut sink);
+    let whole = sink.whole;
+    b.truncate(whole);
+    res
+}
+
+/// The pumping of [`fill`].
+fn fill_into(feed: &Feed, py: Python<'_>, open: &mut Open, sink: &mut TableSink<'_>) -> PyResult<()> {
+    if feed.brk.take() {
+        return Ok(());
+    }
+    let src = &mut open.source;
+    if !src.is_live() {
+        src.pump(py, &feed.name, sink)?;
+        return Ok(());
+    }
+    let deadline = match feed.timeout_ms {
+        t if t > 0 => Some(Instant::now() + Duration::from_millis(t as u64)),
+        _ => None,
+    };
+    let mut first = true;
+    loop {
+        if !first {
+            match src.wait(py, &feed.brk, deadline)? {
+                Wait::Ready => {}
+                Wait::TimedOut | Wait::Broken => return Ok(()),
+            }
+        }
+        first = false;
+        src.pump(py, &feed.name, sink)?;
+        if sink.whole >= sink.limit {
+            return Ok(());
+        }
+        py.check_signals()?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(());
+        }
+    }
+}
+
+/// The columns named by `columns` (`None`: the default set for the feed's
+/// link type).
+fn parse_columns(dlt: i32, columns: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Col>> {
+    let Some(columns) = columns.filter(|c| !c.is_none()) else {
+        return Ok(columns::default_columns(dlt));
+    };
+    if columns.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err("columns must be a list of column names, not a string"));
+    }
+    let mut out = Vec::new();
+    for item in columns.try_iter()? {
+        let item = item?;
+        let name: String = item.extract().map_err(|_| PyTypeError::new_err("columns must be a list of column names (str)"))?;
+        let c = Col::by_name(&name).ok_or_else(|| {
+            let known = columns::all_names().collect::<Vec<_>>().join(", ");
+            PyValueError::new_err(format!("unknown column {name:?}; the columns are: {known}"))
+        })?;
+        if out.contains(&c) {
+            return Err(PyValueError::new_err(format!("column {name:?} named twice")));
+        }
+        out.push(c);
+    }
+    if out.is_empty() {
+        return Err(PyValueError::new_err("columns names no column"));
+    }
+    Ok(out)
+}
+
+fn check_batch_size(n: i64) -> PyResult<usize> {
+    usize::try_from(n)
+        .ok()
+        .filter(|&n| (1..=MAX_BATCH).contains(&n))
+        .ok_or_else(|| PyValueError::new_err(format!("batch_size must be between 1 and {MAX_BATCH}, got {n}")))
+}
+
+/// A columnar read of a feed in progress: what `batches()` and
+/// `to_parquet` pull batches from.
+pub struct TableReader {
+    feed: Py<Feed>,
+    builder: Builder,
+    batch_size: usize,
+    /// An error met after some rows were read: returned once those rows
+    /// were handed out.
+    pending: Option<PyErr>,
+    done: bool,
+    /// Rows handed out so far.
+    pub rows: u64,
+}
+
+impl TableReader {
+    pub fn new(feed: &Bound<'_, Feed>, columns: Option<&Bound<'_, PyAny>>, batch_size: i64) -> PyResult<Self> {
+        let f = feed.get();
+        if f.is_closed()? {
+            return Err(pcap_error(crate::py::error::CLOSED));
+        }
+        let cols = parse_columns(f.link.dlt, columns)?;
+        let batch_size = check_batch_size(batch_size)?;
+        let builder = Builder::new(cols, f.link, batch_size.min(65536));
+        Ok(TableReader { feed: feed.clone().unbind(), builder, batch_size, pending: None, done: false, rows: 0 })
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        self.builder.schema()
+    }
+
+    /// The next batch (`None` after the last), or the error that ended the
+    /// read once every whole record before it was handed out.
+    pub fn next(&mut self, py: Python<'_>) -> PyResult<Option<RecordBatch>> {
+        if let Some(e) = self.pending.take() {
+            self.done = true;
+            return Err(e);
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let feed = self.feed.bind(py).get();
+        let (b, limit) = (&mut self.builder, self.batch_size);
+        let res = feed.with_open(|open| fill(feed, py, open, b, limit));
+        if let Err(e) = res {
+            self.pending = Some(e);
+        }
+        if self.builder.rows() == 0 {
+            // The end of the records (or of a live read: a read timeout or
+            // `breakloop()` with nothing read), or an error before any row.
+            self.done = true;
+            return self.pending.take().map_or(Ok(None), Err);
+        }
+        let batch = self.builder.finish().map_err(|e| pcap_error_about(&feed.name, &e.to_string()))?;
+        self.rows += batch.num_rows() as u64;
+        Ok(Some(batch))
+    }
+}
+
+impl export::BatchSource for TableReader {
+    fn next_batch(&mut self) -> Option<Result<RecordBatch, ArrowError>> {
+        Python::attach(|py| match self.next(py) {
+            Ok(b) => b.map(Ok),
+            Err(e) => {
+                let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_else(|_| e.to_string());
+                Some(Err(ArrowError::IoError(msg.clone(), std::io::Error::other(msg))))
+            }
+        })
+    }
+}
+
+/// A stream of Arrow record batches read from a feed, made by
+/// `feed.batches()`. Implements the Arrow PyCapsule stream interface
+/// (`__arrow_c_stream__`, `__arrow_c_schema__`): pass it to
+/// `pyarrow.table()`, `pyarrow.RecordBatchReader.from_stream()`,
+/// `polars.DataFrame()` or DuckDB. The stream can be consumed once.
+#[pyclass(frozen, module = "openbsd.pcap", name = "BatchStream")]
+pub struct BatchStream {
+    reader: Mutex<Option<TableReader>>,
+    schema: SchemaRef,
+    name: String,
+}
+
+impl BatchStream {
+    pub fn new(feed: &Bound<'_, Feed>, columns: Option<&Bound<'_, PyAny>>, batch_size: i64) -> PyResult<Self> {
+        let reader = TableReader::new(feed, columns, batch_size)?;
+        let schema = reader.schema();
+        Ok(BatchStream { reader: Mutex::new(Some(reader)), schema, name: feed.get().name.clone() })
+    }
+
+    /// The reader, taken out of the stream (it can be consumed once).
+    pub fn take_reader(&self) -> PyResult<TableReader> {
+        let taken = self.reader.lock().map(|mut r| r.take()).unwrap_or(None);
+        taken.ok_or_else(|| {
+            pcap_error_about(
+                &self.name,
+                "this batch stream was already consumed: call batches() again for a new one",
+            )
+        })
+    }
+}
+
+#[pymethods]
+impl BatchStream {
+    /// The schema of the batches, as an `arrow_schema` PyCapsule.
+    fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        export::schema_capsule(py, &self.schema)
+    }
+
+    /// The batches, as an `arrow_array_stream` PyCapsule. The stream is
+    /// handed out once: a second call raises `PcapError`.
+    /// `requested_schema` is accepted and ignored (the batches keep their
+    /// own types).
+    #[pyo3(signature = (requested_schema = None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let _ = requested_schema;
+        let reader = self.take_reader()?;
+        export::stream_capsule(py, self.schema.clone(), reader)
+    }
+
+    /// The column names, in order.
+    #[getter]
+    fn columns(&self) -> Vec<String> {
+        self.schema.fields().iter().map(|f| f.name().clone()).collect()
+    }
+
+    /// Whether the stream was handed out already.
+    #[getter]
+    fn consumed(&self) -> bool {
+        self.reader.lock().map(|r| r.is_none()).unwrap_or(true)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<BatchStream of {:?}: {} columns{}>", self.name, self.schema.fields().len(), if self.consumed() { ", consumed" } else { "" })
+    }
+}
+
+/// _to_parquet(feed, dest, columns, batch_size, compression, progress)
+///
+/// Writes the feed's packets to the Parquet file `dest` (see
+/// `openbsd.table.to_parquet`). `progress(rows)` is called after each
+/// batch (the feed can be asked its `ftell()` there). Returns the number of rows written. A read error comes
+/// after every whole record before it was written and the file closed.
+#[pyfunction]
+#[pyo3(signature = (feed, dest, columns = None, batch_size = 65536, compression = "zstd", progress = None))]
+pub fn _to_parquet(
+    py: Python<'_>,
+    feed: &Bound<'_, Feed>,
+    dest: std::path::PathBuf,
+    columns: Option<&Bound<'_, PyAny>>,
+    batch_size: i64,
+    compression: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<u64> {
+    let mut reader = TableReader::new(feed, columns, batch_size)?;
+    let shown = dest.display().to_string();
+    let io_err = |e: &dyn std::fmt::Display| pcap_error_about(&shown, &e.to_string());
+    let mut w = parquet::Writer::create(&dest, reader.schema(), compression).map_err(|e| match e {
+        parquet::Error::Compression(msg) => PyValueError::new_err(msg),
+        e => io_err(&e),
+    })?;
+    let mut failed = None;
+    loop {
+        match reader.next(py) {
+            Ok(Some(batch)) => {
+                py.detach(|| w.write(&batch)).map_err(|e| io_err(&e))?;
+                if let Some(p) = progress {
+                    p.call1((reader.rows,))?;
+                }
+                py.check_signals()?;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    py.detach(|| w.close()).map_err(|e| io_err(&e))?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(reader.rows),
+    }
+}
