@@ -1,0 +1,380 @@
+"""Capture tables (`feed.batches()`, `openbsd.table`): every column of every
+packet against the Packet API, the 5-tuple against tshark, Parquet read back
+by pyarrow, polars and DuckDB, damaged files, and the stream's contract."""
+
+import os
+import pty
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from openbsd import packet, pcap, table
+import pcaptools
+from pcaptools import REPO, SAMPLE, need, write_pcap
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+ALL = [c for c in table.COLUMNS]
+
+
+def expected_rows(path, filter=None):
+    """Every packet of `path` as the Packet API reads it: one dict per
+    packet, keyed by column name (None where the layer is absent)."""
+    f = pcap.Offline(str(path))
+    if filter:
+        f.filter(filter)
+    dlt = f.datalink()
+    rows = []
+
+    def cb(p, ts, n):
+        rows.append(row_of(p, ts, n, dlt))
+
+    f.loop(0, cb, 1)
+    return rows
+
+
+def first(layers, *classes):
+    return next((x for x in layers if isinstance(x, classes)), None)
+
+
+def row_of(p, ts, n, dlt):
+    layers = p.getProtoList()
+    raw = bytes(p)
+    r = dict.fromkeys(ALL)
+    r.update(ts=ts[0] * 10**9 + ts[1] * 1000, caplen=len(raw), len=n, linktype=dlt, raw=raw)
+    e = first(layers, packet.Ethernet)
+    if e is not None:
+        r.update(eth_src=e.src, eth_dst=e.dst, eth_type=e.etype)
+    v = first(layers, packet.VLAN)
+    if v is not None:
+        r["vlan"] = v.vid
+    ip = first(layers, packet.IP, packet.IPv6)
+    if isinstance(ip, packet.IP):
+        r.update(ip_version=ip.version, ip_src=ip.src, ip_dst=ip.dst, ip_proto=ip.protocol, ip_ttl=ip.ttl,
+                 ip_len=ip.length, ip_flags=ip.flags, ip_frag_offset=ip.fragmentOffset)
+    elif ip is not None:
+        r.update(ip_version=ip.version, ip_src=ip.src, ip_dst=ip.dst, ip_proto=ip.nextheader,
+                 ip_ttl=ip.hoplimit, ip_len=ip.payloadlength)
+    t = first(layers, packet.TCP, packet.UDP)
+    if t is not None:
+        r.update(sport=t.srcPort, dport=t.dstPort)
+    if isinstance(t, packet.TCP):
+        r.update(tcp_flags=t.flags, tcp_seq=t.seq_num, tcp_ack=t.ack_num, tcp_window=t.window)
+    i = first(layers, packet.ICMP, packet.ICMP6)
+    if isinstance(i, packet.ICMP):
+        r.update(icmp_type=i.itype, icmp_code=i.code)
+    elif i is not None:
+        r.update(icmp_type=i.icmp6type, icmp_code=i.code)
+    if layers:
+        r["payload_len"] = len(layers[-1].payload)
+    pf = first(layers, packet.PF, packet.PFOld)
+    if isinstance(pf, packet.PF):
+        r.update(pf_action=pf.action, pf_reason=pf.reason, pf_direction=pf.direction, pf_rule=pf.rulenr,
+                 pf_ifname=pf.ifname)
+    elif pf is not None:
+        r.update(pf_action=pf.action, pf_reason=pf.reason, pf_direction=pf.direction, pf_rule=pf.ruleno,
+                 pf_ifname=pf.ifname)
+    return r
+
+
+def table_rows(path, columns=ALL, batch_size=65536, filter=None):
+    f = pcap.Offline(str(path))
+    if filter:
+        f.filter(filter)
+    t = pa.table(f.batches(columns=columns, batch_size=batch_size))
+    if "ts" in t.column_names:
+        t = t.set_column(t.column_names.index("ts"), "ts", t["ts"].cast(pa.int64()))
+    return t.to_pylist()
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """benches/gen_capture.py's mixed traffic (VLANs, IPv6, ARP, ICMP)."""
+    out = tmp_path_factory.mktemp("gen") / "gen.pcap"
+    subprocess.run([sys.executable, str(REPO / "benches" / "gen_capture.py"), str(out), "--count", "3000"],
+                   check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def pcapng(mixed, tmp_path_factory):
+    """The mixed capture converted to pcapng by editcap."""
+    out = pcaptools.editcap(mixed[0], tmp_path_factory.mktemp("ng") / "mixed.pcapng", "pcapng")
+    assert out is not None
+    return out
+
+
+def check_equal(path, **kw):
+    exp = expected_rows(path, kw.get("filter"))
+    got = table_rows(path, **kw)
+    assert len(got) == len(exp)
+    for i, (g, e) in enumerate(zip(got, exp)):
+        assert g == e, (path, i, {k: (g[k], e[k]) for k in g if g[k] != e[k]})
+    return got
+
+
+@pytest.mark.parametrize("path", pcaptools.openbsd_params())
+def test_every_column_equals_the_packet_api_shared_captures(path):
+    rows = check_equal(path)
+    assert rows
+
+
+def test_every_column_equals_the_packet_api_sample_mixed_synthetic_pcapng(mixed, synthetic, pcapng):
+    for path in (SAMPLE, mixed[0], synthetic, pcapng):
+        rows = check_equal(path, batch_size=333)
+        assert len(rows) > (10 if path == SAMPLE else 1000)
+    # The generated traffic has every kind of row the columns describe.
+    rows = table_rows(synthetic)
+    assert {r["ip_version"] for r in rows} == {4, 6, None}
+    assert any(r["vlan"] is not None for r in rows)
+    assert any(r["icmp_type"] is not None for r in rows)
+    assert any(r["tcp_flags"] is not None for r in rows)
+
+
+def test_pflog_columns_are_named_values(captures):
+    rows = table_rows(captures / "pf", columns=["pf_action", "pf_reason", "pf_direction", "pf_rule", "pf_ifname",
+                                                 "ip_src", "sport"])
+    assert rows[0]["pf_ifname"]
+    assert all(r["pf_action"] is not None for r in rows)
+    # The default columns of a pflog capture include pf_*, those of an
+    # Ethernet capture do not.
+    assert "pf_action" in pcap.Offline(str(captures / "pf")).batches().columns
+    assert "pf_action" not in pcap.Offline(str(SAMPLE)).batches().columns
+    assert "raw" not in pcap.Offline(str(SAMPLE)).batches().columns
+
+
+def test_the_filter_applies(mixed):
+    check_equal(mixed[0], filter="tcp and port 22")
+    assert len(table_rows(mixed[0], filter="udp")) == len(expected_rows(mixed[0], "udp")) > 0
+
+
+def tshark_5tuples(path):
+    need("tshark")
+    fields = ["ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "ip.proto", "ipv6.nxt", "tcp.srcport", "udp.srcport",
+              "tcp.dstport", "udp.dstport", "icmp.type", "icmpv6.type"]
+    cmd = ["tshark", "-r", str(path), "-T", "fields", "-E", "occurrence=f"]
+    for f in fields:
+        cmd += ["-e", f]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    rows = []
+    for line in out.splitlines():
+        v = [x or None for x in line.split("\t")]
+        num = lambda x: int(x) if x is not None else None  # noqa: E731
+        icmp = v[10] is not None or v[11] is not None
+        rows.append((v[0] or v[1], v[2] or v[3], num(v[4] or v[5]),
+                     # tshark also reads the ports quoted inside ICMP errors;
+                     # the table's ports are the packet's own transport layer.
+                     None if icmp else num(v[6] or v[7]), None if icmp else num(v[8] or v[9])))
+    return rows
+
+
+def test_five_tuple_equals_tshark(mixed, synthetic, captures):
+    for path in (mixed[0], synthetic, SAMPLE, captures / "ethernet", captures / "tdump"):
+        got = [(r["ip_src"], r["ip_dst"], r["ip_proto"], r["sport"] if r["icmp_type"] is None else None,
+                r["dport"] if r["icmp_type"] is None else None)
+               for r in table_rows(path, columns=["ip_src", "ip_dst", "ip_proto", "sport", "dport", "icmp_type"])]
+        assert got == tshark_5tuples(path), path
+
+
+def test_parquet_reads_back_the_same_rows_in_pyarrow_polars_duckdb(mixed, tmp_path):
+    pl = pytest.importorskip("polars")
+    duckdb = pytest.importorskip("duckdb")
+    dest = tmp_path / "mixed.parquet"
+    n = table.to_parquet(mixed[0], dest, columns=ALL)
+    assert n == len(mixed[1])
+    want = pa.table(pcap.Offline(str(mixed[0])).batches(columns=ALL))
+    back = pq.read_table(dest)
+    assert back.schema == want.schema
+    assert back.equals(want)
+    assert pq.ParquetFile(dest).metadata.row_group(0).column(0).compression == "ZSTD"
+    assert pl.read_parquet(dest).equals(pl.from_arrow(want))
+    con = duckdb.connect()
+    q = "select ip_src, ip_dst, sport, dport, len, raw from '%s' order by ts, len, raw"
+    assert con.sql(q % dest).fetchall() == con.sql(q.replace("'%s'", "want")).fetchall()
+
+
+def test_to_parquet_filter_columns_and_uncompressed(mixed, tmp_path):
+    dest = tmp_path / "tcp.parquet"
+    n = table.to_parquet(str(mixed[0]), str(dest), columns=["ts", "sport"], filter="tcp", compression="none")
+    back = pq.read_table(dest)
+    assert back.column_names == ["ts", "sport"]
+    assert back.num_rows == n == len(expected_rows(mixed[0], "tcp"))
+    assert pq.ParquetFile(dest).metadata.row_group(0).column(0).compression == "UNCOMPRESSED"
+    with pytest.raises(ValueError, match='unknown compression "lz77"'):
+        table.to_parquet(mixed[0], tmp_path / "x.parquet", compression="lz77")
+    with pytest.raises(pcap.PcapError, match="no-such-dir"):
+        table.to_parquet(mixed[0], tmp_path / "no-such-dir" / "x.parquet")
+    with pytest.raises(pcap.PcapError, match="nonexistent.pcap"):
+        table.to_parquet(tmp_path / "nonexistent.pcap", tmp_path / "x.parquet")
+
+
+def test_polars_and_duckdb_take_the_stream_directly(mixed):
+    pl = pytest.importorskip("polars")
+    duckdb = pytest.importorskip("duckdb")
+    exp = expected_rows(mixed[0])
+    df = pl.DataFrame(pcap.Offline(str(mixed[0])).batches(columns=["ip_src", "dport"], batch_size=1000))
+    assert df.height == len(exp)
+    assert df["ip_src"].to_list() == [r["ip_src"] for r in exp]
+    stream = pcap.Offline(str(mixed[0])).batches(columns=["ip_proto"])
+    got = duckdb.sql("select ip_proto, count(*) as n from stream group by ip_proto order by ip_proto").fetchall()
+    want = {}
+    for r in exp:
+        want[r["ip_proto"]] = want.get(r["ip_proto"], 0) + 1
+    assert got == sorted(want.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+
+
+def test_batches_are_batch_size_rows():
+    reader = pa.RecordBatchReader.from_stream(pcap.Offline(str(SAMPLE)).batches(columns=["len"], batch_size=4))
+    sizes = [b.num_rows for b in reader]
+    n = len(expected_rows(SAMPLE))
+    assert sizes == [4] * (n // 4) + ([n % 4] if n % 4 else [])
+
+
+def test_schema_types():
+    s = pa.schema(pcap.Offline(str(SAMPLE)).batches(columns=ALL))
+    assert s.field("ts").type == pa.timestamp("ns", tz="UTC")
+    assert not s.field("ts").nullable
+    assert s.field("ip_src").type == pa.string() and s.field("ip_src").nullable
+    assert s.field("sport").type == pa.uint16()
+    assert s.field("tcp_seq").type == pa.uint32()
+    assert s.field("raw").type == pa.large_binary()
+    assert s.field("linktype").type == pa.int32()
+
+
+def test_a_stream_is_consumed_once_and_says_so():
+    s = pcap.Offline(str(SAMPLE)).batches()
+    assert not s.consumed
+    pa.table(s)
+    assert s.consumed
+    with pytest.raises(pcap.PcapError, match="already consumed: call batches\\(\\) again"):
+        pa.table(s)
+    assert "consumed" in repr(s)
+
+
+def test_bad_arguments():
+    f = pcap.Offline(str(SAMPLE))
+    with pytest.raises(ValueError, match='unknown column "nope"; the columns are: ts, caplen'):
+        f.batches(columns=["ts", "nope"])
+    with pytest.raises(ValueError, match='column "ts" named twice'):
+        f.batches(columns=["ts", "ts"])
+    with pytest.raises(TypeError, match="not a string"):
+        f.batches(columns="ts")
+    with pytest.raises(ValueError, match="names no column"):
+        f.batches(columns=[])
+    for n in (0, -1, 2**24 + 1):
+        with pytest.raises(ValueError, match="batch_size must be between 1 and 16777216, got %d" % n):
+            f.batches(batch_size=n)
+    with pytest.raises(pcap.PcapError, match="a Dead feed has no packets to read"):
+        pcap.Dead(pcap.DLT_EN10MB, 65535).batches()
+    f.close()
+    with pytest.raises(pcap.PcapError, match="feed is closed"):
+        f.batches()
+
+
+def test_a_feed_closed_before_the_stream_is_read(mixed):
+    f = pcap.Offline(str(mixed[0]))
+    s = f.batches()
+    f.close()
+    with pytest.raises(OSError, match="feed is closed"):
+        pa.table(s)
+
+
+def test_a_stream_goes_on_where_the_feed_is(mixed):
+    f = pcap.Offline(str(mixed[0]))
+    f.loop(10, lambda *a: None)
+    assert pa.table(f.batches(columns=["len"])).num_rows == len(mixed[1]) - 10
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_damaged_files_give_every_whole_record_then_a_clean_error(mixed, tmp_path, seed):
+    data = Path(mixed[0]).read_bytes()
+    rng = random.Random(seed)
+    cut = rng.randrange(24 + 16, len(data) - 1)
+    bad = tmp_path / "cut.pcap"
+    bad.write_bytes(data[:cut])
+    # What the feed itself reads: the whole records, then its error (or the end).
+    whole, err = [], None
+    f = pcap.Offline(str(bad))
+    try:
+        f.loop(0, lambda p, ts, n: whole.append(p))
+    except pcap.PcapError as e:
+        err = str(e)
+    reader = pa.RecordBatchReader.from_stream(pcap.Offline(str(bad)).batches(columns=["raw"], batch_size=97))
+    got, got_err = [], None
+    try:
+        for b in reader:
+            got += b.column("raw").to_pylist()
+    except OSError as e:
+        got_err = str(e)
+    assert got == whole
+    if err is None:
+        assert got_err is None
+    else:
+        assert got_err is not None and err in got_err
+    # to_parquet writes the whole records, closes the file, then raises.
+    dest = tmp_path / "cut.parquet"
+    if err is None:
+        assert table.to_parquet(bad, dest, columns=["raw"]) == len(whole)
+    else:
+        with pytest.raises(pcap.PcapError) as e:
+            table.to_parquet(bad, dest, columns=["raw"])
+        assert str(e.value) == err
+    assert pq.read_table(dest).column("raw").to_pylist() == whole
+
+
+def test_garbage_record_header(tmp_path, mixed):
+    # A record claiming 2 GB after two good ones: both, then the error.
+    data = bytearray(Path(mixed[0]).read_bytes())
+    recs = mixed[1]
+    off = 24 + sum(16 + len(r[0]) for r in recs[:2])
+    data[off + 8:off + 12] = (0x7FFFFFF0).to_bytes(4, "little")
+    bad = tmp_path / "garbage.pcap"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(pcap.PcapError, match="garbage.pcap"):
+        table.to_parquet(bad, tmp_path / "g.parquet", columns=["len"])
+    assert pq.read_table(tmp_path / "g.parquet").num_rows == 2
+
+
+def test_pcap2parquet_command(mixed, tmp_path):
+    out = tmp_path / "out.parquet"
+    r = subprocess.run([sys.executable, "-m", "openbsd.table", str(mixed[0]), str(out), "tcp", "-c", "ts,ip_src,dport"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    n = len(expected_rows(mixed[0], "tcp"))
+    assert r.stderr == "%d packets written to %s\n" % (n, out)
+    assert pq.read_table(out).column_names == ["ts", "ip_src", "dport"]
+    assert pq.read_table(out).num_rows == n
+    r = subprocess.run([sys.executable, "-m", "openbsd.table", str(tmp_path / "missing.pcap"), str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.startswith("pcap2parquet: ") and "missing.pcap" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "openbsd.table", str(mixed[0]), str(out), "-c", "bogus"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and 'unknown column "bogus"' in r.stderr
+
+
+def test_pcap2parquet_draws_a_progress_bar_on_a_terminal(mixed, tmp_path):
+    out = tmp_path / "out.parquet"
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "openbsd.table", str(mixed[0]), str(out)], stderr=slave)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                b = os.read(master, 4096)
+            except OSError:
+                break
+            if not b:
+                break
+            chunks.append(b)
+        assert p.wait() == 0
+    finally:
+        os.close(master)
+    text = b"".join(chunks).decode()
+    assert "[##############################] 100%% %d packets" % len(mixed[1]) in text
+    assert text.endswith("%d packets written to %s\r\n" % (len(mixed[1]), out))
