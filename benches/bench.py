@@ -7,7 +7,10 @@
 Workloads:
   raw     read every packet, add its length to a total
   decode  for every packet get src/dst address, IP protocol, src/dst port
-          (IPv4 and IPv6, 802.1Q tags skipped over, non-IP packets skipped)
+          (IPv4 and IPv6, 802.1Q tags skipped over, non-IP packets skipped);
+          also the columnar rows: feed.batches() of the 5-tuple, timestamp
+          and lengths (1 and 2 threads), to_parquet of the same columns, and
+          tshark -T fields of the same fields to a file
 
 Every reader runs in its own worker process (a crash or a missing package
 shows up in its row, not as a failed bench), R times, and its median time
@@ -454,6 +457,112 @@ def make_scapy_decode():
     return run
 
 
+# -- columnar (issue 16) -----------------------------------------------------
+
+#: The columns of the columnar rows: the 5-tuple, the timestamp, the lengths.
+TABLE_COLUMNS = ["ts", "caplen", "len", "ip_src", "ip_dst", "ip_proto", "sport", "dport"]
+
+
+def _table_check(tables):
+    """decode_check(...) of Arrow tables of TABLE_COLUMNS: the same numbers
+    the C floor's hand parse and the per-packet decoders compute."""
+    import pyarrow.compute as pc
+    nip = nl4 = sproto = sports = 0
+    for t in tables:
+        nip += t.num_rows - t["ip_src"].null_count
+        nl4 += t.num_rows - t["sport"].null_count
+        sproto += (pc.sum(t["ip_proto"].cast("int64")).as_py() or 0)
+        sports += (pc.sum(t["sport"].cast("int64")).as_py() or 0) + (pc.sum(t["dport"].cast("int64")).as_py() or 0)
+    return decode_check(nip, nl4, sproto, sports)
+
+
+def make_batches(threads):
+    def make():
+        Offline = _need("openbsd.pcap").Offline
+        pa = _need("pyarrow")
+
+        def run(path, limit):
+            f = Offline(path)
+            batches = list(pa.RecordBatchReader.from_stream(f.batches(columns=TABLE_COLUMNS, threads=threads)))
+            f.close()
+            t = pa.Table.from_batches(batches)
+            return t.num_rows, _table_check([t])
+        return run
+    return make
+
+
+def make_parquet():
+    table = _need("openbsd.table")
+    pq = _need("pyarrow.parquet")
+    dest = os.path.join(BUILD, "bench.parquet")
+
+    def run(path, limit):
+        return table.to_parquet(path, dest, columns=TABLE_COLUMNS), None
+
+    def finish(n, check):  # untimed: the check value, read back from the file
+        return n, _table_check([pq.read_table(dest)])
+    run.finish = finish
+    return run
+
+
+def make_tshark_fields():
+    exe = shutil.which("tshark")
+    if exe is None:
+        raise NotInstalled("tshark is not installed")
+
+    def run(path, limit):
+        dest = os.path.join(BUILD, "tshark-fields.tsv")
+        cmd = [exe, "-n", "-r", path, "-T", "fields", "-E", "occurrence=f"]
+        for f in ("frame.time_epoch", "frame.cap_len", "frame.len", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst",
+                  "ip.proto", "ipv6.nxt", "tcp.srcport", "udp.srcport", "tcp.dstport", "udp.dstport"):
+            cmd += ["-e", f]
+        with open(dest, "w") as out:
+            subprocess.run(cmd, stdout=out, stderr=subprocess.DEVNULL, check=True)
+        return None, None
+
+    def finish(n, check):  # untimed: count and check the lines tshark wrote
+        n = nip = nl4 = sproto = sports = 0
+        with open(os.path.join(BUILD, "tshark-fields.tsv")) as fh:
+            for line in fh:
+                v = line.rstrip("\n").split("\t")
+                n += 1
+                if v[3] or v[4]:
+                    nip += 1
+                    sproto += int(v[7] or v[8] or 0)
+                if v[9] or v[10]:
+                    nl4 += 1
+                    sports += int(v[9] or v[10]) + int(v[11] or v[12])
+        return n, decode_check(nip, nl4, sproto, sports)
+    run.finish = finish
+    return run
+
+
+def _table_rss(path, columns, threads=1):
+    """Peak RSS (kB) of a fresh interpreter converting `path` to Parquet."""
+    code = ("import resource, sys; from openbsd import table; "
+            "table.to_parquet(sys.argv[1], sys.argv[2], columns=None if sys.argv[3] == '-' else sys.argv[3].split(','),"
+            " threads=int(sys.argv[4])); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    dest = os.path.join(BUILD, "rss.parquet")
+    p = subprocess.run([sys.executable, "-c", code, path, dest, ",".join(columns) if columns else "-", str(threads)],
+                       capture_output=True, text=True, check=True, cwd=BUILD)
+    return int(p.stdout.split()[-1])
+
+
+def table_memory(path):
+    """Peak RSS of to_parquet (every default column) on the capture and on
+    the capture four times over (made next to it once)."""
+    four = path[:-len(".pcap")] + "-x4.pcap"
+    if not os.path.exists(four) or os.path.getsize(four) != 4 * os.path.getsize(path) - 3 * 24:
+        with open(path, "rb") as src, open(four + ".tmp", "wb") as out:
+            data = src.read()
+            out.write(data)
+            for _ in range(3):
+                out.write(data[24:])
+        os.replace(four + ".tmp", four)
+    return {"x1_kb": _table_rss(path, None), "x4_kb": _table_rss(four, None),
+            "x1_bytes": os.path.getsize(path), "x4_bytes": os.path.getsize(four)}
+
+
 # -- memory ------------------------------------------------------------------
 
 def _rss_kb():
@@ -507,7 +616,13 @@ READERS = [
     ("libpcap_decode", "decode", "python-libpcap rpcap + parse.Packet", make_libpcap_decode, False),
     ("pypacker", "decode", "pypacker ppcap.Reader + Ethernet()", make_pypacker_decode, False),
     ("scapy_decode", "decode", "scapy PcapReader", make_scapy_decode, True),
+    ("pyopenbsd_batches", "decode", "pyopenbsd batches() 5-tuple+ts+lengths, 1 thread", make_batches(1), False),
+    ("pyopenbsd_batches2", "decode", "pyopenbsd batches() same, threads=2", make_batches(2), False),
+    ("pyopenbsd_parquet", "decode", "pyopenbsd to_parquet() same columns, zstd", make_parquet, False),
+    ("tshark_fields", "decode", "tshark -T fields -e (same fields) > file", make_tshark_fields, False),
 ]
+#: Readers run once whatever --runs says (slow, or writing large files).
+ONCE = {"tshark_fields"}
 # Rows whose check value differs from the C floor's by design.
 KNOWN_SHORT = {"libpcap_decode": "no 802.1Q: tagged frames not decoded",
                "pyopenbsd_ceiling": "not a reader: reads a prebuilt dict (see docs/performance.md)"}
@@ -529,12 +644,16 @@ def worker(key, path, runs, limit):
         print(json.dumps(out), flush=True)
         return 0
     times = []
+    if key in ONCE:
+        runs = 1
     try:
         for _ in range(runs):
             gc.collect()
             t0 = time.perf_counter()
             n, check = run(path, limit)
             times.append(time.perf_counter() - t0)
+        if hasattr(run, "finish"):
+            n, check = run.finish(n, check)
     except Exception as e:  # the row shows it (e.g. "decoding not available")
         msg = " ".join(str(e).split())
         out.update(status="error", note=f"{type(e).__name__}: {msg}"[:160])
@@ -672,6 +791,35 @@ def report_goals(rows, path, timeout):
         if ceil:
             print(f"decode ceiling (same callback on a prebuilt dict, objects free): {ceil / best[1]:.1f}x "
                   f"the fastest decoding peer; decode reaches {100 * dec / ceil:.0f}% of it")
+    tab, tab2, pqt, tsh = (pps(k) for k in ("pyopenbsd_batches", "pyopenbsd_batches2", "pyopenbsd_parquet",
+                                            "tshark_fields"))
+    cdec = pps("c_decode")
+    if tab and cdec:
+        goal("batches() 1 thread >= 1.2x the C floor with parsing", f"{tab / cdec:.2f}x", tab >= 1.2 * cdec)
+    if tab and peers:
+        best = max(peers, key=lambda x: x[1])
+        goal(f"batches() 1 thread >= 30x the fastest per-packet decoder ({best[0]})", f"{tab / best[1]:.1f}x",
+             tab >= 30 * best[1])
+    if tab and dec:
+        print(f"batches() 1 thread is {tab / dec:.1f}x pyopenbsd's own per-packet decode")
+    if tab and tab2:
+        goal("batches() threads=2 >= 1.8x one thread", f"{tab2 / tab:.2f}x", tab2 >= 1.8 * tab)
+    if tab and tsh:
+        goal("batches() >= 20x tshark -T fields", f"{tab / tsh:.1f}x", tab >= 20 * tsh)
+    if tab and pqt:
+        goal("to_parquet (zstd) >= 0.5x batches()", f"{pqt / tab:.2f}x", pqt >= 0.5 * tab)
+    if "pyopenbsd_batches" in by:
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", "table-memory", "--file", path],
+                              capture_output=True, text=True, timeout=3 * timeout)
+        if proc.returncode == 0 and proc.stdout.strip():
+            m = json.loads(proc.stdout.strip().splitlines()[-1])
+            goal(f"peak RSS of to_parquet on the {m['x1_bytes'] / 1e6:.0f} MB file < 300 MB",
+                 f"{m['x1_kb'] / 1024:.0f} MB", m["x1_kb"] < 300 * 1024)
+            goal(f"flat as the file grows (x4, {m['x4_bytes'] / 1e6:.0f} MB: within 10%)",
+                 f"{m['x4_kb'] / 1024:.0f} MB", m["x4_kb"] < 1.1 * m["x1_kb"])
+        else:
+            goal("to_parquet memory", "not measured: " + (proc.stderr.strip().splitlines() or ["?"])[-1][:100],
+                 False)
     for key, name in (("pyopenbsd_iter", "iteration"), ("pyopenbsd_next", "next()")):
         v = pps(key)
         if v and loop:
@@ -687,7 +835,7 @@ def report_goals(rows, path, timeout):
     else:
         goal("memory", "not measured: " + (proc.stderr.strip().splitlines() or ["?"])[-1][:100], False)
     print()
-    print("issue 7 goals (this run):")
+    print("issue 7 and issue 16 goals (this run):")
     for g in goals:
         print(f"  [{'x' if g['met'] else ' '}] {g['goal']}: {g['value']}")
     return goals
@@ -714,6 +862,9 @@ def main(argv=None):
 
     if args.worker == "memory":
         print(json.dumps(memory_check(args.file)), flush=True)
+        return 0
+    if args.worker == "table-memory":
+        print(json.dumps(table_memory(args.file)), flush=True)
         return 0
     if args.worker:
         return worker(args.worker, args.file, args.runs, args.limit)

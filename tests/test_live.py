@@ -942,3 +942,25 @@ def test_loopback_in_the_namespace(net):
         ("127.0.0.1", net.port, b"loopback %d" % i) for i in range(3)
     ]
     assert out[1] == "None"
+
+
+def test_batches_a_batch_when_full_or_at_the_read_timeout_then_the_end(net):
+    pa = pytest.importorskip("pyarrow")
+    items = [(net.port, b"row%d" % i) for i in range(5)]
+    with pcap.Live(net.host, snaplen=2000, promisc=0, timeout=1500) as f:
+        f.filter(f"udp and dst port {net.port}")
+        p = send_udp(net, items)
+        try:
+            stream = f.batches(columns=["ip_src", "ip_dst", "dport", "payload_len", "len"], batch_size=3)
+            t0 = time.monotonic()
+            batches = list(pa.RecordBatchReader.from_stream(stream))
+            took = time.monotonic() - t0
+        finally:
+            p.wait()
+    # Full at 3 rows; the other 2 when the read timeout passed; then a read
+    # timeout with nothing ends the stream.
+    assert [b.num_rows for b in batches] == [3, 2]
+    rows = [r for b in batches for r in b.to_pylist()]
+    assert rows == [{"ip_src": net.peer_ip, "ip_dst": net.host_ip, "dport": net.port, "payload_len": 4,
+                     "len": 14 + 20 + 8 + 4}] * 5
+    assert 3.0 <= took < 10

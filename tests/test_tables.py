@@ -378,3 +378,36 @@ def test_pcap2parquet_draws_a_progress_bar_on_a_terminal(mixed, tmp_path):
     text = b"".join(chunks).decode()
     assert "[##############################] 100%% %d packets" % len(mixed[1]) in text
     assert text.endswith("%d packets written to %s\r\n" % (len(mixed[1]), out))
+
+
+@pytest.mark.parametrize("threads", [2, 3, 0])
+def test_threads_give_the_same_batches(mixed, synthetic, threads):
+    for path in (mixed[0], synthetic):
+        one = list(pa.RecordBatchReader.from_stream(pcap.Offline(str(path)).batches(columns=ALL, batch_size=500)))
+        many = list(pa.RecordBatchReader.from_stream(
+            pcap.Offline(str(path)).batches(columns=ALL, batch_size=500, threads=threads)))
+        assert [b.num_rows for b in many] == [b.num_rows for b in one]
+        assert pa.Table.from_batches(many).equals(pa.Table.from_batches(one))
+
+
+def test_threads_on_a_damaged_file_and_bad_values(mixed, tmp_path):
+    data = Path(mixed[0]).read_bytes()
+    bad = tmp_path / "cut.pcap"
+    bad.write_bytes(data[:len(data) * 2 // 3])
+    whole = []
+    with pytest.raises(pcap.PcapError) as err:
+        pcap.Offline(str(bad)).loop(0, lambda p, ts, n: whole.append(p))
+    reader = pa.RecordBatchReader.from_stream(pcap.Offline(str(bad)).batches(columns=["raw"], batch_size=100,
+                                                                            threads=2))
+    got = []
+    with pytest.raises(OSError) as e:
+        for b in reader:
+            got += b.column("raw").to_pylist()
+    assert got == whole and str(err.value) in str(e.value)
+    dest = tmp_path / "t.parquet"
+    with pytest.raises(pcap.PcapError):
+        table.to_parquet(bad, dest, columns=["raw"], threads=2)
+    assert pq.read_table(dest).column("raw").to_pylist() == whole
+    for n in (-1, 65):
+        with pytest.raises(ValueError, match="threads must be between 0 \\(one per core\\) and 64, got %d" % n):
+            pcap.Offline(str(SAMPLE)).batches(threads=n)

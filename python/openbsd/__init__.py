@@ -5,4 +5,4 @@ modules here re-export it under the legacy names.
 """
 
 __version__ = "0.1.0"
-__all__ = ["pcap", "packet", "utils"]
+__all__ = ["pcap", "packet", "utils", "table"]

@@ -12,6 +12,7 @@ from openbsd import _native
 from openbsd._tstamp import Timestamp
 
 from openbsd._native import (  # noqa: F401  (re-exports)
+    BatchStream,
     BPFProgram,
     Dead,
     Dumper,
@@ -158,6 +159,6 @@ class Interpreter:
 
 
 __all__ = [
-    "Address", "BPFProgram", "Dead", "Dumper", "Feed", "Interface", "Live", "Offline", "PcapError",
+    "Address", "BatchStream", "BPFProgram", "Dead", "Dumper", "Feed", "Interface", "Live", "Offline", "PcapError",
     "findalldevs", "interfaces", "isPCapFile", "lookupdev", "Timestamp", "Interpreter", "DLTLookup",
 ] + [name for name in dir(_native) if name.startswith("DLT_")]

@@ -28,7 +28,7 @@ COLUMNS = (
     "raw",
 )
 
-BatchStream = _native.BatchStream
+BatchStream = pcap.BatchStream
 
 
 def _open(source, filter):
@@ -49,21 +49,22 @@ def _open(source, filter):
 
 
 def to_parquet(source, dest, columns=None, filter=None, compression="zstd",
-               batch_size=65536, progress=None):
+               batch_size=65536, progress=None, threads=1):
     """Writes the packets of `source` (a capture file's path, or an open
     feed) to the Parquet file `dest`, one row per packet, and returns the
     number of rows written.
 
     `columns`: column names (default as ``feed.batches()``); `filter`: a
     tcpdump filter expression; `compression`: ``"zstd"`` or ``"none"``;
-    `progress(rows)`: called after each batch. Memory stays bounded: the
+    `progress(rows)`: called after each batch; `threads`: batches decoded
+    at once on that many threads (0: one per core). Memory stays bounded: the
     file is written as it is read. A capture file that is damaged or cut
     short gives a Parquet file of every whole record before the damage,
     then raises ``PcapError``.
     """
     feed, own = _open(source, filter)
     try:
-        return _native._to_parquet(feed, os.fspath(dest), columns, batch_size, compression, progress)
+        return _native._to_parquet(feed, os.fspath(dest), columns, batch_size, compression, progress, threads)
     finally:
         if own:
             feed.close()
@@ -107,6 +108,8 @@ def main(argv=None):
                     help="comma-separated columns (default: every column but raw); see docs/tables.md")
     ap.add_argument("-z", dest="compression", default="zstd", choices=["zstd", "none"],
                     help="compression (default zstd)")
+    ap.add_argument("-j", dest="threads", metavar="N", type=int, default=1,
+                    help="decode on N threads (0: one per core; default 1)")
     ap.add_argument("-q", dest="quiet", action="store_true", help="no progress bar, no summary")
     args = ap.parse_args(argv)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
@@ -116,7 +119,7 @@ def main(argv=None):
             bar = _Bar(feed, args.file, sys.stderr)
             bar.enabled = bar.enabled and not args.quiet
             try:
-                rows = _native._to_parquet(feed, args.out, columns, 65536, args.compression, bar)
+                rows = _native._to_parquet(feed, args.out, columns, 65536, args.compression, bar, args.threads)
             finally:
                 bar.end()
         finally:

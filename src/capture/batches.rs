@@ -12,22 +12,43 @@ use super::source::Wait;
 use crate::io::record::{Record, Sink};
 use crate::py::error::{pcap_error, pcap_error_about};
 use crate::table::columns::{self, Builder, Col};
+use crate::table::stage::Stage;
 use crate::table::{export, parquet};
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, SchemaRef};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyString};
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The largest `batch_size` accepted (16 Mi rows).
 const MAX_BATCH: usize = 1 << 24;
 
-/// The consumer of a columnar read: decodes each record into the builder,
-/// up to `limit` rows.
+/// The most decoding threads `threads=` asks for.
+const MAX_THREADS: usize = 64;
+
+/// Where a columnar read puts records: decoded into a builder at once
+/// (one thread), or copied for decoding on several threads.
+enum Target<'b> {
+    Decode(&'b mut Builder),
+    Copy(&'b mut Stage),
+}
+
+impl Target<'_> {
+    fn truncate(&mut self, n: usize) {
+        match self {
+            Target::Decode(b) => b.truncate(n),
+            Target::Copy(s) => s.truncate(n),
+        }
+    }
+}
+
+/// The consumer of a columnar read: up to `limit` records into its
+/// target.
 struct TableSink<'b> {
-    b: &'b mut Builder,
+    b: Target<'b>,
     /// Rows known whole (a row past it was built for a record the source
     /// may read again).
     whole: usize,
@@ -46,7 +67,10 @@ impl Sink for TableSink<'_> {
     fn build(&mut self, rec: &Record<'_>) -> PyResult<()> {
         // A row built for a record that was then not read whole goes.
         self.b.truncate(self.whole);
-        self.b.push(rec);
+        match &mut self.b {
+            Target::Decode(b) => b.push(rec),
+            Target::Copy(s) => s.push(rec),
+        }
         Ok(())
     }
 
@@ -67,11 +91,11 @@ impl Sink for TableSink<'_> {
 /// batch is full, the read timeout passes (counted from the call) or
 /// `breakloop()`. The rows read before an error stay in `b` (no row of a
 /// record not read whole); the error is returned with them.
-fn fill(feed: &Feed, py: Python<'_>, open: &mut Open, b: &mut Builder, limit: usize) -> PyResult<()> {
+fn fill(feed: &Feed, py: Python<'_>, open: &mut Open, b: Target<'_>, limit: usize) -> PyResult<()> {
     let mut sink = TableSink { b, whole: 0, limit };
     let res = fill_into(feed, py, open, &mut sink);
     let whole = sink.whole;
-    b.truncate(whole);
+    sink.b.truncate(whole);
     res
 }
 
@@ -148,7 +172,12 @@ fn check_batch_size(n: i64) -> PyResult<usize> {
 /// `to_parquet` pull batches from.
 pub struct TableReader {
     feed: Py<Feed>,
-    builder: Builder,
+    /// One per decoding thread.
+    builders: Vec<Builder>,
+    /// Records read but not yet decoded (with more than one thread).
+    stage: Stage,
+    /// Batches decoded but not yet handed out.
+    ready: VecDeque<RecordBatch>,
     batch_size: usize,
     /// An error met after some rows were read: returned once those rows
     /// were handed out.
@@ -159,46 +188,87 @@ pub struct TableReader {
 }
 
 impl TableReader {
-    pub fn new(feed: &Bound<'_, Feed>, columns: Option<&Bound<'_, PyAny>>, batch_size: i64) -> PyResult<Self> {
+    pub fn new(
+        feed: &Bound<'_, Feed>,
+        columns: Option<&Bound<'_, PyAny>>,
+        batch_size: i64,
+        threads: i64,
+    ) -> PyResult<Self> {
         let f = feed.get();
         if f.is_closed()? {
             return Err(pcap_error(crate::py::error::CLOSED));
         }
         let cols = parse_columns(f.link.dlt, columns)?;
         let batch_size = check_batch_size(batch_size)?;
-        let builder = Builder::new(cols, f.link, batch_size.min(65536));
-        Ok(TableReader { feed: feed.clone().unbind(), builder, batch_size, pending: None, done: false, rows: 0 })
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS),
+            t => usize::try_from(t).ok().filter(|&t| t <= MAX_THREADS).ok_or_else(|| {
+                PyValueError::new_err(format!("threads must be between 0 (one per core) and {MAX_THREADS}, got {t}"))
+            })?,
+        };
+        let builders =
+            (0..threads).map(|_| Builder::new(cols.clone(), f.link, batch_size.min(65536))).collect();
+        Ok(TableReader {
+            feed: feed.clone().unbind(),
+            builders,
+            stage: Stage::default(),
+            ready: VecDeque::new(),
+            batch_size,
+            pending: None,
+            done: false,
+            rows: 0,
+        })
     }
 
     pub fn schema(&self) -> SchemaRef {
-        self.builder.schema()
+        self.builders[0].schema()
     }
 
     /// The next batch (`None` after the last), or the error that ended the
     /// read once every whole record before it was handed out.
     pub fn next(&mut self, py: Python<'_>) -> PyResult<Option<RecordBatch>> {
-        if let Some(e) = self.pending.take() {
-            self.done = true;
-            return Err(e);
+        if self.ready.is_empty() && self.pending.is_none() && !self.done {
+            self.read(py)?;
         }
-        if self.done {
-            return Ok(None);
+        if let Some(b) = self.ready.pop_front() {
+            self.rows += b.num_rows() as u64;
+            return Ok(Some(b));
         }
+        self.done = true;
+        self.pending.take().map_or(Ok(None), Err)
+    }
+
+    /// Reads and decodes the next batch (one thread) or the next batch for
+    /// every thread, into `ready`; an error of the read into `pending`.
+    fn read(&mut self, py: Python<'_>) -> PyResult<()> {
         let feed = self.feed.bind(py).get();
-        let (b, limit) = (&mut self.builder, self.batch_size);
-        let res = feed.with_open(|open| fill(feed, py, open, b, limit));
+        let threads = self.builders.len();
+        let limit = self.batch_size.saturating_mul(threads);
+        let res = if threads == 1 {
+            let b = &mut self.builders[0];
+            feed.with_open(|open| fill(feed, py, open, Target::Decode(b), limit))
+        } else {
+            let st = &mut self.stage;
+            feed.with_open(|open| fill(feed, py, open, Target::Copy(st), limit))
+        };
         if let Err(e) = res {
             self.pending = Some(e);
         }
-        if self.builder.rows() == 0 {
-            // The end of the records (or of a live read: a read timeout or
-            // `breakloop()` with nothing read), or an error before any row.
-            self.done = true;
-            return self.pending.take().map_or(Ok(None), Err);
+        let decoded = if threads == 1 {
+            match self.builders[0].rows() {
+                0 => vec![],
+                _ => vec![self.builders[0].finish()],
+            }
+        } else {
+            let (stage, builders, size) = (&self.stage, &mut self.builders, self.batch_size);
+            let out = py.detach(|| stage.decode(builders, size));
+            self.stage.clear();
+            out
+        };
+        for b in decoded {
+            self.ready.push_back(b.map_err(|e| pcap_error_about(&feed.name, &e.to_string()))?);
         }
-        let batch = self.builder.finish().map_err(|e| pcap_error_about(&feed.name, &e.to_string()))?;
-        self.rows += batch.num_rows() as u64;
-        Ok(Some(batch))
+        Ok(())
     }
 }
 
@@ -227,8 +297,13 @@ pub struct BatchStream {
 }
 
 impl BatchStream {
-    pub fn new(feed: &Bound<'_, Feed>, columns: Option<&Bound<'_, PyAny>>, batch_size: i64) -> PyResult<Self> {
-        let reader = TableReader::new(feed, columns, batch_size)?;
+    pub fn new(
+        feed: &Bound<'_, Feed>,
+        columns: Option<&Bound<'_, PyAny>>,
+        batch_size: i64,
+        threads: i64,
+    ) -> PyResult<Self> {
+        let reader = TableReader::new(feed, columns, batch_size, threads)?;
         let schema = reader.schema();
         Ok(BatchStream { reader: Mutex::new(Some(reader)), schema, name: feed.get().name.clone() })
     }
@@ -284,14 +359,14 @@ impl BatchStream {
     }
 }
 
-/// _to_parquet(feed, dest, columns, batch_size, compression, progress)
+/// _to_parquet(feed, dest, columns, batch_size, compression, progress, threads)
 ///
 /// Writes the feed's packets to the Parquet file `dest` (see
 /// `openbsd.table.to_parquet`). `progress(rows)` is called after each
 /// batch (the feed can be asked its `ftell()` there). Returns the number of rows written. A read error comes
 /// after every whole record before it was written and the file closed.
 #[pyfunction]
-#[pyo3(signature = (feed, dest, columns = None, batch_size = 65536, compression = "zstd", progress = None))]
+#[pyo3(signature = (feed, dest, columns = None, batch_size = 65536, compression = "zstd", progress = None, threads = 1))]
 pub fn _to_parquet(
     py: Python<'_>,
     feed: &Bound<'_, Feed>,
@@ -300,8 +375,9 @@ pub fn _to_parquet(
     batch_size: i64,
     compression: &str,
     progress: Option<&Bound<'_, PyAny>>,
+    threads: i64,
 ) -> PyResult<u64> {
-    let mut reader = TableReader::new(feed, columns, batch_size)?;
+    let mut reader = TableReader::new(feed, columns, batch_size, threads)?;
     let shown = dest.display().to_string();
     let io_err = |e: &dyn std::fmt::Display| pcap_error_about(&shown, &e.to_string());
     let mut w = parquet::Writer::create(&dest, reader.schema(), compression).map_err(|e| match e {

@@ -201,7 +201,7 @@ impl Feed {
         self.filter(program.as_any())
     }
 
-    /// batches(columns=None, batch_size=65536) -> BatchStream
+    /// batches(columns=None, batch_size=65536, threads=1) -> BatchStream
     ///
     /// The feed's packets as a stream of Arrow record batches of up to
     /// `batch_size` rows, decoded in Rust (no Python object per packet):
@@ -211,12 +211,15 @@ impl Feed {
     /// `pf_*` columns for pflog captures). The feed's filter applies. A
     /// live feed yields a batch when it is full or when the read timeout
     /// passes, and ends when a read timeout passes with no packet or on
-    /// `breakloop()`. The stream reads the feed when it is consumed, once.
-    #[pyo3(signature = (columns = None, batch_size = 65536))]
+    /// `breakloop()`. `threads`: batches decoded at once, each on its own
+    /// thread without the GIL (0: one per core). The stream reads the feed
+    /// when it is consumed, once.
+    #[pyo3(signature = (columns = None, batch_size = 65536, threads = 1))]
     fn batches(
         slf: &Bound<'_, Self>,
         columns: Option<&Bound<'_, PyAny>>,
         batch_size: i64,
+        threads: i64,
     ) -> PyResult<super::batches::BatchStream> {
         if let Some(e) = slf.get().with_source(|s| Ok(matches!(s, super::source::Source::Dead(_))))?.then(|| {
             crate::py::error::pcap_error_about(
@@ -226,7 +229,7 @@ impl Feed {
         }) {
             return Err(e);
         }
-        super::batches::BatchStream::new(slf, columns, batch_size)
+        super::batches::BatchStream::new(slf, columns, batch_size, threads)
     }
 
     /// stats() -> dict with int values for `ps_recv`, `ps_drop`, `ps_ifdrop`.

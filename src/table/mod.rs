@@ -4,6 +4,7 @@
 //!   decodes records into them with the packet decoder's own code;
 //! - `export`: the Arrow PyCapsule interface (a stream of batches, a
 //!   schema) that hands tables to pyarrow, polars and DuckDB;
+//! - `stage`: records copied out for decoding on several threads;
 //! - `parquet`: writing batches to a Parquet file.
 //!
 //! The reads that fill a builder from a feed are in
@@ -12,3 +13,4 @@
 pub mod columns;
 pub mod export;
 pub mod parquet;
+pub mod stage;
