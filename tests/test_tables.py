@@ -348,6 +348,10 @@ def test_pcap2parquet_command(mixed, tmp_path):
     assert r.stderr == "%d packets written to %s\n" % (n, out)
     assert pq.read_table(out).column_names == ["ts", "ip_src", "dport"]
     assert pq.read_table(out).num_rows == n
+    r = subprocess.run([sys.executable, "-m", "openbsd.table", "-q", "-", str(out)],
+                       input=Path(mixed[0]).read_bytes(), capture_output=True)
+    assert (r.returncode, r.stderr) == (0, b"")
+    assert pq.read_table(out).num_rows == len(mixed[1])
     r = subprocess.run([sys.executable, "-m", "openbsd.table", str(tmp_path / "missing.pcap"), str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 1

@@ -165,11 +165,12 @@ pub fn schema(cols: &[Col]) -> SchemaRef {
 struct Prim<T: ArrowPrimitiveType> {
     vals: Vec<T::Native>,
     valid: BooleanBufferBuilder,
+    cap: usize,
 }
 
 impl<T: ArrowPrimitiveType> Prim<T> {
     fn new(cap: usize) -> Self {
-        Prim { vals: Vec::with_capacity(cap), valid: BooleanBufferBuilder::new(cap) }
+        Prim { vals: Vec::with_capacity(cap), valid: BooleanBufferBuilder::new(cap), cap }
     }
 
     #[inline]
@@ -184,7 +185,8 @@ impl<T: ArrowPrimitiveType> Prim<T> {
     }
 
     fn finish(&mut self) -> PrimitiveArray<T> {
-        let vals = std::mem::take(&mut self.vals);
+        // The next batch gets buffers of the same size at once (no growing).
+        let vals = std::mem::replace(&mut self.vals, Vec::with_capacity(self.cap));
         let nulls = NullBuffer::new(self.valid.finish());
         let nulls = (nulls.null_count() > 0).then_some(nulls);
         PrimitiveArray::new(ScalarBuffer::from(vals), nulls)
@@ -227,8 +229,12 @@ impl<O: Copy + Default + TryFrom<usize>> Var<O> {
     }
 
     fn take(&mut self) -> (Vec<O>, Vec<u8>, Option<NullBuffer>) {
-        let offsets = std::mem::replace(&mut self.offsets, vec![O::default()]);
-        let bytes = std::mem::take(&mut self.bytes);
+        // The next batch starts with buffers of this one's size.
+        let mut fresh = Vec::with_capacity(self.offsets.len());
+        fresh.push(O::default());
+        let offsets = std::mem::replace(&mut self.offsets, fresh);
+        let size = self.bytes.len();
+        let bytes = std::mem::replace(&mut self.bytes, Vec::with_capacity(size));
         let nulls = NullBuffer::new(self.valid.finish());
         (offsets, bytes, (nulls.null_count() > 0).then_some(nulls))
     }
@@ -273,6 +279,23 @@ impl Store {
             }
             Store::Bin(b) => {
                 b.end_value(false);
+            }
+        }
+    }
+
+    /// Appends the text of address `key` (`None`: null) to a text column,
+    /// formatted by `f` or found in `cache`.
+    #[inline]
+    fn addr(&mut self, cache: &mut TextCache, key: Option<&[u8]>, f: impl FnOnce(&mut Buf, &[u8])) -> bool {
+        match (self, key) {
+            (Store::Text(t), Some(key)) => {
+                t.bytes.extend_from_slice(cache.text(key, f));
+                t.end_value(true)
+            }
+            (Store::Text(t), None) => t.end_value(false),
+            (other, _) => {
+                other.num(None);
+                true
             }
         }
     }
@@ -388,6 +411,11 @@ impl<'a> Located<'a> {
         l
     }
 
+    /// The bytes of the IP layer's address at `at4` (IPv4) or `at6` (IPv6).
+    fn ip_addr(&self, at4: usize, at6: usize) -> Option<&'a [u8]> {
+        self.ip.map(|(k, h)| if k == Kind::Ip { h.bytes(at4, 4) } else { h.bytes(at6, 16) })
+    }
+
     fn ip4(&self) -> Option<H<'a>> {
         self.ip.and_then(|(k, h)| (k == Kind::Ip).then_some(h))
     }
@@ -403,13 +431,59 @@ impl<'a> Located<'a> {
     }
 }
 
-/// Formats the IP address of `h` (an IPv4 header if `v4`, else IPv6) at
-/// `at4`/`at6`.
-fn fmt_ip(b: &mut Buf, v4: bool, h: H<'_>, at4: usize, at6: usize) {
-    if v4 {
-        fmt_ipv4(b, h.ipv4(at4).unwrap_or_default());
-    } else {
-        fmt_ipv6(b, h.ipv6(at6).unwrap_or_default());
+/// Formats an IPv4 (4 bytes) or IPv6 (16 bytes) address as the Packet API
+/// does.
+fn fmt_ip(b: &mut Buf, a: &[u8]) {
+    match a.len() {
+        4 => fmt_ipv4(b, H(a).ipv4(0).unwrap_or_default()),
+        _ => fmt_ipv6(b, H(a).ipv6(0).unwrap_or_default()),
+    }
+}
+
+/// Recently formatted addresses (IPv4, IPv6, MAC): a direct-mapped table
+/// from an address's bytes to its text, so that an address that repeats
+/// (most do) is copied, not formatted again. 1024 slots of 64 bytes.
+pub struct TextCache {
+    slots: Box<[Slot]>,
+}
+
+#[derive(Clone, Copy)]
+struct Slot {
+    key: [u8; 16],
+    klen: u8,
+    tlen: u8,
+    text: [u8; 46],
+}
+
+const CACHE_BITS: u32 = 10;
+
+impl Default for TextCache {
+    fn default() -> Self {
+        let empty = Slot { key: [0; 16], klen: u8::MAX, tlen: 0, text: [0; 46] };
+        TextCache { slots: vec![empty; 1 << CACHE_BITS].into_boxed_slice() }
+    }
+}
+
+impl TextCache {
+    /// The text of `key` (at most 16 bytes), formatted by `f` unless known.
+    #[inline]
+    fn text(&mut self, key: &[u8], f: impl FnOnce(&mut Buf, &[u8])) -> &[u8] {
+        let mut k = [0u8; 16];
+        let n = key.len().min(16);
+        k[..n].copy_from_slice(&key[..n]);
+        let a = u64::from_ne_bytes(k[..8].try_into().unwrap_or_default());
+        let b = u64::from_ne_bytes(k[8..].try_into().unwrap_or_default());
+        let h = (a ^ b.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - CACHE_BITS);
+        let slot = &mut self.slots[h as usize];
+        if slot.klen as usize != n || slot.key != k {
+            let mut buf = Buf::new();
+            f(&mut buf, key);
+            let t = buf.as_bytes();
+            let tlen = t.len().min(slot.text.len());
+            slot.text[..tlen].copy_from_slice(&t[..tlen]);
+            (slot.key, slot.klen, slot.tlen) = (k, n as u8, tlen as u8);
+        }
+        &slot.text[..slot.tlen as usize]
     }
 }
 
@@ -419,6 +493,9 @@ pub struct Builder {
     stores: Vec<Store>,
     schema: SchemaRef,
     link: LinkInfo,
+    cache: TextCache,
+    /// Whether a chosen column reads a layer (else nothing is located).
+    layered: bool,
     rows: usize,
     /// A value past what a column's offsets can hold (over 2 GiB of text
     /// in one batch): the batch is refused.
@@ -429,7 +506,8 @@ impl Builder {
     pub fn new(cols: Vec<Col>, link: LinkInfo, cap: usize) -> Builder {
         let stores = cols.iter().map(|c| Store::new(c.ty(), cap)).collect();
         let schema = schema(&cols);
-        Builder { cols, stores, schema, link, rows: 0, overflow: false }
+        let layered = !cols.iter().all(|c| matches!(c, Col::Ts | Col::Caplen | Col::Len | Col::Linktype | Col::Raw));
+        Builder { cols, stores, schema, link, cache: TextCache::default(), layered, rows: 0, overflow: false }
     }
 
     pub fn schema(&self) -> SchemaRef {
@@ -453,12 +531,8 @@ impl Builder {
     /// Appends one row: the columns of `rec`.
     pub fn push(&mut self, rec: &Record<'_>) {
         let data = rec.data;
-        // Only what a chosen column reads is located.
-        let l = if self.cols.iter().all(|c| matches!(c, Col::Ts | Col::Caplen | Col::Len | Col::Linktype | Col::Raw)) {
-            Located::default()
-        } else {
-            Located::of(data, self.link.dlt)
-        };
+        let l = if self.layered { Located::of(data, self.link.dlt) } else { Located::default() };
+        let cache = &mut self.cache;
         for (c, s) in self.cols.iter().zip(self.stores.iter_mut()) {
             let v = |x: u64| x as i64;
             let ok = match c {
@@ -478,8 +552,8 @@ impl Builder {
                     s.num(Some(self.link.dlt as i64));
                     true
                 }
-                Col::EthSrc => s.text(l.eth.map(|h| move |b: &mut Buf| fmt_hw(b, h.bytes(6, 6)))),
-                Col::EthDst => s.text(l.eth.map(|h| move |b: &mut Buf| fmt_hw(b, h.bytes(0, 6)))),
+                Col::EthSrc => s.addr(cache, l.eth.map(|h| h.bytes(6, 6)), fmt_hw),
+                Col::EthDst => s.addr(cache, l.eth.map(|h| h.bytes(0, 6)), fmt_hw),
                 Col::EthType => {
                     s.num(l.eth.map(|h| v(h.be16(12) as u64)));
                     true
@@ -492,8 +566,8 @@ impl Builder {
                     s.num(l.ip_field(|h| (h.u8(0) >> 4) as i64, |h| (h.u8(0) >> 4) as i64));
                     true
                 }
-                Col::IpSrc => s.text(l.ip.map(|(k, h)| move |b: &mut Buf| fmt_ip(b, k == Kind::Ip, h, 12, 8))),
-                Col::IpDst => s.text(l.ip.map(|(k, h)| move |b: &mut Buf| fmt_ip(b, k == Kind::Ip, h, 16, 24))),
+                Col::IpSrc => s.addr(cache, l.ip_addr(12, 8), fmt_ip),
+                Col::IpDst => s.addr(cache, l.ip_addr(16, 24), fmt_ip),
                 Col::IpProto => {
                     s.num(l.ip_field(|h| h.u8(9) as i64, |h| h.u8(6) as i64));
                     true
