@@ -11,7 +11,7 @@
 
 use crate::io::record::Record;
 use crate::packet::fields::{fmt_hw, fmt_ipv4, fmt_ipv6, Buf, H};
-use crate::packet::layer::{first_kind, locate, Kind, Layer};
+use crate::packet::layer::{first_kind, locate_into, Kind, Layer, Layers};
 use crate::packet::openbsd::pf_direction;
 use crate::packet::LinkInfo;
 use arrow_array::types::{
@@ -289,7 +289,7 @@ impl Store {
     fn addr(&mut self, cache: &mut TextCache, key: Option<&[u8]>, f: impl FnOnce(&mut Buf, &[u8])) -> bool {
         match (self, key) {
             (Store::Text(t), Some(key)) => {
-                t.bytes.extend_from_slice(cache.text(key, f));
+                cache.append(&mut t.bytes, key, f);
                 t.end_value(true)
             }
             (Store::Text(t), None) => t.end_value(false),
@@ -387,8 +387,10 @@ struct Located<'a> {
 }
 
 impl<'a> Located<'a> {
-    fn of(data: &'a [u8], dlt: i32) -> Located<'a> {
-        let layers = locate(data, first_kind(dlt, data));
+    /// The layers of `data` (located into `layers`, reused from packet to
+    /// packet).
+    fn of(data: &'a [u8], dlt: i32, layers: &mut Layers) -> Located<'a> {
+        locate_into(layers, data, first_kind(dlt, data));
         let mut l = Located::default();
         let hdr = |y: &Layer| H(data.get(y.hdr_start()..y.payload_start()).unwrap_or(&[]));
         for y in layers.as_slice() {
@@ -442,7 +444,7 @@ fn fmt_ip(b: &mut Buf, a: &[u8]) {
 
 /// Recently formatted addresses (IPv4, IPv6, MAC): a direct-mapped table
 /// from an address's bytes to its text, so that an address that repeats
-/// (most do) is copied, not formatted again. 1024 slots of 64 bytes.
+/// (most do) is copied, not formatted again. 4096 slots of 64 bytes.
 pub struct TextCache {
     slots: Box<[Slot]>,
 }
@@ -455,7 +457,7 @@ struct Slot {
     text: [u8; 46],
 }
 
-const CACHE_BITS: u32 = 10;
+const CACHE_BITS: u32 = 12;
 
 impl Default for TextCache {
     fn default() -> Self {
@@ -465,9 +467,10 @@ impl Default for TextCache {
 }
 
 impl TextCache {
-    /// The text of `key` (at most 16 bytes), formatted by `f` unless known.
+    /// Appends the text of `key` (at most 16 bytes) to `out`, formatted by
+    /// `f` unless known.
     #[inline]
-    fn text(&mut self, key: &[u8], f: impl FnOnce(&mut Buf, &[u8])) -> &[u8] {
+    fn append(&mut self, out: &mut Vec<u8>, key: &[u8], f: impl FnOnce(&mut Buf, &[u8])) {
         let mut k = [0u8; 16];
         let n = key.len().min(16);
         k[..n].copy_from_slice(&key[..n]);
@@ -483,7 +486,11 @@ impl TextCache {
             slot.text[..tlen].copy_from_slice(&t[..tlen]);
             (slot.key, slot.klen, slot.tlen) = (k, n as u8, tlen as u8);
         }
-        &slot.text[..slot.tlen as usize]
+        // A copy of fixed size (a few vector moves, no call), then the
+        // length cut back to the text's.
+        let end = out.len() + slot.tlen as usize;
+        out.extend_from_slice(&slot.text);
+        out.truncate(end);
     }
 }
 
@@ -494,6 +501,7 @@ pub struct Builder {
     schema: SchemaRef,
     link: LinkInfo,
     cache: TextCache,
+    layers: Layers,
     /// Whether a chosen column reads a layer (else nothing is located).
     layered: bool,
     rows: usize,
@@ -507,7 +515,7 @@ impl Builder {
         let stores = cols.iter().map(|c| Store::new(c.ty(), cap)).collect();
         let schema = schema(&cols);
         let layered = !cols.iter().all(|c| matches!(c, Col::Ts | Col::Caplen | Col::Len | Col::Linktype | Col::Raw));
-        Builder { cols, stores, schema, link, cache: TextCache::default(), layered, rows: 0, overflow: false }
+        Builder { cols, stores, schema, link, cache: TextCache::default(), layers: Layers::default(), layered, rows: 0, overflow: false }
     }
 
     pub fn schema(&self) -> SchemaRef {
@@ -531,7 +539,7 @@ impl Builder {
     /// Appends one row: the columns of `rec`.
     pub fn push(&mut self, rec: &Record<'_>) {
         let data = rec.data;
-        let l = if self.layered { Located::of(data, self.link.dlt) } else { Located::default() };
+        let l = if self.layered { Located::of(data, self.link.dlt, &mut self.layers) } else { Located::default() };
         let cache = &mut self.cache;
         for (c, s) in self.cols.iter().zip(self.stores.iter_mut()) {
             let v = |x: u64| x as i64;
