@@ -173,7 +173,7 @@ impl<T: ArrowPrimitiveType> Prim<T> {
         Prim { vals: Vec::with_capacity(cap), valid: BooleanBufferBuilder::new(cap), cap }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, v: Option<T::Native>) {
         self.vals.push(v.unwrap_or_default());
         self.valid.append(v.is_some());
@@ -209,7 +209,7 @@ impl<O: Copy + Default + TryFrom<usize>> Var<O> {
 
     /// Ends the current value (its bytes were appended); `false` when the
     /// column has grown past what its offsets can address.
-    #[inline]
+    #[inline(always)]
     fn end_value(&mut self, valid: bool) -> bool {
         match O::try_from(self.bytes.len()) {
             Ok(o) => {
@@ -266,7 +266,7 @@ impl Store {
     /// Appends a number (or null) to a numeric column; the value fits the
     /// column's type by construction (each column reads a field of its
     /// type's width).
-    #[inline]
+    #[inline(always)]
     fn num(&mut self, v: Option<i64>) {
         match self {
             Store::Ts(p) => p.push(v),
@@ -285,7 +285,7 @@ impl Store {
 
     /// Appends the text of address `key` (`None`: null) to a text column,
     /// formatted by `f` or found in `cache`.
-    #[inline]
+    #[inline(always)]
     fn addr(&mut self, cache: &mut TextCache, key: Option<&[u8]>, f: impl FnOnce(&mut Buf, &[u8])) -> bool {
         match (self, key) {
             (Store::Text(t), Some(key)) => {
@@ -469,7 +469,7 @@ impl Default for TextCache {
 impl TextCache {
     /// Appends the text of `key` (at most 16 bytes) to `out`, formatted by
     /// `f` unless known.
-    #[inline]
+    #[inline(always)]
     fn append(&mut self, out: &mut Vec<u8>, key: &[u8], f: impl FnOnce(&mut Buf, &[u8])) {
         let mut k = [0u8; 16];
         let n = key.len().min(16);
