@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 /// The largest `batch_size` accepted (16 Mi rows).
 const MAX_BATCH: usize = 1 << 24;
 
+/// How many records the filter rejects between two checks for signals.
+const SIGNAL_CHECK_INTERVAL: u32 = 65536;
+
 /// The most decoding threads `threads=` asks for.
 const MAX_THREADS: usize = 64;
 
@@ -47,15 +50,18 @@ impl Target<'_> {
 
 /// The consumer of a columnar read: up to `limit` records into its
 /// target.
-struct TableSink<'b> {
+struct TableSink<'b, 'py> {
+    py: Python<'py>,
     b: Target<'b>,
+    /// Records the filter rejected in this read.
+    skipped: u32,
     /// Rows known whole (a row past it was built for a record the source
     /// may read again).
     whole: usize,
     limit: usize,
 }
 
-impl Sink for TableSink<'_> {
+impl Sink for TableSink<'_, '_> {
     type Built = ();
 
     #[inline]
@@ -81,7 +87,13 @@ impl Sink for TableSink<'_> {
     }
 
     #[inline]
+    /// Runs signal handlers every so many rejected records, so that a read
+    /// the filter rejects nearly everything of stays interruptible.
     fn skipped(&mut self) -> PyResult<()> {
+        self.skipped = self.skipped.wrapping_add(1);
+        if self.skipped % SIGNAL_CHECK_INTERVAL == 0 {
+            self.py.check_signals()?;
+        }
         Ok(())
     }
 }
@@ -92,7 +104,7 @@ impl Sink for TableSink<'_> {
 /// `breakloop()`. The rows read before an error stay in `b` (no row of a
 /// record not read whole); the error is returned with them.
 fn fill(feed: &Feed, py: Python<'_>, open: &mut Open, b: Target<'_>, limit: usize) -> PyResult<()> {
-    let mut sink = TableSink { b, whole: 0, limit };
+    let mut sink = TableSink { py, b, skipped: 0, whole: 0, limit };
     let res = fill_into(feed, py, open, &mut sink);
     let whole = sink.whole;
     sink.b.truncate(whole);
@@ -100,7 +112,7 @@ fn fill(feed: &Feed, py: Python<'_>, open: &mut Open, b: Target<'_>, limit: usiz
 }
 
 /// The pumping of [`fill`].
-fn fill_into(feed: &Feed, py: Python<'_>, open: &mut Open, sink: &mut TableSink<'_>) -> PyResult<()> {
+fn fill_into(feed: &Feed, py: Python<'_>, open: &mut Open, sink: &mut TableSink<'_, '_>) -> PyResult<()> {
     if feed.brk.take() {
         return Ok(());
     }

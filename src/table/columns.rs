@@ -688,3 +688,58 @@ impl Builder {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Array, StringArray, UInt16Array};
+
+    fn frame(src: [u8; 4], sport: u16) -> Vec<u8> {
+        let mut p = vec![0u8; 12];
+        p.extend_from_slice(&[0x08, 0x00]);
+        p.extend_from_slice(&[0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 17, 0, 0]);
+        p.extend_from_slice(&src);
+        p.extend_from_slice(&[10, 0, 0, 1]);
+        p.extend_from_slice(&sport.to_be_bytes());
+        p.extend_from_slice(&[0, 53, 0, 8, 0, 0]);
+        p
+    }
+
+    fn rec(data: &[u8]) -> Record<'_> {
+        Record { sec: 1, usec: 2, len: data.len() as u32, data }
+    }
+
+    #[test]
+    fn a_row_built_again_replaces_the_one_not_taken() {
+        let link = LinkInfo { dlt: 1, swapped: false };
+        let mut b = Builder::new(vec![Col::IpSrc, Col::Sport, Col::Ts], link, 4);
+        let (a, c, d) = (frame([1, 2, 3, 4], 1000), frame([5, 6, 7, 8], 2000), frame([9, 9, 9, 9], 3000));
+        b.push(&rec(&a));
+        b.push(&rec(&c));
+        b.truncate(1); // the second record was not read whole
+        b.push(&rec(&d));
+        b.push(&rec(&[0u8; 3])); // too short for Ethernet: nulls
+        let batch = b.finish().unwrap();
+        assert_eq!(batch.num_rows(), 3);
+        let ip = batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!((ip.value(0), ip.value(1), ip.is_null(2)), ("1.2.3.4", "9.9.9.9", true));
+        let sp = batch.column(1).as_any().downcast_ref::<UInt16Array>().unwrap();
+        assert_eq!((sp.value(0), sp.value(1), sp.is_null(2)), (1000, 3000, true));
+        // The builder starts empty again, its cache still right.
+        b.push(&rec(&c));
+        let batch = b.finish().unwrap();
+        let ip = batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!((batch.num_rows(), ip.value(0)), (1, "5.6.7.8"));
+    }
+
+    #[test]
+    fn every_column_has_a_name_and_a_default_set_per_link() {
+        for (i, e) in ALL.iter().enumerate() {
+            assert_eq!(e.0 as usize, i);
+            assert_eq!(Col::by_name(e.1), Some(e.0));
+        }
+        assert!(!default_columns(1).contains(&Col::PfAction));
+        assert!(default_columns(117).contains(&Col::PfAction));
+        assert!(!default_columns(117).contains(&Col::Raw));
+    }
+}
