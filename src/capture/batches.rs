@@ -377,6 +377,8 @@ impl BatchStream {
 /// `openbsd.table.to_parquet`). `progress(rows)` is called after each
 /// batch (the feed can be asked its `ftell()` there). Returns the number of rows written. A read error comes
 /// after every whole record before it was written and the file closed.
+// The arguments are a Python function's keyword arguments.
+#[allow(clippy::too_many_arguments)]
 #[pyfunction]
 #[pyo3(signature = (feed, dest, columns = None, batch_size = 65536, compression = "zstd", progress = None, threads = 1))]
 pub fn _to_parquet(
