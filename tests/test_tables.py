@@ -415,3 +415,17 @@ def test_threads_on_a_damaged_file_and_bad_values(mixed, tmp_path):
     for n in (-1, 65):
         with pytest.raises(ValueError, match="threads must be between 0 \\(one per core\\) and 64, got %d" % n):
             pcap.Offline(str(SAMPLE)).batches(threads=n)
+
+
+def test_timestamps_keep_the_feed_precision(tmp_path):
+    import struct
+    recs = [(b"\x00" * 60, (1_700_000_000 + i, 123_456_789 + i), 60) for i in range(3)]
+    data = struct.pack("<IHHiIII", pcaptools.MAGIC_NS, 2, 4, 0, 0, 65535, 1)
+    for pkt, (sec, nsec), n in recs:
+        data += struct.pack("<IIII", sec, nsec, len(pkt), n) + pkt
+    path = tmp_path / "nano.pcap"
+    path.write_bytes(data)
+    nano = pa.table(pcap.Offline(str(path), precision="nano").batches(columns=["ts"]))["ts"]
+    micro = pa.table(pcap.Offline(str(path)).batches(columns=["ts"]))["ts"]
+    assert nano.cast(pa.int64()).to_pylist() == [s * 10**9 + f for _, (s, f), _ in recs]
+    assert micro.cast(pa.int64()).to_pylist() == [s * 10**9 + f // 1000 * 1000 for _, (s, f), _ in recs]

@@ -545,7 +545,10 @@ impl Builder {
             let v = |x: u64| x as i64;
             let ok = match c {
                 Col::Ts => {
-                    s.num(Some(rec.sec.saturating_mul(1_000_000_000).saturating_add(rec.usec.saturating_mul(1000))));
+                    // The fraction is in nanoseconds on a feed opened with
+                    // precision="nano", else in microseconds.
+                    let frac = if self.link.nano { rec.usec } else { rec.usec.saturating_mul(1000) };
+                    s.num(Some(rec.sec.saturating_mul(1_000_000_000).saturating_add(frac)));
                     true
                 }
                 Col::Caplen => {
@@ -711,7 +714,7 @@ mod tests {
 
     #[test]
     fn a_row_built_again_replaces_the_one_not_taken() {
-        let link = LinkInfo { dlt: 1, swapped: false };
+        let link = LinkInfo { dlt: 1, swapped: false, first: None, nano: false };
         let mut b = Builder::new(vec![Col::IpSrc, Col::Sport, Col::Ts], link, 4);
         let (a, c, d) = (frame([1, 2, 3, 4], 1000), frame([5, 6, 7, 8], 2000), frame([9, 9, 9, 9], 3000));
         b.push(&rec(&a));
