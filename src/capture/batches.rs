@@ -253,6 +253,8 @@ impl TableReader {
     /// Reads and decodes the next batch (one thread) or the next batch for
     /// every thread, into `ready`; an error of the read into `pending`.
     fn read(&mut self, py: Python<'_>) -> PyResult<()> {
+        // Signal handlers run between batches (Ctrl-C ends a long read).
+        py.check_signals()?;
         let feed = self.feed.bind(py).get();
         let threads = self.builders.len();
         let limit = self.batch_size.saturating_mul(threads);
