@@ -17,6 +17,8 @@ mod io;
 pub mod packet;
 mod py;
 mod table;
+#[cfg(test)]
+mod testing;
 
 use capture::{batches, dead, dlt, dumper, feed, filter, live, offline};
 use pyo3::prelude::*;

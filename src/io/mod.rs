@@ -1,12 +1,13 @@
 //! Bytes in and out, below the capture classes and knowing nothing of them:
 //! the record and its consumer (`record`), the fast reader of classic pcap
 //! files (`savefile`) with its memory-mapped windows (`mapping`), and the
-//! stdio streams libpcap reads and writes through (`stream`), and the
-//! pcapng writer (`pcapng`).
+//! stdio streams libpcap reads and writes through (`stream`), the pcapng
+//! writer (`pcapng`), and capture files read in parts (`split`).
 
 pub mod mapping;
 pub mod pcapng;
 pub mod record;
 pub mod savefile;
 pub mod sink;
+pub mod split;
 pub mod stream;

@@ -181,20 +181,7 @@ fn every_prefix_of_every_real_packet_decodes() {
     }
 }
 
-/// xorshift64*: deterministic pseudo-random bytes.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use crate::testing::Rng;
 
 #[test]
 fn random_and_mutated_inputs_never_panic() {
