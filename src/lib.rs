@@ -20,7 +20,7 @@ mod table;
 #[cfg(test)]
 mod testing;
 
-use capture::{batches, dead, dlt, dumper, feed, filter, live, offline};
+use capture::{batches, dead, dlt, dumper, feed, filter, live, offline, part};
 use pyo3::prelude::*;
 
 #[pymodule]
@@ -39,6 +39,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(live::lookupdev, m)?)?;
     m.add_function(wrap_pyfunction!(live::findalldevs, m)?)?;
     m.add_function(wrap_pyfunction!(live::interfaces_raw, m)?)?;
+    m.add_function(wrap_pyfunction!(part::_part_format, m)?)?;
+    m.add_function(wrap_pyfunction!(part::_split_point, m)?)?;
+    m.add_function(wrap_pyfunction!(part::_read_part, m)?)?;
     dlt::register(m)?;
     packet::register(m)?;
     py::recycle::prepare(py);

@@ -19,5 +19,6 @@ mod feed_methods;
 pub mod filter;
 pub mod live;
 pub mod offline;
+pub mod part;
 mod read;
 pub mod source;

@@ -548,11 +548,6 @@ impl<'a> Records<'a> {
         Records { fmt, bytes, pos: start, end, whole, done: start == end }
     }
 
-    /// The offset of the next record.
-    pub fn offset(&self) -> u64 {
-        self.pos
-    }
-
     /// The next record, `None` at the end of the part, or an error (the
     /// message names the offset, not the file).
     #[allow(clippy::should_implement_trait)]

@@ -18,6 +18,7 @@ pub mod bpf;
 pub mod file;
 pub mod live;
 pub mod options;
+pub mod part;
 mod pcap_loop;
 pub mod raw;
 

@@ -1,0 +1,288 @@
+"""Reading capture files in parts: byte ranges of classic pcap and pcapng
+files, each read on its own (by another process or machine), whose records
+together are exactly those of reading the whole file in order.
+
+A part is ``(path, byte_start, byte_end)``. Its records are those from the
+*split point* of ``byte_start`` to the split point of ``byte_end``: the
+record boundary found from the bytes after the offset alone (candidate
+record headers whose chains of following headers agree), so the two parts
+that meet at an offset find the same boundary. Where the bytes leave a
+doubt (two chains that never meet, as in a capture of a capture-file
+download), there is no split there: that part is empty and the part before
+it reads on to the next offset of the plan. A part that does not land
+exactly on its end split point raises :class:`PcapError` naming the file:
+the answer is the sequential read, or an error, never a silent difference.
+
+Paths are local paths or fsspec URLs (``file://``, ``memory://``,
+``s3://`` ...; fsspec is needed only for URLs). A part reads its byte range,
+plus what finding the split points needs (about three of the file's
+largest records past each end), and parses it from memory.
+
+The plan's parts must be consecutive ranges of one size (the last one
+shorter), as :func:`plan` makes them: the step is how a part whose end is in
+doubt finds the next offset to try. See docs/distributed.md.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import os
+import re
+from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Tuple, Union
+
+from openbsd import _native
+from openbsd._native import PcapError
+
+__all__ = ["Part", "plan", "parse_size", "read_part_records", "split_points", "DEFAULT_PARTITION_SIZE"]
+
+DEFAULT_PARTITION_SIZE = 256 * 2**20
+_HEAD = 64 * 1024
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+          "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def parse_size(size: Union[int, str]) -> int:
+    """Bytes in ``size``: an int, or a string such as ``"256MiB"``,
+    ``"1GB"``, ``"64k"`` (k, m, g, t are powers of 1024)."""
+    if isinstance(size, bool):
+        raise TypeError("partition size must be an int or a string like '256MiB', not bool")
+    if isinstance(size, int):
+        n = size
+    elif isinstance(size, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", size)
+        if not m or m.group(2).lower() not in _UNITS:
+            raise ValueError(f"bad size {size!r}: use bytes or a number with KiB, MiB, GiB, KB, MB, GB")
+        n = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    else:
+        raise TypeError(f"partition size must be an int or a string like '256MiB', not {type(size).__name__}")
+    if n <= 0:
+        raise ValueError(f"partition size must be positive, not {size!r}")
+    return n
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+class _File:
+    """A file's size and byte ranges: a local file read with ``pread``, or an
+    fsspec object read with ``cat_file``."""
+
+    def __init__(self, path: Union[str, "os.PathLike[str]"]):
+        path = os.fspath(path)
+        self.name = path
+        if _is_url(path):
+            import fsspec  # only URLs need it
+
+            self._fs, self._path = fsspec.core.url_to_fs(path)
+            try:
+                self.size = int(self._fs.size(self._path))
+            except FileNotFoundError as e:
+                raise PcapError(f"{path}: No such file or directory") from e
+            self._fd = None
+        else:
+            try:
+                self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            except OSError as e:
+                raise PcapError(e.errno, f"{path}: {e.strerror}") from e
+            self.size = os.fstat(self._fd).st_size
+
+    def read(self, start: int, end: int) -> bytes:
+        end = min(end, self.size)
+        if end <= start:
+            return b""
+        if self._fd is None:
+            data = self._fs.cat_file(self._path, start=start, end=end)
+        else:
+            chunks = []
+            off = start
+            while off < end:
+                b = os.pread(self._fd, end - off, off)
+                if not b:
+                    break
+                chunks.append(b)
+                off += len(b)
+            data = b"".join(chunks)
+        if len(data) != end - start:
+            raise PcapError(f"{self.name}: read {len(data)} bytes at offset {start}, expected {end - start} "
+                            "(the file changed while it was read?)")
+        return data
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "_File":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class _Format(NamedTuple):
+    head: bytes
+    kind: str
+    header_end: int
+    lookahead: int
+    linktype: int
+    snapshot: int
+
+
+def _format(f: _File) -> _Format:
+    head = f.read(0, _HEAD)
+    while True:
+        r = _native._part_format(f.name, head, f.size)
+        if isinstance(r, int):
+            if r <= len(head):
+                raise PcapError(f"{f.name}: cannot read the file's header region")
+            head = f.read(0, max(r, 2 * len(head)))
+            continue
+        return _Format(head, *r)
+
+
+class _Window:
+    """Bytes of a file from ``base``, grown on demand."""
+
+    def __init__(self, f: _File, base: int, end: int):
+        self.f = f
+        self.base = base
+        self.data = f.read(base, end)
+
+    def cover(self, end: int) -> None:
+        have = self.base + len(self.data)
+        end = min(end, self.f.size)
+        if end > have:
+            self.data += self.f.read(have, end)
+
+
+def _split(f: _File, fmt: _Format, w: _Window, offset: int) -> Optional[int]:
+    w.cover(offset + fmt.lookahead)
+    return _native._split_point(f.name, fmt.head, w.data, w.base, offset, f.size)
+
+
+def _bounds(f: _File, fmt: _Format, start: int, end: int) -> Tuple[Optional[Tuple[int, int]], _Window]:
+    """The split points ``(s, e)`` of the part ``start..end`` (``None``: the
+    part is empty, its start in doubt), and the bytes read."""
+    size = f.size
+    end = min(end, size)
+    if not 0 <= start <= end:
+        raise ValueError(f"bad part {start}..{end} of {f.name} ({size} bytes)")
+    step = end - start
+    w = _Window(f, start, min(size, end + fmt.lookahead))
+    s = _split(f, fmt, w, start)
+    if s is None:
+        return None, w
+    b = end
+    while True:
+        if b >= size:
+            e = size
+            break
+        got = _split(f, fmt, w, b)
+        if got is not None:
+            e = got
+            break
+        if step <= 0:
+            e = size
+            break
+        b += step  # in doubt: the next offset of the plan
+    return (s, e), w
+
+
+def split_points(path: Union[str, "os.PathLike[str]"], byte_start: int, byte_end: int) -> Optional[Tuple[int, int]]:
+    """The record offsets ``(first, end)`` the part ``byte_start..byte_end``
+    of ``path`` reads between, or ``None`` when the part is empty (its start
+    in doubt: the part before reads on)."""
+    with _File(path) as f:
+        fmt = _format(f)
+        return _bounds(f, fmt, byte_start, byte_end)[0]
+
+
+def read_part_records(
+    path: Union[str, "os.PathLike[str]"],
+    byte_start: int,
+    byte_end: int,
+    callback: Callable[[bytes, Tuple[int, int], int], Any],
+    filter: Optional[str] = None,
+) -> int:
+    """Calls ``callback(packet, (sec, usec), length)``, as ``Offline.loop``
+    does, for each record of the part ``byte_start..byte_end`` of ``path``
+    that passes the BPF ``filter``; returns how many were delivered."""
+    with _File(path) as f:
+        fmt = _format(f)
+        b, w = _bounds(f, fmt, byte_start, byte_end)
+        if b is None:
+            return 0
+        s, e = b
+        w.cover(e)
+        return _native._read_part(f.name, fmt.head, w.data, w.base, s, e, f.size, callback, filter)
+
+
+class Part(NamedTuple):
+    """One part of one capture file: the records between the split points
+    of ``start`` and ``end``."""
+
+    path: str
+    start: int
+    end: int
+
+
+def _expand(paths: Union[str, "os.PathLike[str]", Iterable[Union[str, "os.PathLike[str]"]]]) -> List[str]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out: List[str] = []
+    for p in paths:
+        p = os.fspath(p)
+        if not any(c in p for c in "*?["):
+            out.append(p)
+            continue
+        if _is_url(p):
+            import fsspec
+
+            fs, pattern = fsspec.core.url_to_fs(p)
+            proto = p.split("://", 1)[0]
+            found = [f"{proto}://{m}" if not m.startswith(proto) else m for m in sorted(fs.glob(pattern))]
+        else:
+            found = sorted(_glob.glob(p))
+        if not found:
+            raise PcapError(f"{p}: no file matches")
+        out.extend(found)
+    if not out:
+        raise ValueError("no capture files given")
+    return out
+
+
+def _size(path: str) -> int:
+    if _is_url(path):
+        import fsspec
+
+        fs, p = fsspec.core.url_to_fs(path)
+        try:
+            return int(fs.size(p))
+        except FileNotFoundError as e:
+            raise PcapError(f"{path}: No such file or directory") from e
+    try:
+        return os.stat(path).st_size
+    except OSError as e:
+        raise PcapError(e.errno, f"{path}: {e.strerror}") from e
+
+
+def plan(
+    paths: Union[str, "os.PathLike[str]", Iterable[Union[str, "os.PathLike[str]"]]],
+    partition_size: Union[int, str, None] = DEFAULT_PARTITION_SIZE,
+) -> List[Part]:
+    """The parts of the files ``paths`` (paths, fsspec URLs or glob
+    patterns of them): each file cut into consecutive ranges of
+    ``partition_size`` bytes (``None``: one part per file). Only file sizes
+    are read here; the split points are found by the parts."""
+    step = None if partition_size is None else parse_size(partition_size)
+    parts: List[Part] = []
+    for p in _expand(paths):
+        size = _size(p)
+        if step is None or size <= step:
+            parts.append(Part(p, 0, size))
+            continue
+        parts.extend(Part(p, a, min(a + step, size)) for a in range(0, size, step))
+    return parts
