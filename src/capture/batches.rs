@@ -147,7 +147,7 @@ fn fill_into(feed: &Feed, py: Python<'_>, open: &mut Open, sink: &mut TableSink<
 
 /// The columns named by `columns` (`None`: the default set for the feed's
 /// link type).
-fn parse_columns(dlt: i32, columns: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Col>> {
+pub(crate) fn parse_columns(dlt: i32, columns: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Col>> {
     let Some(columns) = columns.filter(|c| !c.is_none()) else {
         return Ok(columns::default_columns(dlt));
     };
@@ -173,7 +173,7 @@ fn parse_columns(dlt: i32, columns: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<C
     Ok(out)
 }
 
-fn check_batch_size(n: i64) -> PyResult<usize> {
+pub(crate) fn check_batch_size(n: i64) -> PyResult<usize> {
     usize::try_from(n)
         .ok()
         .filter(|&n| (1..=MAX_BATCH).contains(&n))

@@ -4,14 +4,21 @@
 //! callback. The bytes come from the caller (a local file's range or an
 //! fsspec object's), so any storage works; see `crate::io::split`.
 
+use super::batches::{check_batch_size, parse_columns};
 use super::source::part::PartSource;
-use crate::io::record::BreakFlag;
+use crate::io::record::{BreakFlag, Record, Sink};
 use crate::io::split::{split_point, Bytes, Format, HeadError};
 use crate::py::deliver::Delivery;
 use crate::py::error::pcap_error_about;
+use crate::table::columns::Builder;
+use crate::table::export;
+use arrow_array::RecordBatch;
+use arrow_schema::ArrowError;
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::PyCapsule;
+use std::collections::VecDeque;
 
 /// A contiguous byte buffer lent by Python (`bytes`, `bytearray`,
 /// `memoryview`, `mmap`), held for the call.
@@ -92,6 +99,25 @@ pub fn _split_point(
     Ok(split_point(&fmt, &Bytes { base, data: data.bytes(), size }, offset))
 }
 
+/// Runs `f` on the part `start..end` of the file `name` (`size` bytes;
+/// `data`: its bytes from `base`), filtered with `filter`.
+fn with_part<R>(
+    name: &str,
+    head: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+    (base, start, end, size): (u64, u64, u64, u64),
+    filter: Option<&str>,
+    f: impl FnOnce(&mut PartSource<'_>) -> PyResult<R>,
+) -> PyResult<R> {
+    let (head, data) = (Lent::get(head, "head")?, Lent::get(data, "data")?);
+    let fmt = parsed(name, &head, size)?;
+    if start < base {
+        return Err(pcap_error_about(name, &format!("start {start} is before the bytes given (from {base})")));
+    }
+    let bytes = Bytes { base, data: data.bytes(), size };
+    f(&mut PartSource::new(name, fmt, bytes, start, end, filter)?)
+}
+
 /// Calls `callback(packet, (sec, usec), length)` for each record of the
 /// file `name` from the split point `start` to the split point `end`
 /// (`data`: its bytes from `base`, holding at least `start..end`) that
@@ -111,16 +137,98 @@ pub fn _read_part(
     callback: &Bound<'_, PyAny>,
     filter: Option<&str>,
 ) -> PyResult<usize> {
-    let head = Lent::get(head, "head")?;
-    let fmt = parsed(name, &head, size)?;
-    let data = Lent::get(data, "data")?;
-    if start < base {
-        return Err(pcap_error_about(name, &format!("start {start} is before the bytes given (from {base})")));
+    with_part(name, head, data, (base, start, end, size), filter, |src| {
+        let brk = BreakFlag::default();
+        let mut d = Delivery::new(py, callback, None, &brk, None);
+        src.pump(&mut d)?;
+        Ok(d.count)
+    })
+}
+
+/// The consumer of a columnar part read: rows into a builder, a batch
+/// every `batch_size` rows.
+struct PartSink<'b> {
+    b: &'b mut Builder,
+    batch_size: usize,
+    out: Vec<RecordBatch>,
+}
+
+impl Sink for PartSink<'_> {
+    type Built = ();
+
+    fn remaining(&self) -> Option<usize> {
+        None
     }
-    let bytes = Bytes { base, data: data.bytes(), size };
-    let mut src = PartSource::new(name, fmt, bytes, start, end, filter)?;
-    let brk = BreakFlag::default();
-    let mut d = Delivery::new(py, callback, None, &brk, None);
-    src.pump(&mut d)?;
-    Ok(d.count)
+
+    fn build(&mut self, rec: &Record<'_>) -> PyResult<()> {
+        if self.b.rows() >= self.batch_size {
+            let batch = self.b.finish().map_err(|e| pcap_error_about("", &e.to_string()))?;
+            self.out.push(batch);
+        }
+        self.b.push(rec);
+        Ok(())
+    }
+
+    fn take(&mut self, _: ()) -> PyResult<()> {
+        Ok(())
+    }
+
+    fn skipped(&mut self) -> PyResult<()> {
+        Ok(())
+    }
+}
+
+/// Batches already made, handed out in order.
+struct Ready(VecDeque<RecordBatch>);
+
+impl export::BatchSource for Ready {
+    fn next_batch(&mut self) -> Option<Result<RecordBatch, ArrowError>> {
+        self.0.pop_front().map(Ok)
+    }
+}
+
+/// The records of a part (as `_read_part` reads them) decoded into the
+/// table columns `columns` (`None`: the default set for the link type):
+/// `(stream, rows, column names)`, the stream an `arrow_array_stream`
+/// PyCapsule of the batches.
+#[pyfunction]
+#[pyo3(signature = (name, head, data, base, start, end, size, columns=None, filter=None, batch_size=65536))]
+#[allow(clippy::too_many_arguments)]
+pub fn _read_part_table<'py>(
+    py: Python<'py>,
+    name: &str,
+    head: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+    base: u64,
+    start: u64,
+    end: u64,
+    size: u64,
+    columns: Option<&Bound<'_, PyAny>>,
+    filter: Option<&str>,
+    batch_size: i64,
+) -> PyResult<(Bound<'py, PyCapsule>, usize, Vec<String>)> {
+    let batch_size = check_batch_size(batch_size)?;
+    with_part(name, head, data, (base, start, end, size), filter, |src| table_of(py, name, src, columns, batch_size))
+}
+
+fn table_of<'py>(
+    py: Python<'py>,
+    name: &str,
+    src: &mut PartSource<'_>,
+    columns: Option<&Bound<'_, PyAny>>,
+    batch_size: usize,
+) -> PyResult<(Bound<'py, PyCapsule>, usize, Vec<String>)> {
+    let cols = parse_columns(src.link.dlt, columns)?;
+    let mut b = Builder::new(cols, src.link, batch_size.min(65536));
+    let schema = b.schema();
+    let mut sink = PartSink { b: &mut b, batch_size, out: Vec::new() };
+    // Decoding needs no Python: other threads run meanwhile.
+    py.detach(|| src.pump(&mut sink))?;
+    let mut out = sink.out;
+    if b.rows() > 0 || out.is_empty() {
+        out.push(b.finish().map_err(|e| pcap_error_about(name, &e.to_string()))?);
+    }
+    let rows = out.iter().map(|b| b.num_rows()).sum();
+    let names = schema.fields().iter().map(|f| f.name().clone()).collect();
+    Ok((export::stream_capsule(py, schema, Ready(out.into()))?, rows, names))
 }

@@ -293,6 +293,13 @@ impl Format {
         }
     }
 
+    /// Whether the file's byte order differs from this machine's.
+    pub fn swapped(&self) -> bool {
+        match self {
+            Format::Pcap { swapped, .. } | Format::Pcapng { swapped, .. } => *swapped,
+        }
+    }
+
     /// The snap length libpcap reads the file with.
     pub fn snapshot(&self) -> u32 {
         match self {
