@@ -42,7 +42,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(part::_part_format, m)?)?;
     m.add_function(wrap_pyfunction!(part::_split_point, m)?)?;
     m.add_function(wrap_pyfunction!(part::_read_part, m)?)?;
-    m.add_function(wrap_pyfunction!(part::_read_part_table, m)?)?;
     dlt::register(m)?;
     packet::register(m)?;
     py::recycle::prepare(py);

@@ -277,8 +277,8 @@ def read_part(
             w = _Window(f, byte_start, byte_start)
         else:
             w.cover(e)
-        stream, rows, names = _native._read_part_table(f.name, fmt.head, w.data, w.base, s, e, f.size,
-                                                       columns, filter, batch_size)
+        stream, rows, names = _native._read_part(f.name, fmt.head, w.data, w.base, s, e, f.size,
+                                                 None, filter, columns, batch_size)
         return PartBatches(f.name, stream, rows, names)
 
 

@@ -118,12 +118,18 @@ fn with_part<R>(
     f(&mut PartSource::new(name, fmt, bytes, start, end, filter)?)
 }
 
-/// Calls `callback(packet, (sec, usec), length)` for each record of the
-/// file `name` from the split point `start` to the split point `end`
-/// (`data`: its bytes from `base`, holding at least `start..end`) that
-/// passes `filter`. Returns how many records were delivered.
+/// Reads the records of the file `name` from the split point `start` to
+/// the split point `end` (`data`: its bytes from `base`, holding at least
+/// `start..end`) that pass `filter`:
+///
+/// - `callback` given: calls `callback(packet, (sec, usec), length)` for
+///   each, returns how many;
+/// - `callback` `None`: decodes them into the table `columns` (`None`: the
+///   default set for the link type), returns `(stream, rows, column
+///   names)`, the stream an `arrow_array_stream` PyCapsule of batches of
+///   `batch_size` rows.
 #[pyfunction]
-#[pyo3(signature = (name, head, data, base, start, end, size, callback, filter=None))]
+#[pyo3(signature = (name, head, data, base, start, end, size, callback=None, filter=None, columns=None, batch_size=65536))]
 #[allow(clippy::too_many_arguments)]
 pub fn _read_part(
     py: Python<'_>,
@@ -134,14 +140,20 @@ pub fn _read_part(
     start: u64,
     end: u64,
     size: u64,
-    callback: &Bound<'_, PyAny>,
+    callback: Option<&Bound<'_, PyAny>>,
     filter: Option<&str>,
-) -> PyResult<usize> {
-    with_part(name, head, data, (base, start, end, size), filter, |src| {
-        let brk = BreakFlag::default();
-        let mut d = Delivery::new(py, callback, None, &brk, None);
-        src.pump(&mut d)?;
-        Ok(d.count)
+    columns: Option<&Bound<'_, PyAny>>,
+    batch_size: i64,
+) -> PyResult<Py<PyAny>> {
+    let batch_size = check_batch_size(batch_size)?;
+    with_part(name, head, data, (base, start, end, size), filter, |src| match callback {
+        Some(cb) => {
+            let brk = BreakFlag::default();
+            let mut d = Delivery::new(py, cb, None, &brk, None);
+            src.pump(&mut d)?;
+            Ok(d.count.into_pyobject(py)?.into_any().unbind())
+        }
+        None => Ok(table_of(py, name, src, columns, batch_size)?.into_pyobject(py)?.into_any().unbind()),
     })
 }
 
@@ -187,30 +199,8 @@ impl export::BatchSource for Ready {
     }
 }
 
-/// The records of a part (as `_read_part` reads them) decoded into the
-/// table columns `columns` (`None`: the default set for the link type):
-/// `(stream, rows, column names)`, the stream an `arrow_array_stream`
-/// PyCapsule of the batches.
-#[pyfunction]
-#[pyo3(signature = (name, head, data, base, start, end, size, columns=None, filter=None, batch_size=65536))]
-#[allow(clippy::too_many_arguments)]
-pub fn _read_part_table<'py>(
-    py: Python<'py>,
-    name: &str,
-    head: &Bound<'_, PyAny>,
-    data: &Bound<'_, PyAny>,
-    base: u64,
-    start: u64,
-    end: u64,
-    size: u64,
-    columns: Option<&Bound<'_, PyAny>>,
-    filter: Option<&str>,
-    batch_size: i64,
-) -> PyResult<(Bound<'py, PyCapsule>, usize, Vec<String>)> {
-    let batch_size = check_batch_size(batch_size)?;
-    with_part(name, head, data, (base, start, end, size), filter, |src| table_of(py, name, src, columns, batch_size))
-}
-
+/// The records of `src` decoded into the table `columns`: `(stream,
+/// rows, column names)`.
 fn table_of<'py>(
     py: Python<'py>,
     name: &str,
