@@ -61,6 +61,7 @@ test: test-rust test-python
 bench: develop
 	bash benches/setup.sh
 	benches/.venv/bin/python benches/bench.py
+	$(PY) benches/bench_dask.py benches/.data/mixed-1000000.pcap
 
 # Wheels: manylinux, per CPython version, each bundling a lean libpcap built
 # here from Debian's source package (scripts/build_libpcap.sh: no D-Bus,

@@ -80,10 +80,32 @@ def test_pcapng_parts_equal_sequential(bench_file, tmp_path):
     assert parts.split_points(ng, 0, 100_000)[0] == 0
 
 
-def test_nanosecond_pcap_parts(bench_file, tmp_path):
+def test_nanosecond_pcap_and_pcapng_parts(bench_file, tmp_path):
     ns = pcaptools.editcap(bench_file, tmp_path / "bench-ns.pcap", "nsecpcap")
     assert ns is not None
     assert in_parts(ns, 250_000) == sequential(ns)
+    # pcapng with nanosecond time stamps (if_tsresol 9), as libpcap scales them.
+    ng = pcaptools.editcap(ns, tmp_path / "bench-ns.pcapng", "pcapng")
+    assert ng.read_bytes().find(b"\x09\x00\x01\x00\x09") > 0
+    assert in_parts(ng, 250_000) == sequential(ng)
+
+
+def test_big_endian_file_parts(tmp_path):
+    recs = [rec(random.Random(i).randbytes(i % 300 + 1), (1_200_000_000 + i, i)) for i in range(800)]
+    path = pcaptools.write_pcap(tmp_path / "be.pcap", recs, endian=">")
+    whole = sequential(path)
+    assert whole == recs
+    assert in_parts(path, 10_000) == whole
+
+
+def test_caplen_above_snaplen_read_as_offline(tmp_path):
+    # libpcap cuts a record longer than the snap length to it: so do parts
+    # (such a record is no split candidate; a whole-file part reads it).
+    recs = [rec(bytes([i]) * (50 + i)) for i in range(40)]
+    path = pcaptools.write_pcap(tmp_path / "over.pcap", recs, snaplen=64)
+    whole = sequential(path)
+    assert [len(p) for p, _, _ in whole] == [min(50 + i, 64) for i in range(40)]
+    assert in_parts(path, None) == whole
 
 
 def rec(data, ts=(1_000_000_000, 5), wire=None):
