@@ -198,3 +198,9 @@ def test_interpret_right_callbacks_pass(mypy, tmp_path):
     path.write_text("import sys\nfrom typing import Union\n" + INTERPRET_HEADER + "\n".join(right) + "\n")
     r = mypy(path)
     assert (r.returncode, r.stdout) == (0, "")
+
+
+def test_parts_and_dask_modules_type_check(mypy):
+    # Pure-Python modules (no stub): checked as they are.
+    r = mypy(REPO / "python" / "openbsd" / "parts.py", REPO / "python" / "openbsd" / "dask.py")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")

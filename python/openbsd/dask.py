@@ -25,8 +25,8 @@ __all__ = ["read_pcap"]
 
 
 def _to_pandas(batches: Any) -> Any:
-    import pandas as pd
-    import pyarrow as pa
+    import pandas as pd  # type: ignore[import-untyped]
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     # Arrow-backed columns: nullable ints stay ints, addresses stay strings.
     return pa.table(batches).to_pandas(types_mapper=pd.ArrowDtype)
@@ -65,5 +65,6 @@ def read_pcap(
     plan = _parts.plan(paths_or_glob, partition_size)
     # An empty read of the first file's header gives the schema.
     meta = _read_partition(_parts.Part(plan[0].path, 0, 0), filter, columns)
-    return dd.from_map(_read_partition, plan, meta=meta, label="read-pcap", enforce_metadata=False,
-                       filter=filter, columns=list(meta.columns))
+    return dd.from_map(  # type: ignore[no-any-return,no-untyped-call]
+        _read_partition, plan, meta=meta, label="read-pcap", enforce_metadata=False,
+        filter=filter, columns=list(meta.columns))

@@ -30,8 +30,8 @@ import os
 import re
 from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Tuple, Union
 
-from openbsd import _native
-from openbsd._native import PcapError
+from openbsd import _native  # type: ignore[attr-defined]
+from openbsd.pcap import PcapError
 
 __all__ = ["Part", "PartBatches", "plan", "parse_size", "read_part", "read_part_records", "split_points",
            "DEFAULT_PARTITION_SIZE"]
@@ -104,7 +104,7 @@ class _File:
         path = os.fspath(path)
         self.name = path
         if _is_url(path):
-            import fsspec  # only URLs need it
+            import fsspec  # type: ignore[import-untyped,unused-ignore]  # only URLs need it
 
             self._fs, self._path = fsspec.core.url_to_fs(path)
             try:
@@ -138,7 +138,7 @@ class _File:
         if len(data) != end - start:
             raise PcapError(f"{self.name}: read {len(data)} bytes at offset {start}, expected {end - start} "
                             "(the file changed while it was read?)")
-        return data
+        return bytes(data)
 
     def close(self) -> None:
         if self._fd is not None:
@@ -190,7 +190,8 @@ class _Window:
 
 def _split(f: _File, fmt: _Format, w: _Window, offset: int) -> Optional[int]:
     w.cover(offset + fmt.lookahead)
-    return _native._split_point(f.name, fmt.head, w.data, w.base, offset, f.size)
+    got: Optional[int] = _native._split_point(f.name, fmt.head, w.data, w.base, offset, f.size)
+    return got
 
 
 def _bounds(f: _File, fmt: _Format, start: int, end: int) -> Tuple[Optional[Tuple[int, int]], _Window]:
@@ -247,7 +248,8 @@ def read_part_records(
             return 0
         s, e = b
         w.cover(e)
-        return _native._read_part(f.name, fmt.head, w.data, w.base, s, e, f.size, callback, filter)
+        count: int = _native._read_part(f.name, fmt.head, w.data, w.base, s, e, f.size, callback, filter)
+        return count
 
 
 def read_part(
@@ -301,7 +303,7 @@ def _expand(paths: Union[str, "os.PathLike[str]", Iterable[Union[str, "os.PathLi
             out.append(p)
             continue
         if _is_url(p):
-            import fsspec
+            import fsspec  # type: ignore[import-untyped,unused-ignore]
 
             fs, pattern = fsspec.core.url_to_fs(p)
             proto = p.split("://", 1)[0]
