@@ -173,53 +173,33 @@ def _format(f: _File) -> _Format:
         return _Format(head, *r)
 
 
-class _Window:
-    """Bytes of a file from ``base``, grown on demand."""
-
-    def __init__(self, f: _File, base: int, end: int):
-        self.f = f
-        self.base = base
-        self.data = f.read(base, end)
-
-    def cover(self, end: int) -> None:
-        have = self.base + len(self.data)
-        end = min(end, self.f.size)
-        if end > have:
-            self.data += self.f.read(have, end)
-
-
-def _split(f: _File, fmt: _Format, w: _Window, offset: int) -> Optional[int]:
-    w.cover(offset + fmt.lookahead)
-    got: Optional[int] = _native._split_point(f.name, fmt.head, w.data, w.base, offset, f.size)
+def _split(f: _File, fmt: _Format, offset: int) -> Optional[int]:
+    """The split point of ``offset``, from the bytes after it alone."""
+    data = f.read(offset, offset + fmt.lookahead)
+    got: Optional[int] = _native._split_point(f.name, fmt.head, data, offset, offset, f.size)
     return got
 
 
-def _bounds(f: _File, fmt: _Format, start: int, end: int) -> Tuple[Optional[Tuple[int, int]], _Window]:
-    """The split points ``(s, e)`` of the part ``start..end`` (``None``: the
-    part is empty, its start in doubt), and the bytes read."""
+def _bounds(f: _File, fmt: _Format, start: int, end: int) -> Optional[Tuple[int, int]]:
+    """The split points ``(s, e)`` of the part ``start..end``, or ``None``:
+    the part is empty (its start in doubt)."""
     size = f.size
     end = min(end, size)
     if not 0 <= start <= end:
         raise ValueError(f"bad part {start}..{end} of {f.name} ({size} bytes)")
     step = end - start
-    w = _Window(f, start, min(size, end + fmt.lookahead))
-    s = _split(f, fmt, w, start)
+    s = _split(f, fmt, start)
     if s is None:
-        return None, w
+        return None
     b = end
-    while True:
-        if b >= size:
-            e = size
-            break
-        got = _split(f, fmt, w, b)
-        if got is not None:
-            e = got
-            break
+    while b < size:
+        e = _split(f, fmt, b)
+        if e is not None:
+            return s, e
         if step <= 0:
-            e = size
             break
         b += step  # in doubt: the next offset of the plan
-    return (s, e), w
+    return s, size
 
 
 def split_points(path: Union[str, "os.PathLike[str]"], byte_start: int, byte_end: int) -> Optional[Tuple[int, int]]:
@@ -227,8 +207,7 @@ def split_points(path: Union[str, "os.PathLike[str]"], byte_start: int, byte_end
     of ``path`` reads between, or ``None`` when the part is empty (its start
     in doubt: the part before reads on)."""
     with _File(path) as f:
-        fmt = _format(f)
-        return _bounds(f, fmt, byte_start, byte_end)[0]
+        return _bounds(f, _format(f), byte_start, byte_end)
 
 
 def read_part_records(
@@ -243,12 +222,11 @@ def read_part_records(
     that passes the BPF ``filter``; returns how many were delivered."""
     with _File(path) as f:
         fmt = _format(f)
-        b, w = _bounds(f, fmt, byte_start, byte_end)
+        b = _bounds(f, fmt, byte_start, byte_end)
         if b is None:
             return 0
         s, e = b
-        w.cover(e)
-        count: int = _native._read_part(f.name, fmt.head, w.data, w.base, s, e, f.size, callback, filter)
+        count: int = _native._read_part(f.name, fmt.head, f.read(s, e), s, s, e, f.size, callback, filter)
         return count
 
 
@@ -273,13 +251,9 @@ def read_part(
     (docs/distributed.md)."""
     with _File(path) as f:
         fmt = _format(f)
-        b, w = _bounds(f, fmt, byte_start, byte_end)
+        b = _bounds(f, fmt, byte_start, byte_end)
         s, e = b if b is not None else (byte_start, byte_start)
-        if b is None:
-            w = _Window(f, byte_start, byte_start)
-        else:
-            w.cover(e)
-        stream, rows, names = _native._read_part(f.name, fmt.head, w.data, w.base, s, e, f.size,
+        stream, rows, names = _native._read_part(f.name, fmt.head, f.read(s, e), s, s, e, f.size,
                                                  None, filter, columns, batch_size)
         return PartBatches(f.name, stream, rows, names)
 
