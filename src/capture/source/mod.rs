@@ -4,6 +4,9 @@
 //! - `file`: a capture file, standard input, a pipe or a FIFO (`Offline`);
 //! - `live`: an interface (`Live`);
 //! - `raw` (`Source::Dead`): a handle with no records (`Dead`);
+//! - `part` (`PartSource`, not a `Source` variant: it reads bytes it is
+//!   given, not a handle): one part of a capture file, read from memory
+//!   (`openbsd.parts`, `openbsd.dask`);
 //! - `options`: what a source is opened with (timestamp precision, the
 //!   modern `Live` options) and the interface listing behind `interfaces()`.
 //!

@@ -38,7 +38,11 @@ fn link_and_filter(name: &str, fmt: &Format, expr: Option<&str>) -> PyResult<(i3
         if f.is_null() {
             return Err(pcap_error_about(name, "cannot open a handle for the file's link type"));
         }
-        match NonNull::new(ffi::pcap_fopen_offline(f, errbuf.as_mut_ptr())) {
+        match NonNull::new(ffi::pcap_fopen_offline_with_tstamp_precision(
+            f,
+            ffi::PCAP_TSTAMP_PRECISION_MICRO as libc::c_uint,
+            errbuf.as_mut_ptr(),
+        )) {
             Some(p) => RawHandle::from_ptr(p),
             None => {
                 let msg = std::ffi::CStr::from_ptr(errbuf.as_ptr()).to_string_lossy().into_owned();
@@ -77,7 +81,8 @@ impl<'a> PartSource<'a> {
         filter: Option<&str>,
     ) -> PyResult<Self> {
         let (dlt, filter) = link_and_filter(name, &fmt, filter)?;
-        let link = LinkInfo { dlt, swapped: fmt.swapped() };
+        // Microsecond time stamps, as `Offline` reads by default.
+        let link = LinkInfo { dlt, swapped: fmt.swapped(), first: None, nano: false };
         Ok(PartSource { name, records: Records::new(fmt, bytes, start, end), filter, link })
     }
 
