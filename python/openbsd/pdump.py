@@ -136,6 +136,17 @@ class Progress:
         self.stream.write("\r[%-30s] %3d%% %d packets" % (bar, done * 100, count))
         self.stream.flush()
 
+    def __call__(self, count):
+        """Draws the bar when it is on (a callback between batches)."""
+        if self.enabled:
+            self.draw(count)
+
+    def end(self):
+        """Ends the bar's line when it is on."""
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
     def copy(self, limit, write, counted):
         """feed.loop(limit, write), drawing the bar as it goes; ``write``
         counts the packets it writes in ``counted`` (a one-element list)."""

@@ -14,6 +14,7 @@ import os
 import sys
 
 from openbsd import _native, pcap
+from openbsd.pdump import Progress
 
 __all__ = ["COLUMNS", "BatchStream", "to_parquet", "main"]
 
@@ -70,30 +71,6 @@ def to_parquet(source, dest, columns=None, filter=None, compression="zstd",
             feed.close()
 
 
-class _Bar:
-    """A progress bar on a terminal: the share of the file read so far."""
-
-    def __init__(self, feed, path, stream):
-        self.feed, self.stream = feed, stream
-        try:
-            self.size = os.path.getsize(path) if os.path.isfile(path) else 0
-        except (OSError, ValueError):
-            self.size = 0
-        self.enabled = bool(self.size) and stream.isatty()
-
-    def __call__(self, rows):
-        if not self.enabled:
-            return
-        done = min(1.0, self.feed.ftell() / self.size)
-        self.stream.write("\r[%-30s] %3d%% %d packets" % ("#" * int(done * 30), done * 100, rows))
-        self.stream.flush()
-
-    def end(self):
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def main(argv=None):
     """pcap2parquet: converts a capture file to Parquet (a progress bar on
     a terminal). Returns the exit status."""
@@ -116,7 +93,7 @@ def main(argv=None):
     try:
         feed, _ = _open(args.file, " ".join(args.filter))
         try:
-            bar = _Bar(feed, args.file, sys.stderr)
+            bar = Progress(feed, args.file, sys.stderr)
             bar.enabled = bar.enabled and not args.quiet
             try:
                 rows = _native._to_parquet(feed, args.out, columns, 65536, args.compression, bar, args.threads)

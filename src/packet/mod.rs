@@ -62,16 +62,6 @@ pub use names::ALL_KINDS;
 pub(crate) use names::kind_of_class;
 pub use repr::{repr_of, repr_packet};
 pub use stack::{decode_for_feed, LinkInfo, Packet};
-// The paths these had when they were defined in this file, kept for code
-// elsewhere in the crate that names them so (none today).
-#[allow(unused_imports)]
-pub(crate) use {
-    names::{no_such_protocol, type_names},
-    objects::{make_object, object_at},
-    query::layer_matches,
-    repr::repr_layer,
-};
-
 use layer::Kind;
 use proto::Protocol;
 use pyo3::prelude::*;
