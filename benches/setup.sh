@@ -65,6 +65,9 @@ PYOPENBSD="skipped"
 if [ -z "${SKIP_PYOPENBSD:-}" ]; then
     say "installing pyopenbsd from $ROOT (maturin release build, can take minutes)"
     log="$BUILD/install-pyopenbsd.log"
+    # pip builds from a copy of the tree; a target directory of our own
+    # keeps the compiled dependencies between runs (minutes saved per run).
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$BUILD/target}"
     if "${PIP[@]}" install --force-reinstall --no-deps "$ROOT" >"$log" 2>&1 \
         && (cd "$BUILD" && "$VPY" -c "import openbsd.pcap") >>"$log" 2>&1; then
         PYOPENBSD="ok"
