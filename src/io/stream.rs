@@ -3,12 +3,16 @@
 //! it hands over, so that `ftell()` there is the number of bytes libpcap
 //! has consumed: the offset it would be at in a regular file.
 //!
-//! The stream (`fopencookie`) is unbuffered, so that stdio holds nothing
-//! back: every `fread` of libpcap's comes straight to [`Counted::read`],
-//! which serves it from a large buffer of its own (one `read(2)` for many
-//! records, as a buffered stdio stream would do) and counts what it served.
-//! Linux only (glibc and musl have `fopencookie`); elsewhere such streams
-//! are read as any file, and their offset is unknown.
+//! The stream (`fopencookie`) gets its data from [`Counted::read`], which
+//! serves it from a large buffer of its own (one `read(2)` for many
+//! records) and counts what it served. With glibc the stream is buffered
+//! as any file is, and what stdio holds back is known (its read pointers,
+//! public in glibc's `struct _IO_FILE`, as gnulib's `freadahead` reads
+//! them): an unbuffered cookie stream would come to `read` for every byte
+//! (glibc's `_IO_default_xsgetn` fills a one-byte buffer), some 20 µs per
+//! packet. Elsewhere the stream is unbuffered. Linux only (glibc and musl
+//! have `fopencookie`); elsewhere such streams are read as any file, and
+//! their offset is unknown.
 //!
 //! The writing side is a stream into a `crate::io::sink::Sink`, which
 //! buffers a `Dumper`'s records and writes them itself.
@@ -43,6 +47,19 @@ pub struct Counted {
     /// The exception a signal handler raised while a read waited (see
     /// `Counted::read`), for the caller to raise once libpcap gave up.
     pending: Option<PyErr>,
+    /// The stdio stream reading this state, when stdio buffers it (see
+    /// [`Counted::held`]); null otherwise.
+    file: *mut libc::FILE,
+}
+
+/// The start of glibc's `struct _IO_FILE` (`<bits/types/struct_FILE.h>`):
+/// the read pointers of its buffer.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[repr(C)]
+struct GlibcFileHead {
+    flags: libc::c_int,
+    read_ptr: *const u8,
+    read_end: *const u8,
 }
 
 /// How the stream divides into records, read from the bytes themselves (so
@@ -66,6 +83,10 @@ enum Units {
 /// most 256 KiB for a packet and 16 MiB for a pcapng block).
 const MAX_UNIT: u64 = 16 << 20;
 const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
+/// stdio's buffer on a counting stream (glibc): libpcap reads a record
+/// header and its body from it without coming to `Counted::read`.
+#[cfg(target_os = "linux")]
+const STDIO_BUFFER: usize = 64 << 10;
 const PCAPNG_BOM: u32 = 0x1A2B_3C4D;
 
 fn u32_in(b: &[u8], at: usize, big: bool) -> Option<u32> {
@@ -124,9 +145,29 @@ impl Counted {
         self.fd
     }
 
-    /// Bytes libpcap has read from the stream so far.
+    /// Bytes libpcap has read from the stream so far: what was handed to
+    /// stdio, less what stdio still holds.
     pub fn consumed(&self) -> u64 {
+        self.handed() - self.held() as u64
+    }
+
+    /// Bytes handed to stdio so far.
+    fn handed(&self) -> u64 {
         self.base + self.start as u64
+    }
+
+    /// Bytes stdio has read from us and not yet handed to libpcap. (While
+    /// [`Counted::read`] runs, none: stdio asks only once its buffer is
+    /// empty.)
+    fn held(&self) -> usize {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        if !self.file.is_null() {
+            // SAFETY: a live glibc stream (set by `open`, which made it);
+            // its read pointers bound the bytes buffered and not yet read.
+            let head = unsafe { &*self.file.cast::<GlibcFileHead>() };
+            return (head.read_end as usize).saturating_sub(head.read_ptr as usize);
+        }
+        0
     }
 
     /// The exception a signal handler raised during a read, if any.
@@ -143,8 +184,13 @@ impl Counted {
     }
 
     /// After a read a signal handler ended: the stream goes back to the
-    /// start of the record libpcap was reading, to be handed over again.
+    /// start of the record libpcap was reading, to be handed over again
+    /// (anything stdio still holds is dropped: it is handed over again).
     pub fn rewind(&mut self) {
+        if !self.file.is_null() {
+            // SAFETY: the live stream reading this state.
+            unsafe { __fpurge(self.file) };
+        }
         self.start = (self.unit - self.base) as usize;
     }
 
@@ -155,9 +201,11 @@ impl Counted {
         self.unit = self.consumed();
     }
 
-    /// Moves `unit` past the records handed over whole.
+    /// Moves `unit` past the records handed over whole. (Called from
+    /// `read`, when stdio holds nothing: libpcap is reading the record
+    /// that holds the last byte handed over, and has read those before.)
     fn track(&mut self) {
-        let done = self.consumed();
+        let done = self.handed();
         while self.unit < done {
             let at = (self.unit - self.base) as usize;
             let Some((len, next)) = self.units.measure(&self.buf[at..self.end]) else { return };
@@ -218,6 +266,12 @@ impl Counted {
         self.track();
         n as isize
     }
+}
+
+extern "C" {
+    /// Drops what a stdio stream has buffered (`<stdio_ext.h>`; glibc and
+    /// musl).
+    fn __fpurge(f: *mut libc::FILE);
 }
 
 /// Whether the last failed call of this thread was interrupted by a signal.
@@ -374,6 +428,7 @@ pub unsafe fn open(fd: RawFd, buffer: usize) -> Option<(*mut libc::FILE, NonNull
             unit: 0,
             units: Units::Start,
             pending: None,
+            file: std::ptr::null_mut(),
         });
         let raw = Box::into_raw(state);
         let funcs = cookie::CookieIoFunctions { read: Some(cookie::read), write: None, seek: None, close: Some(cookie::close) };
@@ -384,8 +439,16 @@ pub unsafe fn open(fd: RawFd, buffer: usize) -> Option<(*mut libc::FILE, NonNull
             drop(unsafe { Box::from_raw(raw) });
             return None;
         }
-        // SAFETY: a fresh stream, before any read.
-        unsafe { libc::setvbuf(f, std::ptr::null_mut(), libc::_IONBF, 0) };
+        // SAFETY: a fresh stream, before any read; `raw` is live until the
+        // stream is closed.
+        unsafe {
+            if cfg!(target_env = "gnu") {
+                libc::setvbuf(f, std::ptr::null_mut(), libc::_IOFBF, STDIO_BUFFER);
+                (*raw).file = f;
+            } else {
+                libc::setvbuf(f, std::ptr::null_mut(), libc::_IONBF, 0);
+            }
+        }
         NonNull::new(raw).map(|state| (f, state))
     }
     #[cfg(not(target_os = "linux"))]
