@@ -175,8 +175,18 @@ unsafe fn open_with_raw_linktype(
     sink.patch_header(20, &dlt.to_ne_bytes()).then_some(d)
 }
 
-/// A pcapng file of ours (libpcap 1.10 cannot write pcapng).
-type NgWriter = crate::io::pcapng::Writer<std::io::BufWriter<std::fs::File>>;
+/// A pcapng file of ours (libpcap 1.10 cannot write pcapng), through a
+/// sink as a savefile's records are; closes the sink's output on drop.
+struct NgWriter(crate::io::pcapng::Writer);
+
+impl Drop for NgWriter {
+    fn drop(&mut self) {
+        if self.0.sink.fd() >= 0 {
+            // SAFETY: our descriptor, closed once.
+            unsafe { libc::close(self.0.sink.fd()) };
+        }
+    }
+}
 
 /// Where a `Dumper` writes: a savefile through libpcap, or pcapng.
 enum Output {
@@ -185,14 +195,13 @@ enum Output {
 }
 
 impl Output {
-    /// The savefile writer, for a pcap output.
-    fn pcap(&self) -> Option<&Writer> {
+    /// The sink in front of the output, when there is one.
+    fn sink(&mut self) -> Option<&mut Sink> {
         match self {
-            Output::Pcap(w) => Some(w),
-            Output::Pcapng(_) => None,
+            Output::Pcap(w) => w.sink(),
+            Output::Pcapng(ng) => Some(&mut ng.0.sink),
         }
     }
-
 }
 
 /// `format=` of `Dumper`: whether to write pcapng.
@@ -208,13 +217,20 @@ fn format_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
     }
 }
 
-/// Opens `path` (`"-"`: a duplicate of standard output) and writes the
-/// pcapng section and interface headers for the feed's handle `p`.
+/// Opens `path` (`"-"`: a duplicate of standard output) as `Dumper`
+/// opens a savefile, and lays out the pcapng section and interface headers
+/// for the feed's handle `p` (or, with `trace`, the pcapng file it reads).
 ///
 /// # Safety
 /// `p` must be an open handle.
-unsafe fn open_pcapng(py: Python<'_>, p: *mut ffi::pcap_t, path: &PathArg, c: &std::ffi::CStr, live: Option<&str>) -> PyResult<NgWriter> {
-    let os_err = |e: std::io::Error| pcap_os_error_about(&path.display, "", &e);
+unsafe fn open_pcapng(
+    py: Python<'_>,
+    p: *mut ffi::pcap_t,
+    path: &PathArg,
+    c: &std::ffi::CStr,
+    live: Option<&str>,
+    trace: Option<std::sync::Arc<crate::io::pcapng_read::Trace>>,
+) -> PyResult<NgWriter> {
     let linktype = ffi::pcap_datalink(p);
     let linktype = u16::try_from(linktype)
         .map_err(|_| crate::py::error::pcap_error_about(&path.display, &format!("link type {linktype} cannot be written to pcapng")))?;
@@ -224,18 +240,10 @@ unsafe fn open_pcapng(py: Python<'_>, p: *mut ffi::pcap_t, path: &PathArg, c: &s
         nano: crate::capture::source::options::Precision::of(p) == crate::capture::source::options::Precision::Nano,
         name: live.map(str::to_owned),
     };
-    let file = if c.to_bytes() == b"-" {
-        let fd = libc::fcntl(libc::STDOUT_FILENO, libc::F_DUPFD_CLOEXEC, 0);
-        if fd < 0 {
-            return Err(os_err(std::io::Error::last_os_error()));
-        }
-        <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd)
-    } else {
-        // A FIFO waits for its reader: without the GIL.
-        py.detach(|| std::fs::File::create(&path.path)).map_err(os_err)?
-    };
-    let out = std::io::BufWriter::with_capacity(1 << 16, file);
-    crate::io::pcapng::Writer::new(out, &iface).map_err(|e| pcap_os_error_about(&path.display, "write failed: ", &e))
+    let (fd, regular) = open_output(py, path, c)?;
+    let mut sink = Sink::pcapng();
+    sink.set_output(fd, regular);
+    Ok(NgWriter(crate::io::pcapng::Writer::new(sink, iface, trace)))
 }
 
 /// `tstamp` of a `Dumper` call: a tuple `(sec, usec)`. A savefile stores
@@ -328,8 +336,16 @@ impl Dumper {
     pub fn write(&self, py: Python<'_>, data: &[u8], sec: i64, usec: i64, len: u32, comment: Option<&str>) -> PyResult<()> {
         let mut guard = self.lock(py);
         let w = match guard.as_mut().ok_or_else(|| pcap_error(DUMPER_CLOSED))? {
-            Output::Pcapng(ng) => {
-                return ng.packet(data, sec, usec, len, comment).map_err(|e| self.io_error(e));
+            Output::Pcapng(NgWriter(ng)) => {
+                let mark = ng.packet(data, sec, usec, len, comment);
+                if ng.sink.is_full_for_unit(ng.blocks().len()) {
+                    if let Err(e) = self.drain(py, &mut ng.sink) {
+                        ng.undo(mark);
+                        return Err(e);
+                    }
+                }
+                ng.push();
+                return Ok(());
             }
             Output::Pcap(_) if comment.is_some() => {
                 return Err(pcap_error_about(&self.path, "a comment needs format=\"pcapng\" (a pcap savefile has no room for one)"));
@@ -367,14 +383,12 @@ impl Dumper {
 
     /// Writes everything buffered.
     fn flush_writer(&self, py: Python<'_>, out: &mut Output) -> PyResult<()> {
+        if let Some(sink) = out.sink() {
+            self.drain(py, sink)?;
+        }
         match out {
-            Output::Pcap(w) => {
-                if let Some(sink) = w.sink() {
-                    self.drain(py, sink)?;
-                }
-                w.flush().map_err(|e| self.io_error(e))
-            }
-            Output::Pcapng(ng) => ng.flush().map_err(|e| self.io_error(e)),
+            Output::Pcap(w) => w.flush().map_err(|e| self.io_error(e)),
+            Output::Pcapng(_) => Ok(()),
         }
     }
 }
@@ -395,7 +409,7 @@ impl Dumper {
             if pcapng {
                 let live = live.then_some(f.name.as_str());
                 // SAFETY: an open handle (the feed's, or its twin).
-                return Ok(Output::Pcapng(unsafe { open_pcapng(py, p, &path, &c, live)? }));
+                return Ok(Output::Pcapng(unsafe { open_pcapng(py, p, &path, &c, live, f.ng_trace.clone())? }));
             }
             // SAFETY: a new stream, closed here or by the Writer.
             if let Some((file, sink)) = unsafe { crate::io::stream::open_sink() } {
@@ -468,7 +482,7 @@ impl Dumper {
         let guard = self.lock(py);
         let w = match guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))? {
             Output::Pcap(w) => w,
-            Output::Pcapng(ng) => return Ok(ng.tell() as i64),
+            Output::Pcapng(ng) => return Ok(ng.0.sink.position() as i64),
         };
         if let Some(sink) = w.sink() {
             return Ok(sink.position() as i64);
@@ -494,8 +508,8 @@ impl Dumper {
     /// had not written yet: `close()` again finishes.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let mut guard = self.lock(py);
-        let out = guard.as_ref().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
-        let r = match out.pcap().and_then(Writer::sink).map(|s| py.detach(|| s.drain())) {
+        let out = guard.as_mut().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
+        let r = match out.sink().map(|s| py.detach(|| s.drain())) {
             Some(Err(DrainError::Signal(e))) => return Err(e),
             Some(Err(e)) => Err(self.drain_error(e)),
             _ => Ok(()),

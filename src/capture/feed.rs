@@ -42,6 +42,9 @@ pub struct Feed {
     pub(crate) brk: BreakFlag,
     /// A live feed's `setnonblock(True)`: its reads never wait.
     pub(crate) nonblock: std::sync::atomic::AtomicBool,
+    /// The pcapng file an `Offline` feed reads, followed for a pcapng
+    /// `Dumper` (reachable while the feed is in use).
+    pub(crate) ng_trace: Option<std::sync::Arc<crate::io::pcapng_read::Trace>>,
 }
 
 impl Feed {
@@ -53,6 +56,7 @@ impl Feed {
             (ffi::pcap_datalink(p), swapped, ffi::pcap_snapshot(p), super::source::options::Precision::of(p))
         };
         let live = source.is_live();
+        let ng_trace = source.ng_trace();
         let open = Open { source, next_args: ArgBuilder::new(None) };
         let nano = precision == super::source::options::Precision::Nano;
         let link = LinkInfo { dlt, swapped, first: None, nano };
@@ -66,6 +70,7 @@ impl Feed {
             timeout_ms: 0,
             brk: BreakFlag::default(),
             nonblock: false.into(),
+            ng_trace,
         }
     }
 

@@ -2,10 +2,12 @@
 //! the record and its consumer (`record`), the fast reader of classic pcap
 //! files (`savefile`) with its memory-mapped windows (`mapping`), and the
 //! stdio streams libpcap reads and writes through (`stream`), the pcapng
-//! writer (`pcapng`), and capture files read in parts (`split`).
+//! writer (`pcapng`) and the pcapng blocks read beside libpcap
+//! (`pcapng_read`), and capture files read in parts (`split`).
 
 pub mod mapping;
 pub mod pcapng;
+pub mod pcapng_read;
 pub mod record;
 pub mod savefile;
 pub mod sink;

@@ -2,17 +2,19 @@
 //!
 //! libpcap 1.10 reads pcapng but cannot write it, so the blocks are laid
 //! out here, in this machine's byte order, as the pcapng specification
-//! (draft-ietf-opsawg-pcapng) gives them: one section header block, one
-//! interface description block (link type, snap length, `if_tsresol`, and
-//! `if_name` for a live feed) and one enhanced packet block per packet,
-//! with an optional `opt_comment`.
+//! (draft-ietf-opsawg-pcapng) gives them: one section header block, the
+//! interface description blocks (the feed's: link type, snap length,
+//! `if_tsresol`, and `if_name` for a live feed; or, for a feed that reads a
+//! pcapng file, a copy of each of that file's, from `crate::io::pcapng_read`)
+//! and one enhanced packet block per packet, with an optional `opt_comment`.
+//! The blocks go through a `crate::io::sink::Sink`, which knows what the
+//! output holds after a write error or a signal.
 
-use std::io::Write;
+use super::pcapng_read::{Interface as Described, Trace};
+use super::sink::Sink;
+use std::sync::Arc;
 
-const SHB: u32 = 0x0A0D_0D0A;
-const IDB: u32 = 0x0000_0001;
-const EPB: u32 = 0x0000_0006;
-const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
+use super::pcapng_read::{BYTE_ORDER_MAGIC, EPB, IDB, SHB};
 const OPT_ENDOFOPT: u16 = 0;
 const OPT_COMMENT: u16 = 1;
 const SHB_USERAPPL: u16 = 4;
@@ -64,7 +66,8 @@ impl Block {
     }
 }
 
-/// What the interface description block says.
+/// What the interface description block of a feed says (a feed that is
+/// not a pcapng file: its link type, snap length and precision).
 pub struct Interface {
     pub linktype: u16,
     pub snaplen: u32,
@@ -74,62 +77,164 @@ pub struct Interface {
     pub name: Option<String>,
 }
 
-/// Writes a pcapng section to `out`, counting the bytes written.
-pub struct Writer<W: Write> {
-    out: W,
-    written: u64,
-    nano: bool,
+impl Interface {
+    /// The same as an interface read from a file.
+    fn described(&self) -> Described {
+        let mut options = Block(Vec::new());
+        if let Some(name) = &self.name {
+            options.option(IF_NAME, &name.as_bytes()[..name.len().min(MAX_COMMENT)]);
+        }
+        options.option(IF_TSRESOL, &[if self.nano { 9 } else { 6 }]);
+        Described { linktype: self.linktype, snaplen: self.snaplen, options: options.0 }
+    }
+}
+
+/// Which interface of the output a packet goes to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    /// The feed's own (when the input is not pcapng).
+    Feed,
+    /// Interface `n` of the pcapng input.
+    Input(usize),
+}
+
+/// Lays out the blocks of a pcapng section for a `Dumper`: the section
+/// header, then per packet the interface descriptions it needs first (a
+/// copy of a pcapng input gets the input's interfaces, in its order, so
+/// with the same numbers) and its enhanced packet block. The bytes go into
+/// a [`Sink`], which writes them.
+pub struct Writer {
+    pub sink: Sink,
+    /// The blocks of the packet being written.
+    blocks: Block,
+    feed: Interface,
+    /// The input's interfaces, when the feed reads a pcapng file.
+    trace: Option<Arc<Trace>>,
+    /// The output's interfaces, in order.
+    emitted: Vec<(Key, Described)>,
 }
 
 /// The longest comment an option can carry (its length is 16 bits).
 pub const MAX_COMMENT: usize = u16::MAX as usize;
 
-impl<W: Write> Writer<W> {
-    /// Writes the section header and the interface description.
-    pub fn new(out: W, iface: &Interface) -> std::io::Result<Self> {
-        let mut w = Writer { out, written: 0, nano: iface.nano };
+/// Where the output interfaces stood before a packet (to undo its
+/// interface descriptions when the packet is not taken).
+pub struct Mark(usize);
+
+impl Writer {
+    /// Lays out the section header and the interface descriptions known so
+    /// far: the feed's, or those of the pcapng file it reads (`trace`).
+    pub fn new(mut sink: Sink, feed: Interface, trace: Option<Arc<Trace>>) -> Self {
         let mut shb = Block::new(SHB);
         shb.u32(BYTE_ORDER_MAGIC).u16(1).u16(0);
         shb.0.extend_from_slice(&(-1i64).to_ne_bytes()); // section length: unknown
         shb.option(SHB_USERAPPL, b"pyopenbsd");
-        w.put(shb.finish(true))?;
-        let mut idb = Block::new(IDB);
-        idb.u16(iface.linktype).u16(0).u32(iface.snaplen);
-        if let Some(name) = &iface.name {
-            idb.option(IF_NAME, &name.as_bytes()[..name.len().min(MAX_COMMENT)]);
+        sink.push_blocks(shb.finish(true));
+        let mut w = Writer { sink, blocks: Block(Vec::new()), feed, trace, emitted: Vec::new() };
+        let known = w.trace.as_ref().map(|t| t.start()).unwrap_or_default();
+        match known.len() {
+            0 => w.emit(Key::Feed, None),
+            n => w.emit(Key::Input(n - 1), None),
+        };
+        w.sink.push_blocks(&w.blocks.0);
+        w.blocks.0.clear();
+        w
+    }
+
+    /// The output number of interface `key`, laying out the descriptions
+    /// it needs (an input's interfaces come in its order, up to `key`).
+    fn emit(&mut self, key: Key, known: Option<&[Option<Described>]>) -> u32 {
+        if let Some(i) = self.emitted.iter().position(|(k, _)| *k == key) {
+            return i as u32;
         }
-        idb.option(IF_TSRESOL, &[if iface.nano { 9 } else { 6 }]);
-        w.put(idb.finish(true))?;
-        Ok(w)
+        let mut owned = None;
+        let known = match (known, &self.trace) {
+            (Some(k), _) => k,
+            (None, Some(t)) => &owned.insert((0..t.interface_count()).map(|i| t.interface(i)).collect::<Vec<_>>())[..],
+            (None, None) => &[][..],
+        };
+        let wanted: Vec<Key> = match key {
+            Key::Feed => vec![Key::Feed],
+            Key::Input(n) => (0..=n).map(Key::Input).filter(|k| !self.emitted.iter().any(|(e, _)| e == k)).collect(),
+        };
+        for k in wanted {
+            let d = match k {
+                // An interface the input describes in a way this reader
+                // could not follow: the feed's own stands in.
+                Key::Input(i) => known.get(i).cloned().flatten().unwrap_or_else(|| self.feed.described()),
+                Key::Feed => self.feed.described(),
+            };
+            let mut idb = Block::new(IDB);
+            idb.u16(d.linktype).u16(0).u32(d.snaplen);
+            idb.0.extend_from_slice(&d.options);
+            self.blocks.0.extend_from_slice(idb.finish(!d.options.is_empty()));
+            self.emitted.push((k, d));
+        }
+        (self.emitted.len() - 1) as u32
     }
 
-    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.out.write_all(bytes)?;
-        self.written += bytes.len() as u64;
-        Ok(())
-    }
-
-    /// Writes one enhanced packet block. `sec`/`frac` are the timestamp in
-    /// the interface's resolution; seconds are taken in 32 bits as in a pcap
-    /// savefile (see `Dumper`), so that a copy of a pcap file agrees with it.
-    pub fn packet(&mut self, data: &[u8], sec: i64, frac: i64, len: u32, comment: Option<&str>) -> std::io::Result<()> {
-        let units: u64 = if self.nano { 1_000_000_000 } else { 1_000_000 };
-        let ticks = u64::from(sec as u32).wrapping_mul(units).wrapping_add(frac as u32 as u64);
+    /// Lays out one packet (after the interface descriptions it needs);
+    /// `blocks()` then has its bytes. `sec`/`frac` are the timestamp in the
+    /// feed's precision (`nano`), seconds taken in 32 bits as in a pcap
+    /// savefile (see `Dumper`), so that a copy of a pcap file agrees with
+    /// it. A packet the feed just read from a pcapng file keeps its
+    /// interface, its timestamp in that interface's units and its options;
+    /// `comment` is added to them.
+    pub fn packet(&mut self, data: &[u8], sec: i64, frac: i64, len: u32, comment: Option<&str>) -> Mark {
+        let mark = Mark(self.emitted.len());
+        self.blocks.0.clear();
+        let looked = self.trace.as_ref().map(|t| t.lookup(sec, frac, data.len() as u32, len));
+        let (id, ticks, options) = match &looked {
+            Some((known, Some(p))) => {
+                let id = self.emit(Key::Input(p.iface), Some(known));
+                (id, p.ticks, &p.options[..])
+            }
+            Some((known, None)) if !known.is_empty() => {
+                let id = self.emit(Key::Input(0), Some(known));
+                (id, self.ticks_for(id, sec, frac), &[][..])
+            }
+            _ => {
+                let id = self.emit(Key::Feed, None);
+                (id, self.ticks_for(id, sec, frac), &[][..])
+            }
+        };
         let mut epb = Block::new(EPB);
-        epb.u32(0).u32((ticks >> 32) as u32).u32(ticks as u32).u32(data.len() as u32).u32(len).padded(data);
+        epb.u32(id).u32((ticks >> 32) as u32).u32(ticks as u32).u32(data.len() as u32).u32(len).padded(data);
+        epb.0.extend_from_slice(options);
         if let Some(c) = comment {
             epb.option(OPT_COMMENT, c.as_bytes());
         }
-        self.put(epb.finish(comment.is_some()))
+        let had = !options.is_empty() || comment.is_some();
+        self.blocks.0.extend_from_slice(epb.finish(had));
+        mark
     }
 
-    /// Bytes written so far.
-    pub fn tell(&self) -> u64 {
-        self.written
+    /// The timestamp `(sec, frac)` of the feed's precision in the units of
+    /// output interface `id` (truncated; 0 when the time is before its
+    /// `if_tsoffset`).
+    fn ticks_for(&self, id: u32, sec: i64, frac: i64) -> u64 {
+        let d = &self.emitted[id as usize].1;
+        let units = u128::from(d.units());
+        let feed_units: u128 = if self.feed.nano { 1_000_000_000 } else { 1_000_000 };
+        let secs = i128::from(sec as u32) - i128::from(d.tsoffset());
+        let Ok(secs) = u128::try_from(secs) else { return 0 };
+        let t = secs * units + u128::from(frac as u32) * units / feed_units;
+        u64::try_from(t).unwrap_or(u64::MAX)
     }
 
-    pub fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
+    /// The blocks of the packet laid out last.
+    pub fn blocks(&self) -> &[u8] {
+        &self.blocks.0
+    }
+
+    /// Hands the blocks of the packet laid out last to the sink.
+    pub fn push(&mut self) {
+        self.sink.push_blocks(&self.blocks.0);
+    }
+
+    /// Forgets the interfaces described for a packet that was not taken.
+    pub fn undo(&mut self, mark: Mark) {
+        self.emitted.truncate(mark.0);
     }
 }
 
@@ -144,18 +249,19 @@ mod tests {
     #[test]
     fn blocks_are_laid_out_as_the_specification_says() {
         let iface = Interface { linktype: 1, snaplen: 96, nano: true, name: None };
-        let mut w = Writer::new(Vec::new(), &iface).unwrap();
-        let head = w.tell() as usize;
+        let mut w = Writer::new(Sink::pcapng(), iface, None);
+        let out = w.sink.pending().to_vec();
         // SHB: 28 bytes + userappl option (4 + 12) + end (4) = 48.
-        assert_eq!(&w.out[0..8], &le(&[SHB, 48])[..]);
-        assert_eq!(&w.out[44..48], &48u32.to_ne_bytes());
+        assert_eq!(&out[0..8], &le(&[SHB, 48])[..]);
+        assert_eq!(&out[44..48], &48u32.to_ne_bytes());
         // IDB: 16 + if_tsresol (4 + 4) + end (4) + length (4) = 32.
-        assert_eq!(&w.out[48..56], &le(&[IDB, 32])[..]);
+        assert_eq!(&out[48..56], &le(&[IDB, 32])[..]);
         let tsresol: Vec<u8> = [IF_TSRESOL.to_ne_bytes(), 1u16.to_ne_bytes()].concat();
-        assert_eq!(&w.out[64..68], &tsresol[..]);
-        assert_eq!(&w.out[68..72], &[9, 0, 0, 0]);
-        w.packet(&[1, 2, 3], 2, 5, 60, Some("hi")).unwrap();
-        let epb = &w.out[head..];
+        assert_eq!(&out[64..68], &tsresol[..]);
+        assert_eq!(&out[68..72], &[9, 0, 0, 0]);
+        assert_eq!(out.len(), 80);
+        w.packet(&[1, 2, 3], 2, 5, 60, Some("hi"));
+        let epb = w.blocks();
         // 28 + data 4 + comment (4 + 4) + end 4 + 4 = 48
         assert_eq!(epb.len(), 48);
         assert_eq!(&epb[..28], &le(&[EPB, 48, 0, 0, 2_000_000_005, 3, 60])[..]);
@@ -164,5 +270,13 @@ mod tests {
         assert_eq!(&epb[32..36], &comment[..]);
         assert_eq!(&epb[36..40], b"hi\0\0");
         assert_eq!(&epb[44..48], &48u32.to_ne_bytes());
+        // Read back by the block reader: one interface, the packet on it.
+        let file = [&out[..], epb].concat();
+        let (blocks, n) = crate::io::pcapng_read::parse_blocks(&file);
+        assert_eq!(n, file.len());
+        assert_eq!(blocks.ifaces.len(), 1);
+        let p = blocks.last.unwrap();
+        assert_eq!((p.iface, p.ticks), (0, 2_000_000_005));
+        assert_eq!(crate::io::pcapng_read::option_value(&p.options, OPT_COMMENT), Some(&b"hi"[..]));
     }
 }

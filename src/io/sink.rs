@@ -1,6 +1,9 @@
 //! Where a `Dumper`'s savefile goes: a buffer of whole records in front of
 //! a descriptor (a regular file, a pipe, a FIFO, standard output), so that
-//! what is in the output is always known.
+//! what is in the output is always known. The same sink takes a pcapng
+//! file's blocks (`Sink::pcapng`): its units are then blocks, its records
+//! the packet blocks, and the blocks that are not records (the section
+//! header, interface descriptions) are never dropped.
 //!
 //! libpcap writes the file header through a stdio stream over this sink
 //! (`crate::io::stream::open_sink`, unbuffered, so stdio holds nothing);
@@ -27,6 +30,18 @@ use std::os::unix::io::RawFd;
 const FILE_HEADER: usize = 24;
 /// Bytes of a record header; the captured length is at offset 8.
 const RECORD_HEADER: usize = 16;
+/// pcapng packet blocks: enhanced, simple and the obsolete packet block.
+const PCAPNG_RECORDS: [u32; 3] = [6, 3, 2];
+
+/// How the bytes divide into units.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// A classic savefile: its header, then 16-byte record headers and data.
+    Pcap,
+    /// pcapng blocks (of this machine's byte order), their total length at
+    /// offset 4.
+    Pcapng,
+}
 /// How many bytes wait before a drain, when the output does not say (its
 /// `st_blksize` is what stdio would buffer, and what this sink buffers).
 const DRAIN_AT: usize = 8192;
@@ -60,11 +75,30 @@ pub struct Sink {
     records: u64,
     /// Bytes that may wait before a drain (see [`Sink::is_full_for`]).
     limit: usize,
+    framing: Framing,
 }
 
 impl Sink {
+    /// A sink for a classic savefile (its header comes through
+    /// [`Sink::accept`]).
     pub fn new() -> Self {
-        Sink { fd: -1, regular: false, buf: Vec::new(), sent: 0, base: 0, header: true, records: 0, limit: DRAIN_AT }
+        Sink {
+            fd: -1,
+            regular: false,
+            buf: Vec::new(),
+            sent: 0,
+            base: 0,
+            header: true,
+            records: 0,
+            limit: DRAIN_AT,
+            framing: Framing::Pcap,
+        }
+    }
+
+    /// A sink for pcapng blocks ([`Sink::push_blocks`]), the first of which
+    /// is the section header block.
+    pub fn pcapng() -> Self {
+        Sink { framing: Framing::Pcapng, ..Sink::new() }
     }
 
     /// Gives the sink its output. As much waits before a drain as stdio
@@ -83,8 +117,14 @@ impl Sink {
     /// waiting now (it would not fit the buffer).
     #[inline]
     pub fn is_full_for(&self, n: usize) -> bool {
+        self.is_full_for_unit(RECORD_HEADER + n)
+    }
+
+    /// Whether `n` more bytes (whole units) should wait for a drain.
+    #[inline]
+    pub fn is_full_for_unit(&self, n: usize) -> bool {
         let waiting = self.waiting();
-        waiting > 0 && waiting + RECORD_HEADER + n > self.limit
+        waiting > 0 && waiting + n > self.limit
     }
 
     pub fn fd(&self) -> RawFd {
@@ -99,6 +139,11 @@ impl Sink {
     /// Bytes accepted and not yet written.
     pub fn waiting(&self) -> usize {
         self.buf.len() - self.sent
+    }
+
+    /// The bytes accepted and not yet written.
+    pub fn pending(&self) -> &[u8] {
+        &self.buf[self.sent..]
     }
 
     /// Takes bytes written by libpcap (the file header).
@@ -124,16 +169,35 @@ impl Sink {
         self.buf.extend_from_slice(data);
     }
 
-    /// The length of the unit (file header or record) at `at` in `buf`,
-    /// when it is all there.
+    /// Takes whole pcapng blocks (one or more, each of this machine's byte
+    /// order and a length that is right: the sink walks them by it).
+    pub fn push_blocks(&mut self, blocks: &[u8]) {
+        debug_assert!(self.framing == Framing::Pcapng);
+        self.buf.extend_from_slice(blocks);
+    }
+
+    fn word(&self, at: usize) -> Option<u32> {
+        Some(u32::from_ne_bytes(self.buf.get(at..at + 4)?.try_into().ok()?))
+    }
+
+    /// The length of the unit (file header, record or block) at `at` in
+    /// `buf`, when it is all there.
     fn unit_at(&self, at: usize) -> Option<usize> {
-        let len = if at == 0 && self.header {
-            FILE_HEADER
-        } else {
-            let caplen: [u8; 4] = self.buf.get(at + 8..at + 12)?.try_into().ok()?;
-            RECORD_HEADER + u32::from_ne_bytes(caplen) as usize
+        let len = match self.framing {
+            Framing::Pcap if at == 0 && self.header => FILE_HEADER,
+            Framing::Pcap => RECORD_HEADER + self.word(at + 8)? as usize,
+            Framing::Pcapng => (self.word(at + 4)? as usize).max(12),
         };
         (at + len <= self.buf.len()).then_some(len)
+    }
+
+    /// Whether the unit at `at` is a record (not the file header, not a
+    /// block that describes the records).
+    fn is_record(&self, at: usize) -> bool {
+        match self.framing {
+            Framing::Pcap => !(at == 0 && self.header),
+            Framing::Pcapng => self.word(at).is_some_and(|t| PCAPNG_RECORDS.contains(&t)),
+        }
     }
 
     /// Writes what is waiting. Call it without the GIL: it may wait (on a
@@ -163,7 +227,7 @@ impl Sink {
         // Whole units written: forget them.
         let (mut done, mut records) = (0, 0);
         while let Some(len) = self.unit_at(done).filter(|len| done + len <= self.sent) {
-            records += u64::from(!(done == 0 && self.header));
+            records += u64::from(self.is_record(done));
             done += len;
         }
         self.records += records;
@@ -176,18 +240,13 @@ impl Sink {
         match failed {
             None => Ok(()),
             Some(DrainError::Os { error, .. }) => {
-                // What the output holds is what it holds whole: a record the
+                // What the output holds is what it holds whole: a unit the
                 // error cut short is cut off a regular file, and the records
-                // not written are dropped (the error says how many). A file
-                // header not wholly written stays, to be written first.
-                let keep = if self.header { FILE_HEADER.min(self.buf.len()) } else { 0 };
-                let mut dropped = 0;
-                let mut at = keep;
-                while let Some(len) = self.unit_at(at) {
-                    dropped += 1;
-                    at += len;
-                }
-                // SAFETY: our descriptor, cut back to a record boundary.
+                // not written are dropped (the error says how many). The
+                // units that are not records (a file header, pcapng
+                // interface descriptions) stay, to be written first: the
+                // records still to come need them.
+                // SAFETY: our descriptor, cut back to a unit boundary.
                 if self.sent > 0
                     && self.regular
                     && unsafe { libc::ftruncate(self.fd, self.base as libc::off_t) } == 0
@@ -195,11 +254,22 @@ impl Sink {
                 {
                     self.sent = 0;
                 }
-                if !self.header {
-                    self.base += self.sent as u64;
-                    self.sent = 0;
+                let (mut kept, mut dropped, mut at) = (Vec::new(), 0, 0);
+                while let Some(len) = self.unit_at(at) {
+                    if self.is_record(at) {
+                        dropped += 1;
+                        if at == 0 {
+                            // Partly in a stream that cannot be cut back:
+                            // that part stays there.
+                            self.base += self.sent as u64;
+                            self.sent = 0;
+                        }
+                    } else {
+                        kept.extend_from_slice(&self.buf[at..at + len]);
+                    }
+                    at += len;
                 }
-                self.buf.truncate(keep);
+                self.buf = kept;
                 Err(DrainError::Os { error, header: !self.header, records: self.records, dropped })
             }
             Some(signal) => Err(signal),

@@ -13,11 +13,13 @@ use super::bpf::ActiveFilter;
 use super::raw::RawHandle;
 use crate::ffi;
 use crate::io::record::{Pumped, Record, Sink};
+use crate::io::pcapng_read::Trace;
 use crate::io::savefile::{is_regular_file, FastReader, Step};
 use crate::py::error::{pcap_error_after_os, pcap_os_error_about};
 use pyo3::prelude::*;
 use std::os::unix::io::RawFd;
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 /// What is behind libpcap's stdio stream, besides the descriptor.
 pub enum StreamState {
@@ -50,6 +52,9 @@ pub struct FileSource {
     /// fast reader does.
     back_on_error: bool,
     pub filter: Option<ActiveFilter>,
+    /// A pcapng regular file: the blocks behind the records libpcap reads,
+    /// followed once a pcapng `Dumper` asks (`crate::io::pcapng_read`).
+    pub trace: Option<Arc<Trace>>,
     handle: RawHandle,
     stream: StreamState,
 }
@@ -93,7 +98,11 @@ impl FileSource {
         };
         let may_wait = !is_regular_file(handle.ptr());
         let back_on_error = fast.is_none() && !may_wait && ffi::pcap_major_version(handle.ptr()) == 2;
-        FileSource { name, fast, may_wait, back_on_error, filter: None, handle, stream }
+        let trace = match &stream {
+            StreamState::Buffer(_) if fast.is_none() => Trace::open(libc::fileno(ffi::pcap_file(handle.ptr()))).map(Arc::new),
+            _ => None,
+        };
+        FileSource { name, fast, may_wait, back_on_error, filter: None, trace, handle, stream }
     }
 
     pub fn ptr(&self) -> *mut ffi::pcap_t {
@@ -172,6 +181,7 @@ impl FileSource {
                 c.as_mut().begin_read();
             }
             let before = if self.back_on_error { libc::ftello(file) } else { -1 };
+            let trace = self.trace.as_ref().filter(|t| t.wanted()).map(|t| (t, libc::ftello(file)));
             let mut hdr: *mut ffi::pcap_pkthdr = std::ptr::null_mut();
             let mut data: *const libc::c_uchar = std::ptr::null();
             // The OS error of a failed read is taken right after it, before
@@ -207,6 +217,10 @@ impl FileSource {
                 1 if !hdr.is_null() => {
                     let h = &*hdr;
                     let (sec, usec) = ffi::tstamp(&h.ts);
+                    if let Some((t, at)) = trace {
+                        let end = libc::ftello(file);
+                        t.update(at.max(0) as u64, end.max(0) as u64, file_seconds(sec), usec, h.caplen, h.len);
+                    }
                     Ok(Slow::Packet(file_seconds(sec), usec, h.len, data, h.caplen as usize))
                 }
                 -2 => Ok(Slow::End),

@@ -130,6 +130,14 @@ impl Source {
         }
     }
 
+    /// The trace of the pcapng file a file source reads, if it is one.
+    pub fn ng_trace(&self) -> Option<std::sync::Arc<crate::io::pcapng_read::Trace>> {
+        match self {
+            Source::File(f) => f.trace.clone(),
+            _ => None,
+        }
+    }
+
     pub fn is_live(&self) -> bool {
         matches!(self, Source::Live(_))
     }

@@ -1,0 +1,515 @@
+//! Reading pcapng blocks, beside libpcap: what libpcap 1.10 reads but does
+//! not tell (the interface a packet came from, its timestamp in the
+//! interface's own units, the options of interfaces and packets), for a
+//! `Dumper(..., format="pcapng")` that copies a pcapng file.
+//!
+//! libpcap stays the reader of the records a feed hands out (filters,
+//! errors, offsets are all its own); a [`Trace`] follows it through the
+//! same file with `pread` on a descriptor of its own, from the block after
+//! the last it looked at up to the offset libpcap's stream reached, and
+//! keeps the interface descriptions it passed and the packet block libpcap
+//! last returned. Blocks are parsed here with every length checked against
+//! the bytes there are (`parse_blocks` is what the fuzz target and the
+//! property test drive); options are rewritten in this machine's byte order,
+//! those whose layout is not known being dropped when that order differs
+//! from the file's.
+
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+pub const SHB: u32 = 0x0A0D_0D0A;
+pub const IDB: u32 = 0x0000_0001;
+/// The obsolete packet block.
+pub const PB: u32 = 0x0000_0002;
+pub const SPB: u32 = 0x0000_0003;
+pub const EPB: u32 = 0x0000_0006;
+pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
+/// The largest block believed (libpcap reads at most 16 MiB).
+const MAX_BLOCK: usize = 16 << 20;
+/// How much a trace reads at once.
+const WINDOW: usize = 256 << 10;
+
+/// How an option's value is laid out, for a file of the other byte order.
+#[derive(Clone, Copy)]
+enum Width {
+    /// Bytes or text: kept as they are.
+    Bytes,
+    U32,
+    U64,
+    /// A custom option: a 32-bit enterprise number, then bytes.
+    Custom,
+    /// Not known: dropped when the byte order changes.
+    Unknown,
+}
+
+fn custom(code: u16) -> bool {
+    matches!(code, 2988 | 2989 | 19372 | 19373)
+}
+
+/// Option layouts of an interface description block.
+fn idb_width(code: u16) -> Width {
+    match code {
+        8 | 14 | 16 | 17 => Width::U64, // if_speed, if_tsoffset, if_txspeed, if_rxspeed
+        10 => Width::U32,               // if_tzone
+        1..=7 | 9 | 11..=13 | 15 | 18 => Width::Bytes,
+        c if custom(c) => Width::Custom,
+        _ => Width::Unknown,
+    }
+}
+
+/// Option layouts of an enhanced (or obsolete) packet block.
+fn epb_width(code: u16) -> Width {
+    match code {
+        2 | 6 => Width::U32, // epb_flags, epb_queue
+        4 | 5 => Width::U64, // epb_dropcount, epb_packetid
+        1 | 3 | 7 => Width::Bytes,
+        c if custom(c) => Width::Custom,
+        _ => Width::Unknown,
+    }
+}
+
+fn u16_at(b: &[u8], at: usize, big: bool) -> Option<u16> {
+    let v: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
+    Some(if big { u16::from_be_bytes(v) } else { u16::from_le_bytes(v) })
+}
+
+fn u32_at(b: &[u8], at: usize, big: bool) -> Option<u32> {
+    let v: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(if big { u32::from_be_bytes(v) } else { u32::from_le_bytes(v) })
+}
+
+const NATIVE_BIG: bool = cfg!(target_endian = "big");
+
+/// The options in `opts` (up to `opt_endofopt`, or as far as they are
+/// whole), in this machine's byte order, without the end marker.
+fn options_native(opts: &[u8], big: bool, width: fn(u16) -> Width) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while let (Some(code), Some(len)) = (u16_at(opts, at, big), u16_at(opts, at + 2, big)) {
+        if code == 0 {
+            break;
+        }
+        let len = usize::from(len);
+        let Some(value) = opts.get(at + 4..at + 4 + len) else { break };
+        at += 4 + len.next_multiple_of(4);
+        let mut v = value.to_vec();
+        if big != NATIVE_BIG {
+            match (width(code), len) {
+                (Width::Bytes, _) => {}
+                (Width::U32, 4) | (Width::Custom, 4..) => v[..4].reverse(),
+                (Width::U64, 8) => v.reverse(),
+                _ => continue,
+            }
+        }
+        out.extend_from_slice(&code.to_ne_bytes());
+        out.extend_from_slice(&(len as u16).to_ne_bytes());
+        out.extend_from_slice(&v);
+        out.resize(out.len().next_multiple_of(4), 0);
+    }
+    out
+}
+
+/// The value of option `code` in options of this machine's order.
+pub fn option_value(opts: &[u8], code: u16) -> Option<&[u8]> {
+    let mut at = 0usize;
+    while let (Some(c), Some(len)) = (u16_at(opts, at, NATIVE_BIG), u16_at(opts, at + 2, NATIVE_BIG)) {
+        let value = opts.get(at + 4..at + 4 + usize::from(len))?;
+        if c == code {
+            return Some(value);
+        }
+        at += 4 + usize::from(len).next_multiple_of(4);
+    }
+    None
+}
+
+/// An interface description, as read from a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    pub linktype: u16,
+    pub snaplen: u32,
+    /// Its options, in this machine's byte order (no end marker).
+    pub options: Vec<u8>,
+}
+
+impl Interface {
+    /// `if_tsresol`: units per second are 10^n, or 2^n with the top bit.
+    pub fn tsresol(&self) -> u8 {
+        option_value(&self.options, 9).and_then(|v| v.first().copied()).unwrap_or(6)
+    }
+
+    /// `if_tsoffset`: seconds added to every timestamp.
+    pub fn tsoffset(&self) -> i64 {
+        option_value(&self.options, 14)
+            .and_then(|v| v.try_into().ok())
+            .map_or(0, i64::from_ne_bytes)
+    }
+
+    /// Timestamp units per second (saturated).
+    pub fn units(&self) -> u64 {
+        let r = self.tsresol();
+        if r & 0x80 != 0 {
+            1u64.checked_shl(u32::from(r & 0x7f)).unwrap_or(u64::MAX)
+        } else {
+            10u64.checked_pow(u32::from(r)).unwrap_or(u64::MAX)
+        }
+    }
+}
+
+/// A packet block, as read from a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Packet {
+    /// The interface, counted across sections (the first of section *n*
+    /// comes after every interface of the sections before).
+    pub iface: usize,
+    /// The timestamp in the interface's units (0 in a simple packet block).
+    pub ticks: u64,
+    /// Its options, in this machine's byte order (no end marker).
+    pub options: Vec<u8>,
+}
+
+/// What a walk through blocks found.
+#[derive(Default, Debug)]
+pub struct Blocks {
+    /// Whether the current section is big-endian.
+    pub big: bool,
+    /// The index of the current section's first interface.
+    pub section_base: usize,
+    /// Every interface so far (`None`: a description that could not be
+    /// read).
+    pub ifaces: Vec<Option<Interface>>,
+    /// The last packet block.
+    pub last: Option<Packet>,
+}
+
+impl Blocks {
+    /// Takes in one block: `kind` (read in the section's order), its body
+    /// (between the length fields).
+    fn absorb(&mut self, kind: u32, body: &[u8]) {
+        let big = self.big;
+        match kind {
+            SHB => self.section_base = self.ifaces.len(),
+            IDB => {
+                let iface = (|| {
+                    Some(Interface {
+                        linktype: u16_at(body, 0, big)?,
+                        snaplen: u32_at(body, 4, big)?,
+                        options: options_native(body.get(8..)?, big, idb_width),
+                    })
+                })();
+                self.ifaces.push(iface);
+            }
+            EPB | PB => {
+                self.last = (|| {
+                    let (iface, at) = if kind == EPB {
+                        (u32_at(body, 0, big)? as usize, 4)
+                    } else {
+                        (usize::from(u16_at(body, 0, big)?), 4)
+                    };
+                    let hi = u64::from(u32_at(body, at, big)?);
+                    let lo = u64::from(u32_at(body, at + 4, big)?);
+                    let caplen = u32_at(body, at + 8, big)? as usize;
+                    let opts = body.get(at + 16 + caplen.checked_next_multiple_of(4)?..).unwrap_or(&[]);
+                    Some(Packet {
+                        iface: self.section_base.checked_add(iface)?,
+                        ticks: (hi << 32) | lo,
+                        options: options_native(opts, big, epb_width),
+                    })
+                })();
+            }
+            SPB => self.last = Some(Packet { iface: self.section_base, ticks: 0, options: Vec::new() }),
+            _ => {}
+        }
+    }
+
+    /// The kind and total length of the block at the start of `b` (as much
+    /// of it as is there: its first 12 bytes at least), switching to the
+    /// byte order a section header gives. `None`: not a block.
+    fn head(&mut self, b: &[u8]) -> Option<(u32, usize)> {
+        let kind = u32_at(b, 0, self.big)?;
+        if kind == SHB {
+            self.big = match (u32_at(b, 8, false)?, u32_at(b, 8, true)?) {
+                (BYTE_ORDER_MAGIC, _) => false,
+                (_, BYTE_ORDER_MAGIC) => true,
+                _ => return None,
+            };
+        }
+        let len = u32_at(b, 4, self.big)? as usize;
+        (len >= 12 && len % 4 == 0 && len <= MAX_BLOCK).then_some((kind, len))
+    }
+}
+
+/// Walks the blocks of `bytes` from its start; returns what was found and
+/// how many bytes were whole blocks.
+pub fn parse_blocks(bytes: &[u8]) -> (Blocks, usize) {
+    let mut blocks = Blocks::default();
+    let mut at = 0;
+    while let Some((kind, len)) = bytes.get(at..).and_then(|b| blocks.head(b)) {
+        let Some(body) = bytes.get(at + 8..at + len - 4) else { break };
+        blocks.absorb(kind, body);
+        at += len;
+    }
+    (blocks, at)
+}
+
+/// Walks `bytes` as blocks and asks every interface read for its units:
+/// the fuzz target's entry point (any panic is a bug).
+pub fn exercise(bytes: &[u8]) {
+    let (blocks, n) = parse_blocks(bytes);
+    assert!(n <= bytes.len());
+    for i in blocks.ifaces.iter().flatten() {
+        let _ = (i.units(), i.tsoffset());
+    }
+}
+
+/// The last packet libpcap handed out, as its block says and as it was
+/// handed out (timestamp in the feed's precision, lengths).
+#[derive(Clone, Debug)]
+pub struct Last {
+    pub packet: Packet,
+    pub sec: i64,
+    pub frac: i64,
+    pub caplen: u32,
+    pub len: u32,
+}
+
+struct TraceState {
+    /// A descriptor of the file libpcap reads, ours (read with `pread`
+    /// only: libpcap's offset is shared with it).
+    file: std::fs::File,
+    window: Vec<u8>,
+    window_at: u64,
+    /// The offset of the next block not looked at.
+    pos: u64,
+    blocks: Blocks,
+    last: Option<Last>,
+}
+
+impl TraceState {
+    /// `n` bytes at `at` (fewer at the end of the file).
+    fn read(&mut self, at: u64, n: usize) -> &[u8] {
+        let end = self.window_at + self.window.len() as u64;
+        if at < self.window_at || at + n as u64 > end {
+            self.window.resize(n.max(WINDOW), 0);
+            let mut got = 0;
+            while got < self.window.len() {
+                match self.file.read_at(&mut self.window[got..], at + got as u64) {
+                    Ok(0) => break,
+                    Ok(k) => got += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            self.window.truncate(got);
+            self.window_at = at;
+        }
+        let from = (at - self.window_at) as usize;
+        let to = (from + n).min(self.window.len());
+        &self.window[from.min(to)..to]
+    }
+
+    /// Looks at the blocks from `pos` up to `to` (all of them, when `to` is
+    /// `None`, stopping at the first that is not a section header or an
+    /// interface description). False when they do not end at `to`.
+    fn walk(&mut self, to: Option<u64>) -> bool {
+        loop {
+            if to.is_some_and(|to| self.pos >= to) {
+                return to == Some(self.pos);
+            }
+            let pos = self.pos;
+            let head = self.read(pos, 12).to_vec();
+            let Some((kind, len)) = self.blocks.head(&head) else { return false };
+            if to.is_none() && kind != SHB && kind != IDB {
+                return true;
+            }
+            if to.is_some_and(|to| pos + len as u64 > to) {
+                return false;
+            }
+            let body = self.read(pos + 8, len - 12).to_vec();
+            if body.len() != len - 12 {
+                return false;
+            }
+            self.blocks.absorb(kind, &body);
+            self.pos += len as u64;
+        }
+    }
+}
+
+/// Follows libpcap through a pcapng file (see the module's text). Shared
+/// by the feed's source, which updates it after each record once a
+/// `Dumper` asked for it, and that `Dumper`.
+pub struct Trace {
+    wanted: AtomicBool,
+    state: Mutex<TraceState>,
+}
+
+impl Trace {
+    /// A trace of the pcapng file open on `fd` (which stays the caller's;
+    /// the trace reads a duplicate). `None` when `fd` is not a pcapng file
+    /// that `pread` can read.
+    pub fn open(fd: std::os::unix::io::RawFd) -> Option<Self> {
+        let mut magic = [0u8; 4];
+        // SAFETY: reads 4 bytes into our buffer from an open descriptor.
+        if unsafe { libc::pread(fd, magic.as_mut_ptr().cast(), 4, 0) } != 4 || u32::from_ne_bytes(magic) != SHB {
+            return None;
+        }
+        // SAFETY: duplicates an open descriptor; the duplicate is ours.
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if dup < 0 {
+            return None;
+        }
+        // SAFETY: a descriptor of ours, owned by the File from now on.
+        let file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(dup) };
+        let state = TraceState { file, window: Vec::new(), window_at: 0, pos: 0, blocks: Blocks::default(), last: None };
+        Some(Trace { wanted: AtomicBool::new(false), state: Mutex::new(state) })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, TraceState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a `Dumper` asked for the trace (one load per record).
+    #[inline]
+    pub fn wanted(&self) -> bool {
+        self.wanted.load(Ordering::Relaxed)
+    }
+
+    /// Starts following libpcap: reads the section header and interface
+    /// descriptions at the start of the file (what libpcap read when the
+    /// file was opened). Returns the interfaces known.
+    pub fn start(&self) -> Vec<Option<Interface>> {
+        let mut st = self.state();
+        if !self.wanted.swap(true, Ordering::AcqRel) {
+            st.walk(None);
+        }
+        st.blocks.ifaces.clone()
+    }
+
+    /// After libpcap read the blocks from `before` to `after` and handed
+    /// out a packet of `caplen` bytes (`len` on the wire) stamped `(sec,
+    /// frac)`: the last of them is that packet's block.
+    pub fn update(&self, before: u64, after: u64, sec: i64, frac: i64, caplen: u32, len: u32) {
+        let mut st = self.state();
+        if before > st.pos {
+            // Blocks libpcap read before this trace followed it, or skipped
+            // by a seek: their interface descriptions count.
+            st.walk(Some(before));
+        }
+        st.pos = before;
+        st.blocks.last = None;
+        let whole = st.walk(Some(after));
+        st.pos = after;
+        st.last = match (whole, st.blocks.last.take()) {
+            (true, Some(packet)) => Some(Last { packet, sec, frac, caplen, len }),
+            _ => None,
+        };
+    }
+
+    /// The interfaces known, and the block of the last packet when it is
+    /// the one handed out as `(sec, frac)`, `caplen`, `len`.
+    pub fn lookup(&self, sec: i64, frac: i64, caplen: u32, len: u32) -> (Vec<Option<Interface>>, Option<Packet>) {
+        let st = self.state();
+        let packet = st
+            .last
+            .as_ref()
+            .filter(|l| (l.sec, l.frac, l.caplen, l.len) == (sec, frac, caplen, len))
+            .map(|l| l.packet.clone());
+        (st.blocks.ifaces.clone(), packet)
+    }
+
+    /// How many interfaces are known.
+    pub fn interface_count(&self) -> usize {
+        self.state().blocks.ifaces.len()
+    }
+
+    /// Interface `i`, when known and readable.
+    pub fn interface(&self, i: usize) -> Option<Interface> {
+        self.state().blocks.ifaces.get(i).cloned().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(kind: u32, body: &[u8], big: bool) -> Vec<u8> {
+        let w = |v: u32| if big { v.to_be_bytes() } else { v.to_le_bytes() };
+        let len = (12 + body.len().next_multiple_of(4)) as u32;
+        let mut b = w(kind).to_vec();
+        b.extend(w(len));
+        b.extend(body);
+        b.resize(len as usize - 4, 0);
+        b.extend(w(len));
+        b
+    }
+
+    fn file(big: bool) -> Vec<u8> {
+        let w32 = |v: u32| if big { v.to_be_bytes() } else { v.to_le_bytes() };
+        let w16 = |v: u16| if big { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut shb = w32(BYTE_ORDER_MAGIC).to_vec();
+        shb.extend(w16(1));
+        shb.extend(w16(0));
+        shb.extend([0xff; 8]);
+        let mut idb = w16(1).to_vec();
+        idb.extend(w16(0));
+        idb.extend(w32(96));
+        for (code, value) in [(2u16, b"eth0".to_vec()), (9, vec![9]), (8, 1_000_000u64.to_be_bytes().to_vec()), (9999, vec![1, 2])] {
+            idb.extend(w16(code));
+            idb.extend(w16(value.len() as u16));
+            let mut v = value.clone();
+            if code == 8 && !big {
+                v.reverse();
+            }
+            idb.extend(&v);
+            idb.resize(idb.len().next_multiple_of(4), 0);
+        }
+        idb.extend([0; 4]);
+        let mut epb = w32(0).to_vec();
+        epb.extend(w32(1));
+        epb.extend(w32(2));
+        epb.extend(w32(3));
+        epb.extend(w32(60));
+        epb.extend([0xaa, 0xbb, 0xcc, 0]);
+        epb.extend(w16(2));
+        epb.extend(w16(4));
+        epb.extend(w32(0x0000_0001));
+        epb.extend([0; 4]);
+        [block(SHB, &shb, big), block(IDB, &idb, big), block(EPB, &epb, big)].concat()
+    }
+
+    #[test]
+    fn blocks_read_alike_in_either_byte_order() {
+        let (le, n) = parse_blocks(&file(false));
+        assert_eq!(n, file(false).len());
+        let (be, _) = parse_blocks(&file(true));
+        let iface = le.ifaces[0].clone().unwrap();
+        assert_eq!((iface.linktype, iface.snaplen, iface.tsresol(), iface.units()), (1, 96, 9, 1_000_000_000));
+        assert_eq!(option_value(&iface.options, 2), Some(&b"eth0"[..]));
+        assert_eq!(option_value(&iface.options, 8), Some(&1_000_000u64.to_ne_bytes()[..]));
+        let big_iface = be.ifaces[0].clone().unwrap();
+        // The unknown option cannot be turned around: dropped from the big one.
+        assert_eq!(option_value(&iface.options, 9999), Some(&[1, 2][..]));
+        assert_eq!(option_value(&big_iface.options, 9999), None);
+        assert_eq!(option_value(&big_iface.options, 8), option_value(&iface.options, 8));
+        let p = le.last.unwrap();
+        assert_eq!((p.iface, p.ticks), (0, (1 << 32) | 2));
+        assert_eq!(option_value(&p.options, 2), Some(&1u32.to_ne_bytes()[..]));
+        assert_eq!(be.last.unwrap(), p);
+    }
+
+    #[test]
+    fn damaged_blocks_end_the_walk_without_panicking() {
+        let good = file(false);
+        let mut rng = crate::testing::Rng(0x18_5eed);
+        for _ in 0..20_000 {
+            let mut f = good.clone();
+            for _ in 0..1 + rng.below(4) {
+                let i = rng.below(f.len());
+                f[i] = rng.below(256) as u8;
+            }
+            f.truncate(rng.below(f.len() + 1));
+            let (_, n) = parse_blocks(&f);
+            assert!(n <= f.len());
+        }
+    }
+}
