@@ -268,3 +268,52 @@ def generate_mixed(count=5000, snaplen=256, seed=20031117):
         sec, usec = sec + usec // 1_000_000, usec % 1_000_000
         recs.append((wire[:snaplen], (sec, usec), len(wire)))
     return recs, snaplen
+
+
+# --- a pcapng writer, from the format's description -----------------------------
+
+
+class PcapngBuilder:
+    """Lays out pcapng blocks in one byte order (``"<"`` or ``">"``):
+    ``shb()``, ``idb(linktype, snaplen, (code, value), ...)``,
+    ``epb(iface, ticks, data, wire, (code, value), ...)``, each returning
+    bytes. An option's value is bytes, or an int packed as ``"I"``/``"Q"``
+    when given as ``(code, int, "Q")``."""
+
+    def __init__(self, endian="<"):
+        self.e = endian
+
+    def opts(self, options):
+        out = b""
+        for o in options:
+            code, value = o[0], o[1]
+            if isinstance(value, int):
+                value = struct.pack(self.e + o[2], value)
+            out += struct.pack(self.e + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+        return out + struct.pack(self.e + "HH", 0, 0) if out else b""
+
+    def block(self, kind, body):
+        body += b"\0" * (-len(body) % 4)
+        n = 12 + len(body)
+        return struct.pack(self.e + "II", kind, n) + body + struct.pack(self.e + "I", n)
+
+    def shb(self, *options):
+        return self.block(0x0A0D0D0A, struct.pack(self.e + "IHHq", 0x1A2B3C4D, 1, 0, -1) + self.opts(options))
+
+    def idb(self, linktype, snaplen, *options):
+        return self.block(1, struct.pack(self.e + "HHI", linktype, 0, snaplen) + self.opts(options))
+
+    def epb(self, iface, ticks, data, wire=None, *options):
+        head = struct.pack(self.e + "IIIII", iface, ticks >> 32, ticks & 0xFFFFFFFF, len(data),
+                           len(data) if wire is None else wire)
+        return self.block(6, head + data + b"\0" * (-len(data) % 4) + self.opts(options))
+
+
+def tshark_fields(path, *fields):
+    """tshark's ``-T fields`` of every frame of ``path``: one list per frame."""
+    need("tshark")
+    args = ["tshark", "-r", str(path), "-T", "fields"]
+    for f in fields:
+        args += ["-e", f]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return [line.split("\t") for line in out.splitlines()]

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 import openbsd.pcap as pcap
-from pcaptools import SAMPLE, native_endian, need, read_pcap, write_pcap
+from pcaptools import SAMPLE, native_endian, need, read_pcap, tshark_fields, write_pcap
 
 # Fractions that show how libpcap turns nanoseconds into microseconds:
 # divided by 1000, rounded towards zero (999 ns is 0 us, 1999 ns is 1 us).
@@ -42,15 +42,6 @@ def tcpdump_stamps(path, nano):
     stamp = re.compile(r"(\d+)\.(\d{%d}) " % (9 if nano else 6))
     # (Lines starting with a tab are hex dumps of payloads tcpdump cannot decode.)
     return [tuple(map(int, stamp.match(line).groups())) for line in out.splitlines() if not line.startswith("\t")]
-
-
-def tshark_fields(path, *fields):
-    need("tshark")
-    args = ["tshark", "-r", str(path), "-T", "fields"]
-    for f in fields:
-        args += ["-e", f]
-    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    return [line.split("\t") for line in out.splitlines()]
 
 
 @pytest.fixture(params=["fast", "libpcap"])

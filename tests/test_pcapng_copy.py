@@ -1,0 +1,204 @@
+"""A pcapng input copied to pcapng keeps its interfaces, their options, the
+interface of each packet, its timestamp in that interface's own units and
+its options (issue 18).
+
+The inputs are laid out here from the format's description
+(``pcaptools.PcapngBuilder``); the oracles are tshark (``-T fields``:
+interface id and name, the timestamp to the nanosecond, comments),
+capinfos, and the bytes themselves: after the section header, a copy of a
+file of this machine's byte order is the file, block for block.
+"""
+
+import struct
+import subprocess
+import sys
+
+import pytest
+
+import openbsd.pcap as pcap
+from pcaptools import PcapngBuilder, native_endian, need, tshark_fields
+
+ETHER = bytes.fromhex("ffffffffffff00112233445508004500") + bytes(range(44))
+FIELDS = ("frame.interface_id", "frame.interface_name", "frame.time_epoch", "frame.comment", "frame.len", "frame.cap_len")
+SEC = 1_700_000_000
+
+
+def multi(b=None):
+    """Three Ethernet interfaces of one snap length (libpcap 1.10 reads no
+    other) with nanosecond, millisecond and 2^-20 s resolutions, names,
+    descriptions and more options; packets on each, one with a comment and
+    flags."""
+    b = b or PcapngBuilder(native_endian())
+    return b"".join([
+        b.shb(),
+        b.idb(1, 65535, (2, b"eth0"), (3, b"first port"), (9, bytes([9])), (12, b"OpenBSD 7.4")),
+        b.idb(1, 65535, (2, b"eth1"), (9, bytes([3])), (8, 10**9, "Q")),
+        b.idb(1, 65535, (2, b"em2"), (9, bytes([0x94])), (14, 0, "Q")),
+        b.epb(0, SEC * 10**9 + 123456789, ETHER, 100, (1, b"hello"), (2, 1, "I")),
+        b.epb(1, SEC * 1000 + 123, ETHER[:40], 60),
+        b.epb(2, (SEC << 20) + 12345, ETHER),
+        b.epb(0, (SEC + 1) * 10**9 + 999999999, ETHER),
+        b.epb(1, (SEC + 2) * 1000 + 1, ETHER),
+    ])
+
+# What tshark reads from `multi()` (its own reader, not libpcap's).
+MULTI = [
+    ["0", "eth0", f"{SEC}.123456789", "hello", "100", "60"],
+    ["1", "eth1", f"{SEC}.123000000", "", "60", "40"],
+    ["2", "em2", f"{SEC}.011773109", "", "60", "60"],
+    ["0", "eth0", f"{SEC + 1}.999999999", "", "60", "60"],
+    ["1", "eth1", f"{SEC + 2}.001000000", "", "60", "60"],
+]
+
+# Our section header block: 28 bytes, shb_userappl "pyopenbsd" (4 + 12), end (4).
+OUR_SHB = 48
+
+
+@pytest.fixture
+def multi_file(tmp_path):
+    path = tmp_path / "multi.pcapng"
+    path.write_bytes(multi())
+    return path
+
+
+@pytest.mark.parametrize("precision", ["micro", "nano"])
+def test_a_copy_keeps_interfaces_ids_timestamps_and_options(multi_file, tmp_path, precision):
+    assert tshark_fields(multi_file, *FIELDS) == MULTI
+    out = tmp_path / "copy.pcapng"
+    f = pcap.Offline(multi_file, precision=precision)
+    with pcap.Dumper(f, out, format="pcapng") as d:
+        assert f.loop(0, d) == 5
+    assert tshark_fields(out, *FIELDS) == MULTI
+    # Block for block what was read: every option of every interface and
+    # packet, the timestamps in their own units.
+    assert out.read_bytes()[OUR_SHB:] == multi_file.read_bytes()[28:]
+
+
+def test_capinfos_sees_the_same_interfaces(multi_file, tmp_path):
+    need("capinfos")
+    out = tmp_path / "copy.pcapng"
+    f = pcap.Offline(multi_file)
+    with pcap.Dumper(f, out, format="pcapng") as d:
+        f.loop(0, d)
+
+    def interfaces(path):
+        text = subprocess.run(["capinfos", "-I", str(path)], capture_output=True, text=True, check=True).stdout
+        return text[text.index("Number of interfaces"):]
+    assert interfaces(out) == interfaces(multi_file)
+    assert "Time ticks per second = 1048576" in interfaces(out)
+
+
+def test_a_big_endian_input_is_copied_in_this_machines_order(tmp_path):
+    src = tmp_path / "be.pcapng"
+    src.write_bytes(multi(PcapngBuilder(">")))
+    assert tshark_fields(src, *FIELDS) == MULTI
+    out = tmp_path / "copy.pcapng"
+    f = pcap.Offline(src)
+    with pcap.Dumper(f, out, format="pcapng") as d:
+        f.loop(0, d)
+    assert tshark_fields(out, *FIELDS) == MULTI
+    assert tshark_fields(out, "frame.interface_description", "frame.packet_flags") == \
+        tshark_fields(src, "frame.interface_description", "frame.packet_flags")
+    same = tmp_path / "native.pcapng"
+    same.write_bytes(multi())
+    assert out.read_bytes()[OUR_SHB:] == same.read_bytes()[28:]
+
+
+def test_iteration_and_next_copy_as_loop_does(multi_file, tmp_path):
+    """The Dumper learns the interface of the packet the feed handed out
+    last, however it was read; a filter skips packets, not interfaces."""
+    out = tmp_path / "copy.pcapng"
+    f = pcap.Offline(multi_file, precision="nano")
+    with pcap.Dumper(f, out, format="pcapng") as d:
+        d(*f.next())
+        for pkt, ts, length in f:
+            if len(pkt) == 60:
+                d(pkt, ts, length)
+    assert tshark_fields(out, *FIELDS) == [MULTI[0]] + MULTI[2:]
+    out2 = tmp_path / "filtered.pcapng"
+    f = pcap.Offline(multi_file)
+    f.filter("len > 60")
+    with pcap.Dumper(f, out2, format="pcapng") as d:
+        assert f.loop(0, d) == 1
+    assert tshark_fields(out2, *FIELDS) == [MULTI[0]]
+    assert len(tshark_fields(out2, "frame.interface_id")) == 1
+    assert subprocess.run(["capinfos", "-I", str(out2)], capture_output=True, text=True).stdout.count("Interface #") == 3
+
+
+def test_a_dumper_opened_mid_file_or_in_the_callback(multi_file, tmp_path):
+    f = pcap.Offline(multi_file, precision="nano")
+    f.next()
+    f.next()
+    late = tmp_path / "late.pcapng"
+    with pcap.Dumper(f, late, format="pcapng") as d:
+        f.loop(0, d)
+    assert tshark_fields(late, *FIELDS) == MULTI[2:]
+
+    inner = tmp_path / "inner.pcapng"
+    f = pcap.Offline(multi_file)
+    dumpers = []
+
+    def cb(pkt, ts, length):
+        if not dumpers:
+            dumpers.append(pcap.Dumper(f, inner, format="pcapng"))   # the feed is busy: its twin
+        dumpers[0](pkt, ts, length)
+    f.loop(0, cb)
+    dumpers[0].close()
+    # The packet being handed out when the Dumper opened was read before it
+    # asked: it goes to interface 0, as the feed stamped it (microseconds).
+    first = ["0", "eth0", f"{SEC}.123456000", "", "100", "60"]
+    assert tshark_fields(inner, *FIELDS) == [first] + MULTI[1:]
+
+
+def test_a_packet_the_feed_did_not_hand_out_goes_to_the_first_interface(multi_file, tmp_path):
+    """A packet that is not the one read last (other lengths, another
+    timestamp) has no interface of its own: it goes to interface 0, its
+    timestamp in that interface's units."""
+    out = tmp_path / "copy.pcapng"
+    f = pcap.Offline(multi_file, precision="nano")
+    with pcap.Dumper(f, out, format="pcapng") as d:
+        pkt, ts, length = f.next()
+        f.next()                                   # on eth1
+        d(pkt, ts, length, comment="again")        # not the last one read: eth0 all the same
+        d(b"\x01" * 20, (SEC + 5, 7), 20)
+    assert tshark_fields(out, *FIELDS) == [
+        ["0", "eth0", f"{SEC}.123456789", "again", "100", "60"],
+        ["0", "eth0", f"{SEC + 5}.000000007", "", "20", "20"],
+    ]
+
+
+def test_a_packet_keeps_its_options_and_gets_the_comment_given(multi_file, tmp_path):
+    out = tmp_path / "copy.pcapng"
+    f = pcap.Offline(multi_file)
+    with pcap.Dumper(f, out, format="pcapng") as d:
+        pkt, ts, length = f.next()
+        d(pkt, ts, length, comment="mine")
+    assert tshark_fields(out, "frame.comment", "frame.packet_flags") == [["hello,mine", "0x00000001"]]
+
+
+def test_two_link_types_are_refused_as_libpcap_refuses_them(tmp_path):
+    """libpcap 1.10 reads no pcapng file whose interfaces differ in link
+    type or snap length: neither reading nor copying such a file goes past
+    the second interface; the error names the file."""
+    b = PcapngBuilder(native_endian())
+    src = tmp_path / "two.pcapng"
+    src.write_bytes(b.shb() + b.idb(1, 65535) + b.epb(0, 5, ETHER) + b.idb(101, 65535) + b.epb(1, 6, ETHER[14:]))
+    assert tshark_fields(src, "frame.interface_id", "frame.encap_type") == [["0", "1"], ["1", "7"]]
+    f = pcap.Offline(src)
+    out = tmp_path / "copy.pcapng"
+    d = pcap.Dumper(f, out, format="pcapng")
+    with pytest.raises(pcap.PcapError) as e:
+        f.loop(0, d)
+    assert str(e.value) == f"{src}: an interface has a type 101 different from the type of the first interface"
+    d.close()
+    assert tshark_fields(out, "frame.interface_id", "frame.encap_type") == [["0", "1"]]
+
+
+def test_a_classic_input_still_gets_one_interface_of_the_feed(tmp_path):
+    from pcaptools import SAMPLE
+    out = tmp_path / "copy.pcapng"
+    f = pcap.Offline(SAMPLE)
+    with pcap.Dumper(f, out, format="pcapng") as d:
+        n = f.loop(0, d)
+    assert len(tshark_fields(out, "frame.interface_id")) == n
+    assert {r[0] for r in tshark_fields(out, "frame.interface_id")} == {"0"}
