@@ -425,7 +425,7 @@ def test_a_damaged_fraction_of_a_second_is_copied_as_it_was(tmp_path):
 PIPE_WRITER = """
 import os, signal, subprocess, sys
 from openbsd import pcap
-mode = sys.argv[1]
+mode, fmt = sys.argv[1], sys.argv[2]
 # a reader that starts draining after 1 s: the pipe fills and writes block,
 # while a 0.05 s timer interrupts them
 r = subprocess.Popen([sys.executable, "-c",
@@ -442,7 +442,7 @@ signal.signal(signal.SIGALRM, handler)
 signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
 n = 0
 try:
-    with pcap.Dumper(pcap.Dead(pcap.DLT_EN10MB), "-") as d:
+    with pcap.Dumper(pcap.Dead(pcap.DLT_EN10MB), "-", format=fmt) as d:
         for n in range(20000):
             d(b"x" * 200, (1, 0), 200)
         at = d.ftell()
@@ -456,19 +456,21 @@ print(result, file=sys.stderr)
 """
 
 
-@pytest.mark.parametrize("mode, expected", [
-    ("return", "wrote 4320024 True"),                       # 24 + 20000 * (16 + 200)
-    ("raise", "raised RuntimeError from the handler"),
+@pytest.mark.parametrize("fmt, size", [
+    ("pcap", 4320024),               # 24 + 20000 * (16 + 200)
+    ("pcapng", 4640080),             # 48 + 32 + 20000 * (28 + 200 + 4)
 ])
-def test_signals_while_writing_to_a_full_pipe(mode, expected):
+@pytest.mark.parametrize("mode", ["return", "raise"])
+def test_signals_while_writing_to_a_full_pipe(mode, fmt, size):
     """A write blocked on a full pipe is interrupted by each signal: the
     handlers run and the write goes on (PEP 475), or ends with what a
     handler raised; ftell() counts the bytes written to the pipe."""
-    r = subprocess.run([sys.executable, "-c", PIPE_WRITER, mode], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([sys.executable, "-c", PIPE_WRITER, mode, fmt], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0
+    expected = f"wrote {size} True" if mode == "return" else "raised RuntimeError from the handler"
     assert r.stderr.strip() == expected
     if mode == "return":
-        assert r.stdout == "4320024\n"   # every byte reached the reader
+        assert r.stdout == f"{size}\n"   # every byte reached the reader
 
 
 def test_a_fifo_read_by_a_thread_of_the_same_process(tmp_path):
@@ -514,16 +516,37 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "--lazy", str(where)], check=True)
 
 
+def expected_file(fmt, header, sent):
+    """What a Dumper's file holds after `sent` records (packet, (sec, usec),
+    wire), `header` being its first bytes (pcapng: our section header and
+    the interface description, 80 bytes)."""
+    if fmt == "pcap":
+        return pcaptools.pcap_bytes(sent, snaplen=65535, endian=pcaptools.native_endian())
+    b = pcaptools.PcapngBuilder(pcaptools.native_endian())
+    return header[:80] + b"".join(b.epb(0, sec * 10**6 + usec, p, wire) for p, (sec, usec), wire in sent)
+
+
+def read_back(fmt, path):
+    """Records as a reader that is not ours sees them: tcpdump, or tshark
+    for pcapng (which tcpdump reads through the same libpcap as we do)."""
+    if fmt == "pcap":
+        return pcaptools.tcpdump_records(path)
+    rows = pcaptools.tshark_fields(path, "frame.time_epoch", "frame.cap_len")
+    return [(int(float(t)), int(n)) for t, n in rows]
+
+
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
 @pytest.mark.parametrize("size", [60, 100, 1000])
-def test_a_full_disk_says_what_the_file_holds(small_disk, size):
+def test_a_full_disk_says_what_the_file_holds(small_disk, size, fmt):
     """Write until the disk is full. The error names the number of records
     the file holds and of records taken but not written; the file is the
-    header and exactly those first records, ending at a record boundary (a
-    record the full disk cut short is cut off). Before, 53 writes that had
-    returned normally were silently missing from the file."""
+    header and exactly those first records, ending at a record (pcapng:
+    block) boundary (a record the full disk cut short is cut off). Before,
+    53 writes that had returned normally were silently missing from the
+    file (pcapng: the file ended inside a block)."""
     import re
-    out = small_disk / "out.pcap"
-    d = pcap.Dumper(pcap.Dead(pcap.DLT_EN10MB, 65535), out)
+    out = small_disk / f"out.{fmt}"
+    d = pcap.Dumper(pcap.Dead(pcap.DLT_EN10MB, 65535), out, format=fmt)
     sent = []
     with pytest.raises(pcap.PcapError) as e:
         for i in range(100000):
@@ -536,12 +559,18 @@ def test_a_full_disk_says_what_the_file_holds(small_disk, size):
     assert m, str(e.value)
     held, dropped = int(m[1]), int(m[2])
     assert held + dropped == len(sent) and held > 0 and dropped > 0
-    assert out.read_bytes() == pcaptools.pcap_bytes(sent[:held], snaplen=65535, endian=pcaptools.native_endian())
+    data = out.read_bytes()
+    assert data == expected_file(fmt, data, sent[:held])
     assert d.ftell() == out.stat().st_size
-    # tcpdump reads it to the end, without an error
-    assert pcaptools.tcpdump_records(out) == [(p, ts) for p, ts, _ in sent[:held]]
+    # read to the end, without an error
+    if fmt == "pcap":
+        assert read_back(fmt, out) == [(p, ts) for p, ts, _ in sent[:held]]
+    else:
+        assert read_back(fmt, out) == [(ts[0], len(p)) for p, ts, _ in sent[:held]]
+        with pcap.Offline(out) as f:
+            assert [(p, ts) for p, ts, _ in f] == [(p, ts) for p, ts, _ in sent[:held]]
     d.close()                                              # nothing is waiting: closes cleanly
-    assert out.stat().st_size == 24 + held * (16 + size)
+    assert out.stat().st_size == len(data)
 
 
 # -- a pipe that fills, signals, and threads ---------------------------------------
@@ -549,7 +578,11 @@ def test_a_full_disk_says_what_the_file_holds(small_disk, size):
 PIPE_RESUME = """
 import os, signal, sys, threading, time
 from openbsd import pcap
-out_path, n = sys.argv[1], int(sys.argv[2])
+out_path, n, fmt = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+# the file's header, and each record's bytes (pcapng: the header is the
+# section header and interface description blocks, a record an enhanced
+# packet block)
+head, each = (24, 16 + 214) if fmt == "pcap" else (80, 28 + 216 + 4)
 r, w = os.pipe()
 stdout = os.dup(1)
 os.dup2(w, 1)
@@ -584,13 +617,13 @@ def handler(*a):
 signal.signal(signal.SIGALRM, handler)
 signal.setitimer(signal.ITIMER_REAL, 0.03, 0.03)
 interrupts = 0
-d = pcap.Dumper(pcap.Dead(pcap.DLT_EN10MB, 65535), "-")
+d = pcap.Dumper(pcap.Dead(pcap.DLT_EN10MB, 65535), "-", format=fmt)
 while True:
     try:
         armed = True
         # ftell() counts the records taken (a call that raised took none,
         # but the timer may also strike between a call and the next line)
-        i = (d.ftell() - 24) // (16 + 214)
+        i = (d.ftell() - head) // each
         if i == n:
             break
         packet = bytes(12) + b"\\x88\\xb5" + i.to_bytes(4, "big") * 50
@@ -611,7 +644,8 @@ print(interrupts > 0, ticks[0] > 10)
 """
 
 
-def test_a_dumper_on_a_full_pipe_interrupted_by_signals(tmp_path):
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_a_dumper_on_a_full_pipe_interrupted_by_signals(tmp_path, fmt):
     """A Dumper writes to a pipe that fills (its reader, a thread of the
     same process, pauses), and a timer's handler raises KeyboardInterrupt
     again and again. A call that raised did not take its record (the caller
@@ -620,13 +654,17 @@ def test_a_dumper_on_a_full_pipe_interrupted_by_signals(tmp_path):
     tcpdump reads it. Before, the stream got an all-zero record header, or
     the process hung."""
     n = 3000
-    out = tmp_path / "stream.pcap"
-    r = subprocess.run([sys.executable, "-c", PIPE_RESUME, str(out), str(n)],
+    out = tmp_path / f"stream.{fmt}"
+    r = subprocess.run([sys.executable, "-c", PIPE_RESUME, str(out), str(n), fmt],
                        capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stderr, r.stdout) == (0, "", "True True\n")
     want = []
     for i in range(n):
         packet = bytes(12) + b"\x88\xb5" + i.to_bytes(4, "big") * 50
         want.append((packet, (i, 0), len(packet)))
-    assert out.read_bytes() == pcaptools.pcap_bytes(want, snaplen=65535, endian=pcaptools.native_endian())
-    assert pcaptools.tcpdump_records(out) == [(p, ts) for p, ts, _ in want]
+    data = out.read_bytes()
+    assert data == expected_file(fmt, data, want)
+    if fmt == "pcap":
+        assert read_back(fmt, out) == [(p, ts) for p, ts, _ in want]
+    else:
+        assert read_back(fmt, out) == [(ts[0], len(p)) for p, ts, _ in want]

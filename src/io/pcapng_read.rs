@@ -245,7 +245,10 @@ pub fn parse_blocks(bytes: &[u8]) -> (Blocks, usize) {
     let mut blocks = Blocks::default();
     let mut at = 0;
     while let Some((kind, len)) = bytes.get(at..).and_then(|b| blocks.head(b)) {
-        let Some(body) = bytes.get(at + 8..at + len - 4) else { break };
+        if at + len > bytes.len() {
+            break;
+        }
+        let body = &bytes[at + 8..at + len - 4];
         blocks.absorb(kind, body);
         at += len;
     }

@@ -332,4 +332,34 @@ mod tests {
         assert_eq!((s.waiting(), s.position()), (24, 24));
         unsafe { libc::close(s.fd) };
     }
+
+    fn block(kind: u32, body: usize) -> Vec<u8> {
+        let len = (12 + body) as u32;
+        let mut b = [kind.to_ne_bytes(), len.to_ne_bytes()].concat();
+        b.resize(8 + body, 0);
+        b.extend(len.to_ne_bytes());
+        b
+    }
+
+    #[test]
+    fn pcapng_blocks_that_are_not_records_survive_a_refused_write() {
+        let mut s = Sink::pcapng();
+        s.push_blocks(&block(0x0A0D_0D0A, 16)); // section header
+        s.push_blocks(&[block(1, 8), block(6, 80)].concat()); // interface, packet
+        s.push_blocks(&[block(1, 8), block(6, 20), block(6, 20)].concat());
+        assert!(s.is_full_for_unit(DRAIN_AT));
+        s.set_output(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap().into_raw_fd(), false);
+        match s.drain() {
+            Err(DrainError::Os { header, records, dropped, .. }) => assert_eq!((header, records, dropped), (false, 0, 3)),
+            _ => panic!("/dev/full took the blocks"),
+        }
+        // The section header and both interface descriptions wait, in order.
+        assert_eq!(s.pending(), &[block(0x0A0D_0D0A, 16), block(1, 8), block(1, 8)].concat()[..]);
+        unsafe { libc::close(s.fd) };
+        s.set_output(std::fs::File::create("/dev/null").unwrap().into_raw_fd(), false);
+        s.push_blocks(&block(6, 4));
+        assert!(s.drain().is_ok());
+        assert_eq!((s.records, s.waiting(), s.position()), (1, 0, 28 + 20 + 20 + 16));
+        unsafe { libc::close(s.fd) };
+    }
 }
