@@ -277,9 +277,12 @@ pub struct Last {
 }
 
 struct TraceState {
-    /// A descriptor of the file libpcap reads, ours (read with `pread`
-    /// only: libpcap's offset is shared with it).
-    file: std::fs::File,
+    /// The descriptor libpcap reads (the source's), until the source is
+    /// closed.
+    source_fd: Option<std::os::unix::io::RawFd>,
+    /// A duplicate of it, ours, made when the trace starts (read with
+    /// `pread` only: libpcap's offset is shared with it).
+    file: Option<std::fs::File>,
     window: Vec<u8>,
     window_at: u64,
     /// The offset of the next block not looked at.
@@ -295,8 +298,8 @@ impl TraceState {
         if at < self.window_at || at + n as u64 > end {
             self.window.resize(n.max(WINDOW), 0);
             let mut got = 0;
-            while got < self.window.len() {
-                match self.file.read_at(&mut self.window[got..], at + got as u64) {
+            while let (true, Some(file)) = (got < self.window.len(), &self.file) {
+                match file.read_at(&mut self.window[got..], at + got as u64) {
                     Ok(0) => break,
                     Ok(k) => got += k,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -347,24 +350,32 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// A trace of the pcapng file open on `fd` (which stays the caller's;
-    /// the trace reads a duplicate). `None` when `fd` is not a pcapng file
-    /// that `pread` can read.
+    /// A trace of the pcapng file open on `fd`, which stays the caller's
+    /// (who calls [`Trace::source_closed`] before closing it); the trace
+    /// reads a duplicate, made when it starts. `None` when `fd` is not a
+    /// pcapng file that `pread` can read.
     pub fn open(fd: std::os::unix::io::RawFd) -> Option<Self> {
         let mut magic = [0u8; 4];
         // SAFETY: reads 4 bytes into our buffer from an open descriptor.
         if unsafe { libc::pread(fd, magic.as_mut_ptr().cast(), 4, 0) } != 4 || u32::from_ne_bytes(magic) != SHB {
             return None;
         }
-        // SAFETY: duplicates an open descriptor; the duplicate is ours.
-        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-        if dup < 0 {
-            return None;
-        }
-        // SAFETY: a descriptor of ours, owned by the File from now on.
-        let file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(dup) };
-        let state = TraceState { file, window: Vec::new(), window_at: 0, pos: 0, blocks: Blocks::default(), last: None };
+        let state = TraceState {
+            source_fd: Some(fd),
+            file: None,
+            window: Vec::new(),
+            window_at: 0,
+            pos: 0,
+            blocks: Blocks::default(),
+            last: None,
+        };
         Some(Trace { wanted: AtomicBool::new(false), state: Mutex::new(state) })
+    }
+
+    /// The source's descriptor is about to be closed: a trace that has not
+    /// started never will.
+    pub fn source_closed(&self) {
+        self.state().source_fd = None;
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, TraceState> {
@@ -382,8 +393,17 @@ impl Trace {
     /// file was opened). Returns the interfaces known.
     pub fn start(&self) -> Vec<Option<Interface>> {
         let mut st = self.state();
-        if !self.wanted.swap(true, Ordering::AcqRel) {
+        if st.file.is_none() {
+            // SAFETY: duplicates the source's descriptor, open until
+            // `source_closed` (called with this lock); the duplicate is ours.
+            let dup = st.source_fd.map_or(-1, |fd| unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) });
+            if dup < 0 {
+                return Vec::new();
+            }
+            // SAFETY: a descriptor of ours, owned by the File from now on.
+            st.file = Some(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(dup) });
             st.walk(None);
+            self.wanted.store(true, Ordering::Release);
         }
         st.blocks.ifaces.clone()
     }

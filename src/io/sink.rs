@@ -142,6 +142,7 @@ impl Sink {
     }
 
     /// The bytes accepted and not yet written.
+    #[cfg(test)]
     pub fn pending(&self) -> &[u8] {
         &self.buf[self.sent..]
     }

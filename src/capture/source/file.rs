@@ -297,3 +297,12 @@ impl FileSource {
         self.filter = Some(filter);
     }
 }
+
+impl Drop for FileSource {
+    fn drop(&mut self) {
+        // Before the handle closes the descriptor the trace would duplicate.
+        if let Some(t) = &self.trace {
+            t.source_closed();
+        }
+    }
+}
