@@ -287,6 +287,12 @@ struct TraceState {
     window_at: u64,
     /// The offset of the next block not looked at.
     pos: u64,
+    /// How far blocks were walked: blocks before this offset walked again
+    /// (after a seek back) add no interface, and a section header there
+    /// takes up its section again.
+    seen_to: u64,
+    /// Where each section starts, its first interface and byte order.
+    sections: Vec<(u64, usize, bool)>,
     blocks: Blocks,
     last: Option<Last>,
 }
@@ -314,6 +320,13 @@ impl TraceState {
         &self.window[from.min(to)..to]
     }
 
+    /// Takes up the section that holds offset `at` (walked before).
+    fn resume_section(&mut self, at: u64) {
+        if let Some(&(_, base, big)) = self.sections.iter().rev().find(|(start, _, _)| *start <= at) {
+            (self.blocks.section_base, self.blocks.big) = (base, big);
+        }
+    }
+
     /// Looks at the blocks from `pos` up to `to` (all of them, when `to` is
     /// `None`, stopping at the first that is not a section header or an
     /// interface description). False when they do not end at `to`.
@@ -335,7 +348,17 @@ impl TraceState {
             if body.len() != len - 12 {
                 return false;
             }
-            self.blocks.absorb(kind, &body);
+            if pos >= self.seen_to {
+                self.blocks.absorb(kind, &body);
+                if kind == SHB {
+                    self.sections.push((pos, self.blocks.section_base, self.blocks.big));
+                }
+                self.seen_to = pos + len as u64;
+            } else if kind == SHB {
+                self.resume_section(pos);
+            } else if kind != IDB {
+                self.blocks.absorb(kind, &body);
+            }
             self.pos += len as u64;
         }
     }
@@ -366,6 +389,8 @@ impl Trace {
             window: Vec::new(),
             window_at: 0,
             pos: 0,
+            seen_to: 0,
+            sections: Vec::new(),
             blocks: Blocks::default(),
             last: None,
         };
@@ -417,6 +442,9 @@ impl Trace {
             // Blocks libpcap read before this trace followed it, or skipped
             // by a seek: their interface descriptions count.
             st.walk(Some(before));
+        } else if before < st.pos {
+            // A seek back.
+            st.resume_section(before);
         }
         st.pos = before;
         st.blocks.last = None;
