@@ -12,7 +12,7 @@ PYLIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_v
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: fuzz all demo test test-rust test-python deps venv develop bench wheel-deps wheel wheels sdist wheel-test sdist-test clean
+.PHONY: fuzz fuzz-pcapng all demo test test-rust test-python deps venv develop bench wheel-deps wheel wheels sdist wheel-test sdist-test clean
 
 all: develop
 
@@ -113,6 +113,14 @@ fuzz:
 	mkdir -p fuzz/corpus && cp -n tests/corpus/* fuzz/corpus/
 	LD_LIBRARY_PATH=$(PYLIBDIR):$$LD_LIBRARY_PATH RUSTC_BOOTSTRAP=1 \
 	  cargo fuzz run decode fuzz/corpus -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
+
+# The same for the pcapng block reader (src/io/pcapng_read.rs, built alone:
+# it compiles in seconds), seeded with fuzz/pcapng/seeds/.
+fuzz-pcapng:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked -q
+	mkdir -p fuzz/pcapng/corpus && cp -n fuzz/pcapng/seeds/* fuzz/pcapng/corpus/
+	cd fuzz/pcapng && RUSTC_BOOTSTRAP=1 \
+	  cargo fuzz run pcapng corpus -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
 
 clean:
 	rm -rf $(VENV) target dist benches/.venv benches/.build

@@ -20,9 +20,6 @@ mod table;
 #[cfg(test)]
 mod testing;
 
-/// The pcapng block reader, for the fuzz target (`fuzz/fuzz_targets/pcapng.rs`).
-pub use io::pcapng_read::exercise as exercise_pcapng;
-
 use capture::{batches, dead, dlt, dumper, feed, filter, live, offline, part};
 use pyo3::prelude::*;
 

@@ -265,3 +265,76 @@ def test_a_file_of_two_sections_is_copied_as_one(tmp_path):
         assert f.loop(1, d) == 1
     assert tshark_fields(out, "frame.interface_id", "frame.interface_name", "frame.time_epoch") == [
         ["0", "a0", "1.000000000"], ["2", "b1", "2.000000000"], ["1", "b0", "3.000000000"], ["0", "a0", "1.000000000"]]
+
+
+def read_all(path, dumper_to=None, copied=None):
+    """Every packet of `path` (nano precision) and the error that ended the
+    read, if any; with `dumper_to`, copied into a pcapng Dumper meanwhile
+    (those it takes are added to `copied`: a timestamp of a damaged block
+    may not fit its 32-bit seconds)."""
+    f = pcap.Offline(path, precision="nano")
+    got, error = [], None
+    d = pcap.Dumper(f, dumper_to, format="pcapng") if dumper_to else None
+
+    def cb(pkt, ts, length):
+        got.append((pkt, ts, length))
+        if d:
+            try:
+                d(pkt, ts, length)
+                copied.append(pkt)
+            except ValueError as e:
+                assert "tstamp seconds must be between" in str(e)
+    try:
+        f.loop(0, cb)
+    except pcap.PcapError as e:
+        error = str(e)
+    if d:
+        d.close()
+    return got, error
+
+
+def damaged_variants(data):
+    """The file cut at and around each block boundary, and with each block's
+    length, interface id, timestamp or option length made wrong."""
+    ends, at = [], 0
+    while at < len(data):
+        ends.append(at)
+        at += struct.unpack("=I", data[at + 4:at + 8])[0]
+    for at in ends[1:]:
+        for cut in (at - 1, at + 3, at + 9, at + 30):
+            yield f"cut-{cut}", data[:cut]
+        for off, value in ((4, 0), (4, 13), (4, 0xFFFFFFF0), (8, 7), (12, 0x100), (28, 0x00FF0001)):
+            if at + off + 4 <= len(data):
+                yield f"block{at}+{off}={value:#x}", data[:at + off] + struct.pack("=I", value) + data[at + off + 4:]
+
+
+@pytest.mark.parametrize("name", ["multi", "editcap"])
+def test_damaged_files_read_the_same_with_a_pcapng_dumper(tmp_path, name):
+    """Reading a damaged pcapng file with a pcapng Dumper attached gives the
+    same packets and the same error (naming the file) as without: the trace
+    follows libpcap and never changes what it reads; the copy holds every
+    packet read, and reads back without an error."""
+    if name == "multi":
+        data = multi()
+    else:
+        from pcaptools import SAMPLE, editcap
+        data = editcap(SAMPLE, tmp_path / "s.pcapng", "pcapng").read_bytes()
+    checked = 0
+    for label, bad in damaged_variants(data):
+        src = tmp_path / f"{label}.pcapng"
+        src.write_bytes(bad)
+        try:
+            pcap.Offline(src)
+        except pcap.PcapError as e:
+            assert str(e).startswith(f"{src}: ")
+            continue
+        plain = read_all(src)
+        out = tmp_path / f"{label}.copy.pcapng"
+        copied = []
+        assert read_all(src, out, copied) == plain, label
+        if plain[1]:
+            assert plain[1].startswith(f"{src}: "), plain[1]
+        back, error = read_all(out)
+        assert (error, [p for p, _, _ in back]) == (None, copied), label
+        checked += 1
+    assert checked > 20

@@ -383,6 +383,9 @@ impl Dumper {
 
     /// Writes everything buffered.
     fn flush_writer(&self, py: Python<'_>, out: &mut Output) -> PyResult<()> {
+        if let Output::Pcapng(ng) = out {
+            ng.0.describe_known();
+        }
         if let Some(sink) = out.sink() {
             self.drain(py, sink)?;
         }
@@ -509,6 +512,9 @@ impl Dumper {
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let mut guard = self.lock(py);
         let out = guard.as_mut().ok_or_else(|| pcap_error(DUMPER_CLOSED))?;
+        if let Output::Pcapng(ng) = out {
+            ng.0.describe_known();
+        }
         let r = match out.sink().map(|s| py.detach(|| s.drain())) {
             Some(Err(DrainError::Signal(e))) => return Err(e),
             Some(Err(e)) => Err(self.drain_error(e)),

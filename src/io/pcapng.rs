@@ -142,7 +142,8 @@ impl Writer {
     }
 
     /// The output number of interface `key`, laying out the descriptions
-    /// it needs (an input's interfaces come in its order, up to `key`).
+    /// it needs (an input's interfaces come in its order, up to `key`; one
+    /// the input does not describe is the feed's).
     fn emit(&mut self, key: Key, known: Option<&[Option<Described>]>) -> u32 {
         if let Some(i) = self.emitted.iter().position(|(k, _)| *k == key) {
             return i as u32;
@@ -185,13 +186,17 @@ impl Writer {
         self.blocks.0.clear();
         let looked = self.trace.as_ref().map(|t| t.lookup(sec, frac, data.len() as u32, len));
         let (id, ticks, options) = match &looked {
-            Some((known, Some(p))) => {
-                let id = self.emit(Key::Input(p.iface), Some(known));
-                (id, p.ticks, &p.options[..])
-            }
-            Some((known, None)) if !known.is_empty() => {
-                let id = self.emit(Key::Input(0), Some(known));
-                (id, self.ticks_for(id, sec, frac), &[][..])
+            Some((known, packet)) if !known.is_empty() => {
+                // The interfaces libpcap read past come first, where they
+                // were in the input: before this packet.
+                self.emit(Key::Input(known.len() - 1), Some(known));
+                match packet {
+                    Some(p) => (self.emit(Key::Input(p.iface), Some(known)), p.ticks, &p.options[..]),
+                    None => {
+                        let id = self.emit(Key::Input(0), Some(known));
+                        (id, self.ticks_for(id, sec, frac), &[][..])
+                    }
+                }
             }
             _ => {
                 let id = self.emit(Key::Feed, None);
@@ -225,6 +230,19 @@ impl Writer {
     /// The blocks of the packet laid out last.
     pub fn blocks(&self) -> &[u8] {
         &self.blocks.0
+    }
+
+    /// Hands the input's interfaces known and not described yet to the
+    /// sink (`flush()`, `close()`: a copy gets every interface libpcap read
+    /// past, a filter's or a count's copy too).
+    pub fn describe_known(&mut self) {
+        let Some(known) = self.trace.as_ref().map(|t| t.interfaces()) else { return };
+        if let Some(last) = known.len().checked_sub(1) {
+            self.blocks.0.clear();
+            self.emit(Key::Input(last), Some(&known));
+            self.push();
+            self.blocks.0.clear();
+        }
     }
 
     /// Hands the blocks of the packet laid out last to the sink.

@@ -256,7 +256,9 @@ pub fn parse_blocks(bytes: &[u8]) -> (Blocks, usize) {
 }
 
 /// Walks `bytes` as blocks and asks every interface read for its units:
-/// the fuzz target's entry point (any panic is a bug).
+/// the entry point of the fuzz target (`fuzz/pcapng/`, which builds this
+/// file alone) and of the property test (any panic is a bug).
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn exercise(bytes: &[u8]) {
     let (blocks, n) = parse_blocks(bytes);
     assert!(n <= bytes.len());
@@ -327,9 +329,10 @@ impl TraceState {
         }
     }
 
-    /// Looks at the blocks from `pos` up to `to` (all of them, when `to` is
-    /// `None`, stopping at the first that is not a section header or an
-    /// interface description). False when they do not end at `to`.
+    /// Looks at the blocks from `pos` up to `to`. With `to` `None`: what
+    /// libpcap reads when it opens the file, the section header and the
+    /// blocks up to the first interface description (stopping before a
+    /// packet block). False when they do not end at `to`.
     fn walk(&mut self, to: Option<u64>) -> bool {
         loop {
             if to.is_some_and(|to| self.pos >= to) {
@@ -338,7 +341,7 @@ impl TraceState {
             let pos = self.pos;
             let head = self.read(pos, 12).to_vec();
             let Some((kind, len)) = self.blocks.head(&head) else { return false };
-            if to.is_none() && kind != SHB && kind != IDB {
+            if to.is_none() && (matches!(kind, EPB | SPB | PB) || (kind == IDB && !self.blocks.ifaces.is_empty())) {
                 return true;
             }
             if to.is_some_and(|to| pos + len as u64 > to) {
@@ -413,9 +416,10 @@ impl Trace {
         self.wanted.load(Ordering::Relaxed)
     }
 
-    /// Starts following libpcap: reads the section header and interface
-    /// descriptions at the start of the file (what libpcap read when the
-    /// file was opened). Returns the interfaces known.
+    /// Starts following libpcap: reads the section header and first
+    /// interface description (what libpcap read when it opened the file;
+    /// the blocks libpcap read since are walked with its next record).
+    /// Returns the interfaces known.
     pub fn start(&self) -> Vec<Option<Interface>> {
         let mut st = self.state();
         if st.file.is_none() {
@@ -466,6 +470,11 @@ impl Trace {
             .filter(|l| (l.sec, l.frac, l.caplen, l.len) == (sec, frac, caplen, len))
             .map(|l| l.packet.clone());
         (st.blocks.ifaces.clone(), packet)
+    }
+
+    /// The interfaces known (those libpcap read past).
+    pub fn interfaces(&self) -> Vec<Option<Interface>> {
+        self.state().blocks.ifaces.clone()
     }
 
     /// How many interfaces are known.
@@ -559,8 +568,7 @@ mod tests {
                 f[i] = rng.below(256) as u8;
             }
             f.truncate(rng.below(f.len() + 1));
-            let (_, n) = parse_blocks(&f);
-            assert!(n <= f.len());
+            exercise(&f);
         }
     }
 }
