@@ -120,7 +120,7 @@ fuzz-pcapng:
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked -q
 	mkdir -p fuzz/pcapng/corpus && cp -n fuzz/pcapng/seeds/* fuzz/pcapng/corpus/
 	cd fuzz/pcapng && RUSTC_BOOTSTRAP=1 \
-	  cargo fuzz run pcapng corpus -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
+	  cargo fuzz run --fuzz-dir . pcapng corpus -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
 
 clean:
 	rm -rf $(VENV) target dist benches/.venv benches/.build

@@ -273,9 +273,12 @@ fn tstamp_arg(obj: &Bound<'_, PyAny>) -> PyResult<(i64, i64)> {
 /// length)`, so `feed.loop(10, Dumper(feed, "out.pcap"))` copies ten
 /// packets. A feed with `precision="nano"` gets a nanosecond savefile, and
 /// takes `(sec, nsec)`. `format="pcapng"` writes pcapng (one interface with
-/// the feed's link type, snap length and timestamp resolution), where a
-/// packet may carry a comment: `dumper(packet, tstamp, length,
-/// comment="...")`. Write errors raise `PcapError`; they are never silent.
+/// the feed's link type, snap length and timestamp resolution; from an
+/// `Offline` of a pcapng file, that file's interfaces, each packet on its
+/// own with its timestamp and options as read), where a packet may carry a
+/// comment: `dumper(packet, tstamp, length, comment="...")`. Write errors
+/// raise `PcapError` saying how many records the file holds; they are
+/// never silent.
 #[pyclass(frozen, module = "openbsd.pcap")]
 pub struct Dumper {
     writer: Mutex<Option<Output>>,

@@ -110,6 +110,9 @@ pub struct Writer {
     feed: Interface,
     /// The input's interfaces, when the feed reads a pcapng file.
     trace: Option<Arc<Trace>>,
+    /// The input's interfaces the trace told of so far (`None`: one it
+    /// could not read).
+    known: Vec<Option<Described>>,
     /// The output's interfaces, in order.
     emitted: Vec<(Key, Described)>,
 }
@@ -130,11 +133,11 @@ impl Writer {
         shb.0.extend_from_slice(&(-1i64).to_ne_bytes()); // section length: unknown
         shb.option(SHB_USERAPPL, b"pyopenbsd");
         sink.push_blocks(shb.finish(true));
-        let mut w = Writer { sink, blocks: Block(Vec::new()), feed, trace, emitted: Vec::new() };
-        let known = w.trace.as_ref().map(|t| t.start()).unwrap_or_default();
-        match known.len() {
-            0 => w.emit(Key::Feed, None),
-            n => w.emit(Key::Input(n - 1), None),
+        let known = trace.as_ref().map(|t| t.start()).unwrap_or_default();
+        let mut w = Writer { sink, blocks: Block(Vec::new()), feed, trace, known, emitted: Vec::new() };
+        match w.known.len() {
+            0 => w.emit(Key::Feed),
+            n => w.emit(Key::Input(n - 1)),
         };
         w.sink.push_blocks(&w.blocks.0);
         w.blocks.0.clear();
@@ -144,16 +147,10 @@ impl Writer {
     /// The output number of interface `key`, laying out the descriptions
     /// it needs (an input's interfaces come in its order, up to `key`; one
     /// the input does not describe is the feed's).
-    fn emit(&mut self, key: Key, known: Option<&[Option<Described>]>) -> u32 {
+    fn emit(&mut self, key: Key) -> u32 {
         if let Some(i) = self.emitted.iter().position(|(k, _)| *k == key) {
             return i as u32;
         }
-        let mut owned = None;
-        let known = match (known, &self.trace) {
-            (Some(k), _) => k,
-            (None, Some(t)) => &owned.insert((0..t.interface_count()).map(|i| t.interface(i)).collect::<Vec<_>>())[..],
-            (None, None) => &[][..],
-        };
         let wanted: Vec<Key> = match key {
             Key::Feed => vec![Key::Feed],
             Key::Input(n) => (0..=n).map(Key::Input).filter(|k| !self.emitted.iter().any(|(e, _)| e == k)).collect(),
@@ -162,7 +159,7 @@ impl Writer {
             let d = match k {
                 // An interface the input describes in a way this reader
                 // could not follow: the feed's own stands in.
-                Key::Input(i) => known.get(i).cloned().flatten().unwrap_or_else(|| self.feed.described()),
+                Key::Input(i) => self.known.get(i).cloned().flatten().unwrap_or_else(|| self.feed.described()),
                 Key::Feed => self.feed.described(),
             };
             let mut idb = Block::new(IDB);
@@ -184,23 +181,29 @@ impl Writer {
     pub fn packet(&mut self, data: &[u8], sec: i64, frac: i64, len: u32, comment: Option<&str>) -> Mark {
         let mark = Mark(self.emitted.len());
         self.blocks.0.clear();
-        let looked = self.trace.as_ref().map(|t| t.lookup(sec, frac, data.len() as u32, len));
-        let (id, ticks, options) = match &looked {
-            Some((known, packet)) if !known.is_empty() => {
+        let packet = match self.trace.as_ref().map(|t| t.lookup(sec, frac, data.len() as u32, len)) {
+            Some((count, packet)) => {
+                self.learn(count);
+                packet
+            }
+            None => None,
+        };
+        let (id, ticks, options) = match (&packet, self.known.len()) {
+            (_, 0) => {
+                let id = self.emit(Key::Feed);
+                (id, self.ticks_for(id, sec, frac), &[][..])
+            }
+            (packet, n) => {
                 // The interfaces libpcap read past come first, where they
                 // were in the input: before this packet.
-                self.emit(Key::Input(known.len() - 1), Some(known));
+                self.emit(Key::Input(n - 1));
                 match packet {
-                    Some(p) => (self.emit(Key::Input(p.iface), Some(known)), p.ticks, &p.options[..]),
+                    Some(p) => (self.emit(Key::Input(p.iface)), p.ticks, &p.options[..]),
                     None => {
-                        let id = self.emit(Key::Input(0), Some(known));
+                        let id = self.emit(Key::Input(0));
                         (id, self.ticks_for(id, sec, frac), &[][..])
                     }
                 }
-            }
-            _ => {
-                let id = self.emit(Key::Feed, None);
-                (id, self.ticks_for(id, sec, frac), &[][..])
             }
         };
         let mut epb = Block::new(EPB);
@@ -236,12 +239,23 @@ impl Writer {
     /// sink (`flush()`, `close()`: a copy gets every interface libpcap read
     /// past, a filter's or a count's copy too).
     pub fn describe_known(&mut self) {
-        let Some(known) = self.trace.as_ref().map(|t| t.interfaces()) else { return };
-        if let Some(last) = known.len().checked_sub(1) {
+        let Some(count) = self.trace.as_ref().map(|t| t.interface_count()) else { return };
+        self.learn(count);
+        if let Some(last) = self.known.len().checked_sub(1) {
             self.blocks.0.clear();
-            self.emit(Key::Input(last), Some(&known));
+            self.emit(Key::Input(last));
             self.push();
             self.blocks.0.clear();
+        }
+    }
+
+    /// Copies the interfaces the trace learnt since the last call (it
+    /// knows `count`).
+    fn learn(&mut self, count: usize) {
+        if let Some(t) = &self.trace {
+            for i in self.known.len()..count {
+                self.known.push(t.interface(i));
+            }
         }
     }
 

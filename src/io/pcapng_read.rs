@@ -460,21 +460,16 @@ impl Trace {
         };
     }
 
-    /// The interfaces known, and the block of the last packet when it is
-    /// the one handed out as `(sec, frac)`, `caplen`, `len`.
-    pub fn lookup(&self, sec: i64, frac: i64, caplen: u32, len: u32) -> (Vec<Option<Interface>>, Option<Packet>) {
+    /// How many interfaces are known, and the block of the last packet
+    /// when it is the one handed out as `(sec, frac)`, `caplen`, `len`.
+    pub fn lookup(&self, sec: i64, frac: i64, caplen: u32, len: u32) -> (usize, Option<Packet>) {
         let st = self.state();
         let packet = st
             .last
             .as_ref()
             .filter(|l| (l.sec, l.frac, l.caplen, l.len) == (sec, frac, caplen, len))
             .map(|l| l.packet.clone());
-        (st.blocks.ifaces.clone(), packet)
-    }
-
-    /// The interfaces known (those libpcap read past).
-    pub fn interfaces(&self) -> Vec<Option<Interface>> {
-        self.state().blocks.ifaces.clone()
+        (st.blocks.ifaces.len(), packet)
     }
 
     /// How many interfaces are known.
