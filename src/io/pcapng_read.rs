@@ -166,6 +166,10 @@ pub struct Packet {
     pub ticks: u64,
     /// Its options, in this machine's byte order (no end marker).
     pub options: Vec<u8>,
+    /// Its captured and wire lengths (to tell it is the record libpcap
+    /// handed out).
+    pub caplen: u32,
+    pub wire: u32,
 }
 
 /// What a walk through blocks found.
@@ -208,16 +212,27 @@ impl Blocks {
                     };
                     let hi = u64::from(u32_at(body, at, big)?);
                     let lo = u64::from(u32_at(body, at + 4, big)?);
-                    let caplen = u32_at(body, at + 8, big)? as usize;
-                    let opts = body.get(at + 16 + caplen.checked_next_multiple_of(4)?..).unwrap_or(&[]);
+                    let caplen = u32_at(body, at + 8, big)?;
+                    let wire = u32_at(body, at + 12, big)?;
+                    let opts = body.get(at + 16 + (caplen as usize).checked_next_multiple_of(4)?..).unwrap_or(&[]);
                     Some(Packet {
                         iface: self.section_base.checked_add(iface)?,
                         ticks: (hi << 32) | lo,
                         options: options_native(opts, big, epb_width),
+                        caplen,
+                        wire,
                     })
                 })();
             }
-            SPB => self.last = Some(Packet { iface: self.section_base, ticks: 0, options: Vec::new() }),
+            SPB => {
+                self.last = u32_at(body, 0, big).map(|wire| Packet {
+                    iface: self.section_base,
+                    ticks: 0,
+                    options: Vec::new(),
+                    caplen: (body.len() - 4) as u32,
+                    wire,
+                })
+            }
             _ => {}
         }
     }
@@ -322,6 +337,43 @@ impl TraceState {
         &self.window[from.min(to)..to]
     }
 
+    /// Looks at the blocks from `pos` up to the first packet block, that one
+    /// included. False when there is none whole.
+    fn walk_to_packet(&mut self) -> bool {
+        loop {
+            let pos = self.pos;
+            let head = self.read(pos, 12).to_vec();
+            let Some((kind, len)) = self.blocks.head(&head) else { return false };
+            if !self.step(pos, kind, len) {
+                return false;
+            }
+            if matches!(kind, EPB | SPB | PB) {
+                return true;
+            }
+        }
+    }
+
+    /// Takes in the block of `kind` and `len` bytes at `pos` (see `walk`).
+    fn step(&mut self, pos: u64, kind: u32, len: usize) -> bool {
+        let body = self.read(pos + 8, len - 12).to_vec();
+        if body.len() != len - 12 {
+            return false;
+        }
+        if pos >= self.seen_to {
+            self.blocks.absorb(kind, &body);
+            if kind == SHB {
+                self.sections.push((pos, self.blocks.section_base, self.blocks.big));
+            }
+            self.seen_to = pos + len as u64;
+        } else if kind == SHB {
+            self.resume_section(pos);
+        } else if kind != IDB {
+            self.blocks.absorb(kind, &body);
+        }
+        self.pos += len as u64;
+        true
+    }
+
     /// Takes up the section that holds offset `at` (walked before).
     fn resume_section(&mut self, at: u64) {
         if let Some(&(_, base, big)) = self.sections.iter().rev().find(|(start, _, _)| *start <= at) {
@@ -344,25 +396,9 @@ impl TraceState {
             if to.is_none() && (matches!(kind, EPB | SPB | PB) || (kind == IDB && !self.blocks.ifaces.is_empty())) {
                 return true;
             }
-            if to.is_some_and(|to| pos + len as u64 > to) {
+            if to.is_some_and(|to| pos + len as u64 > to) || !self.step(pos, kind, len) {
                 return false;
             }
-            let body = self.read(pos + 8, len - 12).to_vec();
-            if body.len() != len - 12 {
-                return false;
-            }
-            if pos >= self.seen_to {
-                self.blocks.absorb(kind, &body);
-                if kind == SHB {
-                    self.sections.push((pos, self.blocks.section_base, self.blocks.big));
-                }
-                self.seen_to = pos + len as u64;
-            } else if kind == SHB {
-                self.resume_section(pos);
-            } else if kind != IDB {
-                self.blocks.absorb(kind, &body);
-            }
-            self.pos += len as u64;
         }
     }
 }
@@ -372,6 +408,8 @@ impl TraceState {
 /// `Dumper` asked for it, and that `Dumper`.
 pub struct Trace {
     wanted: AtomicBool,
+    /// Whether the trace stands where libpcap does (see `needs_offset`).
+    synced: AtomicBool,
     state: Mutex<TraceState>,
 }
 
@@ -397,7 +435,7 @@ impl Trace {
             blocks: Blocks::default(),
             last: None,
         };
-        Some(Trace { wanted: AtomicBool::new(false), state: Mutex::new(state) })
+        Some(Trace { wanted: AtomicBool::new(false), synced: AtomicBool::new(false), state: Mutex::new(state) })
     }
 
     /// The source's descriptor is about to be closed: a trace that has not
@@ -437,27 +475,57 @@ impl Trace {
         st.blocks.ifaces.clone()
     }
 
-    /// After libpcap read the blocks from `before` to `after` and handed
-    /// out a packet of `caplen` bytes (`len` on the wire) stamped `(sec,
-    /// frac)`: the last of them is that packet's block.
-    pub fn update(&self, before: u64, after: u64, sec: i64, frac: i64, caplen: u32, len: u32) {
+    /// Whether the next update needs libpcap's offset: the trace has just
+    /// started, or lost track (an error, a block it could not match).
+    #[inline]
+    pub fn needs_offset(&self) -> bool {
+        !self.synced.load(Ordering::Relaxed)
+    }
+
+    /// After libpcap handed out a packet of `caplen` bytes (`len` on the
+    /// wire) stamped `(sec, frac)`: its block is the last packet block
+    /// before `after`, libpcap's offset (needed after a start, a loss of
+    /// track, and when libpcap runs a filter, which skips blocks), or else
+    /// the next packet block (blocks being read in order).
+    pub fn update(&self, after: Option<u64>, sec: i64, frac: i64, caplen: u32, len: u32) {
         let mut st = self.state();
-        if before > st.pos {
-            // Blocks libpcap read before this trace followed it, or skipped
-            // by a seek: their interface descriptions count.
-            st.walk(Some(before));
-        } else if before < st.pos {
-            // A seek back.
-            st.resume_section(before);
-        }
-        st.pos = before;
         st.blocks.last = None;
-        let whole = st.walk(Some(after));
-        st.pos = after;
-        st.last = match (whole, st.blocks.last.take()) {
-            (true, Some(packet)) => Some(Last { packet, sec, frac, caplen, len }),
-            _ => None,
+        let found = match after {
+            Some(after) if after >= st.pos => st.walk(Some(after)) && st.pos == after,
+            Some(after) => {
+                // Behind the trace: a seek it was not told of.
+                st.resume_section(after);
+                st.pos = after;
+                false
+            }
+            None => st.walk_to_packet(),
         };
+        if let Some(after) = after {
+            st.pos = after;
+        }
+        let packet = st.blocks.last.take().filter(|p| found && p.wire == len && p.caplen >= caplen);
+        self.synced.store(packet.is_some(), Ordering::Relaxed);
+        st.last = packet.map(|packet| Last { packet, sec, frac, caplen, len });
+    }
+
+    /// libpcap's stream moved to `off` (`fseek()`): the next block is there.
+    pub fn seeked(&self, off: u64) {
+        let mut st = self.state();
+        if st.file.is_some() {
+            // Forward: the interfaces described on the way count.
+            let walked = off > st.pos && st.walk(Some(off));
+            if !walked {
+                st.resume_section(off);
+            }
+            st.pos = off;
+            st.last = None;
+        }
+    }
+
+    /// libpcap's read failed: where its stream stands is not known.
+    pub fn lost(&self) {
+        self.synced.store(false, Ordering::Relaxed);
+        self.state().last = None;
     }
 
     /// How many interfaces are known, and the block of the last packet

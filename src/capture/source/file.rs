@@ -155,6 +155,9 @@ impl FileSource {
         if let Some(r) = &mut self.fast {
             r.resync(off as u64);
         }
+        if let Some(t) = &self.trace {
+            t.seeked(off as u64);
+        }
         Ok(())
     }
 
@@ -181,7 +184,7 @@ impl FileSource {
                 c.as_mut().begin_read();
             }
             let before = if self.back_on_error { libc::ftello(file) } else { -1 };
-            let trace = self.trace.as_ref().filter(|t| t.wanted()).map(|t| (t, libc::ftello(file)));
+            let trace = self.trace.as_ref().filter(|t| t.wanted());
             let mut hdr: *mut ffi::pcap_pkthdr = std::ptr::null_mut();
             let mut data: *const libc::c_uchar = std::ptr::null();
             // The OS error of a failed read is taken right after it, before
@@ -217,14 +220,19 @@ impl FileSource {
                 1 if !hdr.is_null() => {
                     let h = &*hdr;
                     let (sec, usec) = ffi::tstamp(&h.ts);
-                    if let Some((t, at)) = trace {
-                        let end = libc::ftello(file);
-                        t.update(at.max(0) as u64, end.max(0) as u64, file_seconds(sec), usec, h.caplen, h.len);
+                    if let Some(t) = trace {
+                        // libpcap's offset costs a system call: only when
+                        // the trace cannot tell the block by itself.
+                        let after = (self.filter.is_some() || t.needs_offset()).then(|| libc::ftello(file).max(0) as u64);
+                        t.update(after, file_seconds(sec), usec, h.caplen, h.len);
                     }
                     Ok(Slow::Packet(file_seconds(sec), usec, h.len, data, h.caplen as usize))
                 }
                 -2 => Ok(Slow::End),
                 _ => {
+                    if let Some(t) = trace {
+                        t.lost();
+                    }
                     if before >= 0 {
                         // Back at the record that failed: `ftell()` gives
                         // its offset and the next read tries it again.
