@@ -297,11 +297,8 @@ struct TraceState {
     /// The descriptor libpcap reads (the source's), until the source is
     /// closed.
     source_fd: Option<std::os::unix::io::RawFd>,
-    /// A duplicate of it, ours, made when the trace starts (read with
-    /// `pread` only: libpcap's offset is shared with it).
-    file: Option<std::fs::File>,
-    window: Vec<u8>,
-    window_at: u64,
+    /// What the trace reads.
+    window: Window,
     /// The offset of the next block not looked at.
     pos: u64,
     /// How far blocks were walked: blocks before this offset walked again
@@ -314,36 +311,48 @@ struct TraceState {
     last: Option<Last>,
 }
 
-impl TraceState {
+/// The bytes of the file a trace reads, a window at a time.
+#[derive(Default)]
+struct Window {
+    /// A duplicate of the source's descriptor, ours, made when the trace
+    /// starts (read with `pread` only: libpcap's offset is shared with it).
+    file: Option<std::fs::File>,
+    buf: Vec<u8>,
+    /// The file offset of `buf[0]`.
+    at: u64,
+}
+
+impl Window {
     /// `n` bytes at `at` (fewer at the end of the file).
     fn read(&mut self, at: u64, n: usize) -> &[u8] {
-        let end = self.window_at + self.window.len() as u64;
-        if at < self.window_at || at + n as u64 > end {
-            self.window.resize(n.max(WINDOW), 0);
+        let end = self.at + self.buf.len() as u64;
+        if at < self.at || at + n as u64 > end {
+            self.buf.resize(n.max(WINDOW), 0);
             let mut got = 0;
-            while let (true, Some(file)) = (got < self.window.len(), &self.file) {
-                match file.read_at(&mut self.window[got..], at + got as u64) {
+            while let (true, Some(file)) = (got < self.buf.len(), &self.file) {
+                match file.read_at(&mut self.buf[got..], at + got as u64) {
                     Ok(0) => break,
                     Ok(k) => got += k,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(_) => break,
                 }
             }
-            self.window.truncate(got);
-            self.window_at = at;
+            self.buf.truncate(got);
+            self.at = at;
         }
-        let from = (at - self.window_at) as usize;
-        let to = (from + n).min(self.window.len());
-        &self.window[from.min(to)..to]
+        let from = (at - self.at) as usize;
+        let to = (from + n).min(self.buf.len());
+        &self.buf[from.min(to)..to]
     }
+}
 
+impl TraceState {
     /// Looks at the blocks from `pos` up to the first packet block, that one
     /// included. False when there is none whole.
     fn walk_to_packet(&mut self) -> bool {
         loop {
             let pos = self.pos;
-            let head = self.read(pos, 12).to_vec();
-            let Some((kind, len)) = self.blocks.head(&head) else { return false };
+            let Some((kind, len)) = self.blocks.head(self.window.read(pos, 12)) else { return false };
             if !self.step(pos, kind, len) {
                 return false;
             }
@@ -355,12 +364,12 @@ impl TraceState {
 
     /// Takes in the block of `kind` and `len` bytes at `pos` (see `walk`).
     fn step(&mut self, pos: u64, kind: u32, len: usize) -> bool {
-        let body = self.read(pos + 8, len - 12).to_vec();
+        let body = self.window.read(pos + 8, len - 12);
         if body.len() != len - 12 {
             return false;
         }
         if pos >= self.seen_to {
-            self.blocks.absorb(kind, &body);
+            self.blocks.absorb(kind, body);
             if kind == SHB {
                 self.sections.push((pos, self.blocks.section_base, self.blocks.big));
             }
@@ -368,7 +377,7 @@ impl TraceState {
         } else if kind == SHB {
             self.resume_section(pos);
         } else if kind != IDB {
-            self.blocks.absorb(kind, &body);
+            self.blocks.absorb(kind, body);
         }
         self.pos += len as u64;
         true
@@ -391,8 +400,7 @@ impl TraceState {
                 return to == Some(self.pos);
             }
             let pos = self.pos;
-            let head = self.read(pos, 12).to_vec();
-            let Some((kind, len)) = self.blocks.head(&head) else { return false };
+            let Some((kind, len)) = self.blocks.head(self.window.read(pos, 12)) else { return false };
             if to.is_none() && (matches!(kind, EPB | SPB | PB) || (kind == IDB && !self.blocks.ifaces.is_empty())) {
                 return true;
             }
@@ -426,9 +434,7 @@ impl Trace {
         }
         let state = TraceState {
             source_fd: Some(fd),
-            file: None,
-            window: Vec::new(),
-            window_at: 0,
+            window: Window::default(),
             pos: 0,
             seen_to: 0,
             sections: Vec::new(),
@@ -460,7 +466,7 @@ impl Trace {
     /// Returns the interfaces known.
     pub fn start(&self) -> Vec<Option<Interface>> {
         let mut st = self.state();
-        if st.file.is_none() {
+        if st.window.file.is_none() {
             // SAFETY: duplicates the source's descriptor, open until
             // `source_closed` (called with this lock); the duplicate is ours.
             let dup = st.source_fd.map_or(-1, |fd| unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) });
@@ -468,7 +474,7 @@ impl Trace {
                 return Vec::new();
             }
             // SAFETY: a descriptor of ours, owned by the File from now on.
-            st.file = Some(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(dup) });
+            st.window.file = Some(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(dup) });
             st.walk(None);
             self.wanted.store(true, Ordering::Release);
         }
@@ -511,7 +517,7 @@ impl Trace {
     /// libpcap's stream moved to `off` (`fseek()`): the next block is there.
     pub fn seeked(&self, off: u64) {
         let mut st = self.state();
-        if st.file.is_some() {
+        if st.window.file.is_some() {
             // Forward: the interfaces described on the way count.
             let walked = off > st.pos && st.walk(Some(off));
             if !walked {
