@@ -5,14 +5,17 @@
 //!
 //! libpcap stays the reader of the records a feed hands out (filters,
 //! errors, offsets are all its own); a [`Trace`] follows it through the
-//! same file with `pread` on a descriptor of its own, from the block after
-//! the last it looked at up to the offset libpcap's stream reached, and
-//! keeps the interface descriptions it passed and the packet block libpcap
-//! last returned. Blocks are parsed here with every length checked against
-//! the bytes there are (`parse_blocks` is what the fuzz target and the
-//! property test drive); options are rewritten in this machine's byte order,
-//! those whose layout is not known being dropped when that order differs
-//! from the file's.
+//! same file with `pread` on a descriptor of its own, once a `Dumper` asks
+//! (`Trace::start`): after each record libpcap hands out, it walks from the
+//! block after the last it looked at to the next packet block (or, when
+//! libpcap may have skipped some: after a start, an error, or with a
+//! filter, up to libpcap's offset), keeping the interface descriptions it
+//! passes and that packet block, checked against the record's lengths.
+//! `fseek()` moves it too. Blocks are parsed here with every length checked
+//! against the bytes there are (`exercise` is what the fuzz target and the
+//! property test drive); options are rewritten in this machine's byte
+//! order, those whose layout is not known being dropped when that order
+//! differs from the file's.
 
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
