@@ -338,3 +338,19 @@ def test_damaged_files_read_the_same_with_a_pcapng_dumper(tmp_path, name):
         assert (error, [p for p, _, _ in back]) == (None, copied), label
         checked += 1
     assert checked > 20
+
+
+def test_a_dumper_outlives_its_pcapng_feed(multi_file, tmp_path):
+    """Closing the feed leaves the Dumper writing (the interfaces it learnt
+    stay); a Dumper opened on a closed feed raises as before."""
+    out = tmp_path / "copy.pcapng"
+    f = pcap.Offline(multi_file, precision="nano")
+    d = pcap.Dumper(f, out, format="pcapng")
+    d(*f.next())
+    d(*f.next())
+    f.close()
+    d(b"\x02" * 30, (SEC + 9, 5), 30)
+    d.close()
+    assert tshark_fields(out, *FIELDS) == MULTI[:2] + [["0", "eth0", f"{SEC + 9}.000000005", "", "30", "30"]]
+    with pytest.raises(pcap.PcapError, match="feed is closed"):
+        pcap.Dumper(f, tmp_path / "x.pcapng", format="pcapng")
