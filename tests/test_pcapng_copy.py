@@ -303,7 +303,8 @@ def damaged_variants(data):
     for at in ends[1:]:
         for cut in (at - 1, at + 3, at + 9, at + 30):
             yield f"cut-{cut}", data[:cut]
-        for off, value in ((4, 0), (4, 13), (4, 0xFFFFFFF0), (8, 7), (12, 0x100), (28, 0x00FF0001)):
+        for off, value in ((4, 0), (4, 13), (4, 0xFFFFFFF0), (8, 7), (12, 0x100), (20, 0x30), (20, 0x1000),
+                           (24, 0x10), (24, 0x0FFFFFFF), (28, 0x00FF0001)):
             if at + off + 4 <= len(data):
                 yield f"block{at}+{off}={value:#x}", data[:at + off] + struct.pack("=I", value) + data[at + off + 4:]
 
