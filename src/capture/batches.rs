@@ -86,6 +86,24 @@ impl Sink for TableSink<'_, '_> {
         Ok(())
     }
 
+    const RUNS: bool = true;
+
+    #[inline]
+    fn build_run(&mut self, recs: &[Record<'_>]) -> PyResult<()> {
+        self.b.truncate(self.whole);
+        match &mut self.b {
+            Target::Decode(b) => b.push_run(recs),
+            Target::Copy(s) => recs.iter().for_each(|r| s.push(r)),
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn take_run(&mut self, n: usize) -> PyResult<()> {
+        self.whole += n;
+        Ok(())
+    }
+
     #[inline]
     /// Runs signal handlers every so many rejected records, so that a read
     /// the filter rejects nearly everything of stays interruptible.

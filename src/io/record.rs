@@ -55,6 +55,26 @@ pub trait Sink {
     /// Counts a record that was read but not handed over (the filter
     /// rejected it): lets the sink run signal handlers on long files.
     fn skipped(&mut self) -> PyResult<()>;
+
+    /// Whether the sink takes records in runs (`build_run`, `take_run`),
+    /// as a columnar builder does: a source reading from memory then hands
+    /// it many records per call. Sinks that make a Python object per
+    /// record keep the default (`false`) and are never given runs.
+    const RUNS: bool = false;
+
+    /// Builds what the sink keeps of each record of `recs`, in order; the
+    /// records are then taken together (`take_run`) once known whole, or
+    /// not at all, and read again. Called only when `RUNS` is true.
+    fn build_run(&mut self, recs: &[Record<'_>]) -> PyResult<()> {
+        let _ = recs;
+        Ok(())
+    }
+
+    /// Consumes the `n` records of the last `build_run`, all read whole.
+    fn take_run(&mut self, n: usize) -> PyResult<()> {
+        let _ = n;
+        Ok(())
+    }
 }
 
 /// A `breakloop()` request: set from any thread, taken (and cleared) by

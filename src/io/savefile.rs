@@ -36,6 +36,8 @@ const WINDOW: usize = 16 << 20;
 /// time to arrive.
 const PREFETCH: usize = 1600;
 const RECORD_HEADER: usize = 16;
+/// How far ahead of a run's walk its bytes are prefetched.
+const RUN_AHEAD: usize = 4096;
 const MAGIC_USEC: u32 = 0xa1b2_c3d4;
 const MAGIC_NSEC: u32 = 0xa1b2_3c4d;
 /// Link types whose pseudo-headers libpcap fixes up while reading
@@ -47,6 +49,30 @@ pub enum Step<'a> {
     Record(Record<'a>),
     /// Let libpcap read the record at [`FastReader::offset`].
     Slow,
+}
+
+/// A record of a run: its header, and where its bytes are in the run's.
+#[derive(Clone, Copy)]
+pub struct RunRecord {
+    sec: u32,
+    usec: i64,
+    len: u32,
+    data: usize,
+    end: usize,
+}
+
+/// Records read by [`FastReader::run`].
+pub struct Run<'a> {
+    bytes: &'a [u8],
+    pub recs: &'a [RunRecord],
+}
+
+impl<'a> Run<'a> {
+    /// The record `r` of this run.
+    #[inline(always)]
+    pub fn record(&self, r: &RunRecord) -> Record<'a> {
+        Record { sec: r.sec as i64, usec: r.usec, len: r.len, data: self.bytes.get(r.data..r.end).unwrap_or(&[]) }
+    }
 }
 
 /// Where the reader's bytes are.
@@ -73,6 +99,9 @@ pub struct FastReader {
     swapped: bool,
     scale: FracScale,
     snapshot: u32,
+    /// The records of the last run, and the file offset of its first.
+    run: Vec<RunRecord>,
+    run_start: u64,
 }
 
 /// How a record's fraction of a second becomes the handle's: as libpcap's
@@ -186,6 +215,8 @@ impl FastReader {
             swapped,
             scale,
             snapshot,
+            run: Vec::new(),
+            run_start: 0,
         })
     }
 
@@ -344,6 +375,73 @@ impl FastReader {
             }
             u64::try_from(st.st_size).ok()
         }
+    }
+
+    /// Reads the headers of up to `max` records that lie whole in the bytes
+    /// at hand (nothing is mapped or read here; no record libpcap must
+    /// read is taken): a run of records. Empty when the next record needs
+    /// [`FastReader::next`]. Check [`FastReader::run_intact`] after using
+    /// the records and before handing them out.
+    #[inline]
+    pub fn run(&mut self, max: usize) -> Run<'_> {
+        self.run_start = self.offset();
+        self.run.clear();
+        let (swapped, snapshot, scale) = (self.swapped, self.snapshot, self.scale);
+        let bytes = match &self.source {
+            Bytes::Mapped(w) => w.bytes(),
+            Bytes::Buffer(b) => b,
+        };
+        let bytes = bytes.get(..self.end).unwrap_or(&[]);
+        let u32_at = |i: usize| -> Option<u32> {
+            let v = u32::from_ne_bytes(bytes.get(i..i + 4)?.try_into().ok()?);
+            Some(if swapped { v.swap_bytes() } else { v })
+        };
+        let mut s = self.start;
+        // The walk from header to header is a chain of loads, each waiting
+        // for memory: every line up to `RUN_AHEAD` bytes ahead is asked for
+        // early, so that many are on their way at once.
+        let mut ahead = s;
+        while self.run.len() < max {
+            let until = (s + RUN_AHEAD).min(bytes.len());
+            if ahead < until {
+                prefetch(&bytes[ahead..until]);
+                ahead = until;
+            }
+            let Some(caplen) = u32_at(s + 8) else { break };
+            if caplen > snapshot {
+                break;
+            }
+            let data = s + RECORD_HEADER;
+            let end = data + caplen as usize;
+            if end > bytes.len() {
+                break;
+            }
+            let (Some(sec), Some(frac), Some(len)) = (u32_at(s), u32_at(s + 4), u32_at(s + 12)) else { break };
+            // Signed, as libpcap reads it (see `next`).
+            self.run.push(RunRecord { sec, usec: scale.apply(frac as i32 as i64), len, data, end });
+            s = end;
+        }
+        if let Some(last) = self.run.last() {
+            self.last_end = last.end;
+            self.start = s;
+        }
+        Run { bytes, recs: &self.run }
+    }
+
+    /// Whether the records of the last [`FastReader::run`] were read whole
+    /// (see [`FastReader::intact`]); when not, the reader has moved back
+    /// to the first of them, which are read again with `pread` (and
+    /// libpcap).
+    #[inline]
+    pub fn run_intact(&mut self) -> bool {
+        if let Bytes::Mapped(w) = &self.source {
+            if !w.intact() || !self.followed(self.last_end) {
+                self.map = false;
+                self.resync(self.run_start);
+                return false;
+            }
+        }
+        true
     }
 
     /// The next record, or `Step::Slow` when libpcap must read it.

@@ -11,7 +11,7 @@
 
 use crate::io::record::Record;
 use crate::packet::fields::{fmt_hw, fmt_ipv4, fmt_ipv6, Buf, H};
-use crate::packet::layer::{first_kind, locate_into, Kind, Layer, Layers};
+use crate::packet::layer::{first_kind, locate_into, Kind, Layers};
 use crate::packet::openbsd::pf_direction;
 use crate::packet::LinkInfo;
 use arrow_array::types::{
@@ -161,35 +161,136 @@ pub fn schema(cols: &[Col]) -> SchemaRef {
     Arc::new(Schema::new(cols.iter().map(|c| c.field()).collect::<Vec<_>>()))
 }
 
-/// A column of fixed-width values being built.
-struct Prim<T: ArrowPrimitiveType> {
-    vals: Vec<T::Native>,
-    valid: BooleanBufferBuilder,
-    cap: usize,
+/// The layer a column's values come from: a value is null where its
+/// packet lacks that layer. Columns of one layer share one validity bitmap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Group {
+    /// Every packet has a value.
+    Always,
+    Eth,
+    Vlan,
+    /// The first IP layer, IPv4 or IPv6.
+    Ip,
+    /// The first IP layer, when it is IPv4.
+    Ip4,
+    /// The first TCP or UDP layer.
+    Ports,
+    /// The first TCP or UDP layer, when it is TCP.
+    Tcp,
+    Icmp,
+    /// Any layer at all (the innermost one's payload).
+    Payload,
+    Pf,
 }
 
-impl<T: ArrowPrimitiveType> Prim<T> {
-    fn new(cap: usize) -> Self {
-        Prim { vals: Vec::with_capacity(cap), valid: BooleanBufferBuilder::new(cap), cap }
+const GROUPS: usize = Group::Pf as usize + 1;
+/// A flag beside the groups' ones: the pflog header has the old layout.
+const PF_OLD: u16 = 1 << GROUPS;
+
+const fn bit(g: Group) -> u16 {
+    1 << g as u16
+}
+
+impl Col {
+    fn group(self) -> Group {
+        match self {
+            Col::Ts | Col::Caplen | Col::Len | Col::Linktype | Col::Raw => Group::Always,
+            Col::EthSrc | Col::EthDst | Col::EthType => Group::Eth,
+            Col::Vlan => Group::Vlan,
+            Col::IpVersion | Col::IpSrc | Col::IpDst | Col::IpProto | Col::IpTtl | Col::IpLen => Group::Ip,
+            Col::IpFlags | Col::IpFragOffset => Group::Ip4,
+            Col::Sport | Col::Dport => Group::Ports,
+            Col::TcpFlags | Col::TcpSeq | Col::TcpAck | Col::TcpWindow => Group::Tcp,
+            Col::IcmpType | Col::IcmpCode => Group::Icmp,
+            Col::PayloadLen => Group::Payload,
+            Col::PfAction | Col::PfReason | Col::PfDirection | Col::PfRule | Col::PfIfname => Group::Pf,
+        }
     }
+}
+
+/// Where a header is in a packet's bytes (`0..0`: nowhere).
+#[derive(Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// The header's bytes in `data`, with the decoder's readers.
+    #[inline(always)]
+    fn of(self, data: &[u8]) -> H<'_> {
+        H(data.get(self.start as usize..self.end as usize).unwrap_or(&[]))
+    }
+}
+
+/// The layers of one packet that the columns read, located once by
+/// `packet::layer::locate_into`: the first of each kind's header.
+#[derive(Clone, Copy, Default)]
+struct Loc {
+    eth: Span,
+    vlan: Span,
+    ip: Span,
+    ports: Span,
+    icmp: Span,
+    pf: Span,
+    /// The innermost layer's payload length.
+    payload: u32,
+    /// `bit(group)` for every group the packet has, and `PF_OLD`.
+    flags: u16,
+}
+
+impl Loc {
+    const NONE: Loc = Loc {
+        eth: Span { start: 0, end: 0 },
+        vlan: Span { start: 0, end: 0 },
+        ip: Span { start: 0, end: 0 },
+        ports: Span { start: 0, end: 0 },
+        icmp: Span { start: 0, end: 0 },
+        pf: Span { start: 0, end: 0 },
+        payload: 0,
+        flags: bit(Group::Always),
+    };
 
     #[inline(always)]
-    fn push(&mut self, v: Option<T::Native>) {
-        self.vals.push(v.unwrap_or_default());
-        self.valid.append(v.is_some());
+    fn has(&self, g: Group) -> bool {
+        self.flags & bit(g) != 0
     }
 
-    fn truncate(&mut self, n: usize) {
-        self.vals.truncate(n);
-        self.valid.truncate(n);
-    }
-
-    fn finish(&mut self) -> PrimitiveArray<T> {
-        // The next batch gets buffers of the same size at once (no growing).
-        let vals = std::mem::replace(&mut self.vals, Vec::with_capacity(self.cap));
-        let nulls = NullBuffer::new(self.valid.finish());
-        let nulls = (nulls.null_count() > 0).then_some(nulls);
-        PrimitiveArray::new(ScalarBuffer::from(vals), nulls)
+    /// The layers of `data` (located into `layers`, reused from packet to
+    /// packet).
+    #[inline]
+    fn locate(&mut self, layers: &mut Layers, data: &[u8], dlt: i32) {
+        locate_into(layers, data, first_kind(dlt, data));
+        // Written in place (a `Loc` returned by value is copied through
+        // the stack in pieces that stall the load of the whole).
+        let l = self;
+        *l = Loc::NONE;
+        for y in layers.as_slice() {
+            let sp = Span { start: y.off, end: y.off + y.hlen };
+            let (slot, flags) = match y.kind {
+                Kind::Ethernet => (&mut l.eth, bit(Group::Eth)),
+                Kind::Vlan => (&mut l.vlan, bit(Group::Vlan)),
+                Kind::Ip => (&mut l.ip, bit(Group::Ip) | bit(Group::Ip4)),
+                Kind::Ipv6 => (&mut l.ip, bit(Group::Ip)),
+                Kind::Tcp => (&mut l.ports, bit(Group::Ports) | bit(Group::Tcp)),
+                Kind::Udp => (&mut l.ports, bit(Group::Ports)),
+                Kind::Icmp | Kind::Icmp6 => (&mut l.icmp, bit(Group::Icmp)),
+                Kind::Pf => (&mut l.pf, bit(Group::Pf)),
+                Kind::PfOld => (&mut l.pf, bit(Group::Pf) | PF_OLD),
+                _ => continue,
+            };
+            // The first layer of each group wins (its own group bit says
+            // whether one was seen).
+            if l.flags & flags & !PF_OLD & !bit(Group::Ip4) & !bit(Group::Tcp) == 0 {
+                *slot = sp;
+                l.flags |= flags;
+            }
+        }
+        if let Some(y) = layers.as_slice().last() {
+            l.payload = (y.end() - y.payload_start()) as u32;
+            l.flags |= bit(Group::Payload);
+        }
     }
 }
 
@@ -197,24 +298,22 @@ impl<T: ArrowPrimitiveType> Prim<T> {
 struct Var<O> {
     offsets: Vec<O>,
     bytes: Vec<u8>,
-    valid: BooleanBufferBuilder,
 }
 
 impl<O: Copy + Default + TryFrom<usize>> Var<O> {
     fn new(cap: usize) -> Self {
         let mut offsets = Vec::with_capacity(cap + 1);
         offsets.push(O::default());
-        Var { offsets, bytes: Vec::new(), valid: BooleanBufferBuilder::new(cap) }
+        Var { offsets, bytes: Vec::new() }
     }
 
     /// Ends the current value (its bytes were appended); `false` when the
     /// column has grown past what its offsets can address.
     #[inline(always)]
-    fn end_value(&mut self, valid: bool) -> bool {
+    fn end_value(&mut self) -> bool {
         match O::try_from(self.bytes.len()) {
             Ok(o) => {
                 self.offsets.push(o);
-                self.valid.append(valid);
                 true
             }
             Err(_) => false,
@@ -225,211 +324,89 @@ impl<O: Copy + Default + TryFrom<usize>> Var<O> {
         self.offsets.truncate(n + 1);
         let end = self.offsets.last().map_or(0, |&o| to_usize(o));
         self.bytes.truncate(end);
-        self.valid.truncate(n);
     }
 
-    fn take(&mut self) -> (Vec<O>, Vec<u8>, Option<NullBuffer>) {
+    fn take(&mut self) -> (OffsetBuffer<O>, Buffer)
+    where
+        O: arrow_buffer::ArrowNativeType,
+    {
         // The next batch starts with buffers of this one's size.
         let mut fresh = Vec::with_capacity(self.offsets.len());
         fresh.push(O::default());
         let offsets = std::mem::replace(&mut self.offsets, fresh);
         let size = self.bytes.len();
         let bytes = std::mem::replace(&mut self.bytes, Vec::with_capacity(size));
-        let nulls = NullBuffer::new(self.valid.finish());
-        (offsets, bytes, (nulls.null_count() > 0).then_some(nulls))
+        // SAFETY: offsets start at 0 and never decrease (each is the byte
+        // length after a value), and the last is the byte length.
+        (unsafe { OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)) }, Buffer::from_vec(bytes))
     }
 }
 
-enum Store {
-    Ts(Prim<TimestampNanosecondType>),
-    U8(Prim<UInt8Type>),
-    U16(Prim<UInt16Type>),
-    U32(Prim<UInt32Type>),
-    I32(Prim<Int32Type>),
+/// The values of one column being built (validity is kept per `Group`).
+enum Vals {
+    Ts(Vec<i64>),
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    I32(Vec<i32>),
     Text(Var<i32>),
     Bin(Var<i64>),
 }
 
-impl Store {
-    fn new(ty: Ty, cap: usize) -> Store {
+fn take_vec<T>(v: &mut Vec<T>, cap: usize) -> Vec<T> {
+    // The next batch gets buffers of the same size at once (no growing).
+    std::mem::replace(v, Vec::with_capacity(cap))
+}
+
+impl Vals {
+    fn new(ty: Ty, cap: usize) -> Vals {
         match ty {
-            Ty::Ts => Store::Ts(Prim::new(cap)),
-            Ty::U8 => Store::U8(Prim::new(cap)),
-            Ty::U16 => Store::U16(Prim::new(cap)),
-            Ty::U32 => Store::U32(Prim::new(cap)),
-            Ty::I32 => Store::I32(Prim::new(cap)),
-            Ty::Text => Store::Text(Var::new(cap)),
-            Ty::Bin => Store::Bin(Var::new(cap)),
-        }
-    }
-
-    /// Appends a number (or null) to a numeric column; the value fits the
-    /// column's type by construction (each column reads a field of its
-    /// type's width).
-    #[inline(always)]
-    fn num(&mut self, v: Option<i64>) {
-        match self {
-            Store::Ts(p) => p.push(v),
-            Store::U8(p) => p.push(v.map(|x| x as u8)),
-            Store::U16(p) => p.push(v.map(|x| x as u16)),
-            Store::U32(p) => p.push(v.map(|x| x as u32)),
-            Store::I32(p) => p.push(v.map(|x| x as i32)),
-            Store::Text(t) => {
-                t.end_value(false);
-            }
-            Store::Bin(b) => {
-                b.end_value(false);
-            }
-        }
-    }
-
-    /// Appends the text of address `key` (`None`: null) to a text column,
-    /// formatted by `f` or found in `cache`.
-    #[inline(always)]
-    fn addr(&mut self, cache: &mut TextCache, key: Option<&[u8]>, f: impl FnOnce(&mut Buf, &[u8])) -> bool {
-        match (self, key) {
-            (Store::Text(t), Some(key)) => {
-                cache.append(&mut t.bytes, key, f);
-                t.end_value(true)
-            }
-            (Store::Text(t), None) => t.end_value(false),
-            (other, _) => {
-                other.num(None);
-                true
-            }
-        }
-    }
-
-    /// Appends text written by `f` (or null) to a text column.
-    #[inline]
-    fn text(&mut self, f: Option<impl FnOnce(&mut Buf)>) -> bool {
-        match self {
-            Store::Text(t) => match f {
-                Some(f) => {
-                    let mut b = Buf::new();
-                    f(&mut b);
-                    t.bytes.extend_from_slice(b.as_bytes());
-                    t.end_value(true)
-                }
-                None => t.end_value(false),
-            },
-            _ => {
-                self.num(None);
-                true
-            }
+            Ty::Ts => Vals::Ts(Vec::with_capacity(cap)),
+            Ty::U8 => Vals::U8(Vec::with_capacity(cap)),
+            Ty::U16 => Vals::U16(Vec::with_capacity(cap)),
+            Ty::U32 => Vals::U32(Vec::with_capacity(cap)),
+            Ty::I32 => Vals::I32(Vec::with_capacity(cap)),
+            Ty::Text => Vals::Text(Var::new(cap)),
+            Ty::Bin => Vals::Bin(Var::new(cap)),
         }
     }
 
     fn truncate(&mut self, n: usize) {
         match self {
-            Store::Ts(p) => p.truncate(n),
-            Store::U8(p) => p.truncate(n),
-            Store::U16(p) => p.truncate(n),
-            Store::U32(p) => p.truncate(n),
-            Store::I32(p) => p.truncate(n),
-            Store::Text(t) => t.truncate(n, |o| o as usize),
-            Store::Bin(b) => b.truncate(n, |o| o as usize),
+            Vals::Ts(v) => v.truncate(n),
+            Vals::U8(v) => v.truncate(n),
+            Vals::U16(v) => v.truncate(n),
+            Vals::U32(v) => v.truncate(n),
+            Vals::I32(v) => v.truncate(n),
+            Vals::Text(t) => t.truncate(n, |o| o as usize),
+            Vals::Bin(b) => b.truncate(n, |o| o as usize),
         }
     }
 
-    fn finish(&mut self) -> ArrayRef {
+    fn finish(&mut self, nulls: Option<NullBuffer>, cap: usize) -> ArrayRef {
+        fn prim<T: ArrowPrimitiveType>(v: Vec<T::Native>, nulls: Option<NullBuffer>) -> PrimitiveArray<T> {
+            PrimitiveArray::new(ScalarBuffer::from(v), nulls)
+        }
         match self {
-            Store::Ts(p) => Arc::new(p.finish().with_timezone("UTC")),
-            Store::U8(p) => Arc::new(p.finish()),
-            Store::U16(p) => Arc::new(p.finish()),
-            Store::U32(p) => Arc::new(p.finish()),
-            Store::I32(p) => Arc::new(p.finish()),
-            Store::Text(t) => {
-                let (offsets, bytes, nulls) = t.take();
-                // SAFETY: offsets start at 0 and never decrease (each is the
-                // byte length after a value), the last is the byte length,
-                // and every value appended is the bytes of a `str` (ASCII
-                // formatting, or a `String`), so valid UTF-8.
-                Arc::new(unsafe {
-                    StringArray::new_unchecked(
-                        OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
-                        Buffer::from_vec(bytes),
-                        nulls,
-                    )
-                })
+            Vals::Ts(v) => Arc::new(prim::<TimestampNanosecondType>(take_vec(v, cap), nulls).with_timezone("UTC")),
+            Vals::U8(v) => Arc::new(prim::<UInt8Type>(take_vec(v, cap), nulls)),
+            Vals::U16(v) => Arc::new(prim::<UInt16Type>(take_vec(v, cap), nulls)),
+            Vals::U32(v) => Arc::new(prim::<UInt32Type>(take_vec(v, cap), nulls)),
+            Vals::I32(v) => Arc::new(prim::<Int32Type>(take_vec(v, cap), nulls)),
+            Vals::Text(t) => {
+                let (offsets, bytes) = t.take();
+                // SAFETY: the offsets are valid (see `Var::take`) and every
+                // value appended is the bytes of a `str` (ASCII formatting,
+                // or a `String`), so valid UTF-8.
+                Arc::new(unsafe { StringArray::new_unchecked(offsets, bytes, nulls) })
             }
-            Store::Bin(b) => {
-                let (offsets, bytes, nulls) = b.take();
-                // SAFETY: as above (offsets start at 0, never decrease, end
-                // at the byte length); any bytes are valid binary.
-                Arc::new(unsafe {
-                    LargeBinaryArray::new_unchecked(
-                        OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
-                        Buffer::from_vec(bytes),
-                        nulls,
-                    )
-                })
+            Vals::Bin(b) => {
+                let (offsets, bytes) = b.take();
+                // SAFETY: valid offsets (see `Var::take`); any bytes are
+                // valid binary.
+                Arc::new(unsafe { LargeBinaryArray::new_unchecked(offsets, bytes, nulls) })
             }
         }
-    }
-}
-
-/// The layers of one packet that the columns read, located once.
-#[derive(Default)]
-struct Located<'a> {
-    eth: Option<H<'a>>,
-    vlan: Option<H<'a>>,
-    /// The first IP layer, IPv4 or IPv6 (`p["ip"]` or `p["ipv6"]`).
-    ip: Option<(Kind, H<'a>)>,
-    tcp: Option<H<'a>>,
-    /// The first TCP or UDP layer (ports).
-    ports: Option<H<'a>>,
-    /// The first ICMP or ICMPv6 layer.
-    icmp: Option<H<'a>>,
-    pf: Option<(Kind, H<'a>)>,
-    /// The innermost layer's payload length.
-    payload: Option<u32>,
-}
-
-impl<'a> Located<'a> {
-    /// The layers of `data` (located into `layers`, reused from packet to
-    /// packet).
-    fn of(data: &'a [u8], dlt: i32, layers: &mut Layers) -> Located<'a> {
-        locate_into(layers, data, first_kind(dlt, data));
-        let mut l = Located::default();
-        let hdr = |y: &Layer| H(data.get(y.hdr_start()..y.payload_start()).unwrap_or(&[]));
-        for y in layers.as_slice() {
-            match y.kind {
-                Kind::Ethernet if l.eth.is_none() => l.eth = Some(hdr(y)),
-                Kind::Vlan if l.vlan.is_none() => l.vlan = Some(hdr(y)),
-                Kind::Ip | Kind::Ipv6 if l.ip.is_none() => l.ip = Some((y.kind, hdr(y))),
-                Kind::Tcp | Kind::Udp if l.ports.is_none() => {
-                    l.ports = Some(hdr(y));
-                    if y.kind == Kind::Tcp {
-                        l.tcp = Some(hdr(y));
-                    }
-                }
-                Kind::Icmp | Kind::Icmp6 if l.icmp.is_none() => l.icmp = Some(hdr(y)),
-                Kind::Pf | Kind::PfOld if l.pf.is_none() => l.pf = Some((y.kind, hdr(y))),
-                _ => {}
-            }
-        }
-        l.payload = layers.as_slice().last().map(|y| (y.end() - y.payload_start()) as u32);
-        l
-    }
-
-    /// The bytes of the IP layer's address at `at4` (IPv4) or `at6` (IPv6).
-    fn ip_addr(&self, at4: usize, at6: usize) -> Option<&'a [u8]> {
-        self.ip.map(|(k, h)| if k == Kind::Ip { h.bytes(at4, 4) } else { h.bytes(at6, 16) })
-    }
-
-    fn ip4(&self) -> Option<H<'a>> {
-        self.ip.and_then(|(k, h)| (k == Kind::Ip).then_some(h))
-    }
-
-    /// A field of the IP layer: `v4` of an IPv4 header, `v6` of an IPv6 one.
-    fn ip_field(&self, v4: impl Fn(H<'a>) -> i64, v6: impl Fn(H<'a>) -> i64) -> Option<i64> {
-        self.ip.map(|(k, h)| if k == Kind::Ip { v4(h) } else { v6(h) })
-    }
-
-    /// A field of the pflog header, current (`PF`) or old (`PFOld`) layout.
-    fn pf_field(&self, new: impl Fn(H<'a>) -> i64, old: impl Fn(H<'a>) -> i64) -> Option<i64> {
-        self.pf.map(|(k, h)| if k == Kind::Pf { new(h) } else { old(h) })
     }
 }
 
@@ -442,6 +419,126 @@ fn fmt_ip(b: &mut Buf, a: &[u8]) {
     }
 }
 
+/// The timestamp column's value: nanoseconds since the epoch. The fraction
+/// is in nanoseconds on a feed opened with precision="nano", else in
+/// microseconds.
+#[inline(always)]
+fn ts_ns(r: &Record<'_>, nano: bool) -> i64 {
+    let frac = if nano { r.usec } else { r.usec.saturating_mul(1000) };
+    r.sec.saturating_mul(1_000_000_000).saturating_add(frac)
+}
+
+/// The text of a pflog header's interface name, as the `ifname` getter
+/// shows it.
+fn pf_ifname(out: &mut Vec<u8>, h: H<'_>) {
+    out.extend_from_slice(crate::packet::fields::padded_str(h.bytes(4, 16)).as_bytes());
+}
+
+/// Appends the values of column `c` for the rows `recs` (located at
+/// `locs`) to `v`, one tight loop per column. False when a text column
+/// outgrew its offsets.
+fn fill(c: Col, v: &mut Vals, recs: &[Record<'_>], locs: &[Loc], link: LinkInfo, cache: &mut TextCache) -> bool {
+    let rows = || recs.iter().zip(locs);
+    // Numbers: one value per row (0 under a null).
+    macro_rules! nums {
+        ($variant:ident, |$r:ident, $l:ident| $e:expr) => {{
+            if let Vals::$variant(o) = v {
+                o.extend(rows().map(|($r, $l)| $e));
+            }
+            true
+        }};
+    }
+    // Text: the bytes of each row whose packet has layer `$g`.
+    macro_rules! text {
+        ($g:expr, |$out:ident, $r:ident, $l:ident| $e:expr) => {{
+            let mut ok = true;
+            if let Vals::Text(t) = v {
+                for ($r, $l) in rows() {
+                    if $l.has($g) {
+                        let $out = &mut t.bytes;
+                        $e;
+                    }
+                    ok &= t.end_value();
+                }
+            }
+            ok
+        }};
+    }
+    // The bytes of the IP layer's address at `at4` (IPv4) or `at6` (IPv6).
+    fn ip<'a>(r: &Record<'a>, l: &Loc, at4: usize, at6: usize) -> &'a [u8] {
+        let h = l.ip.of(r.data);
+        if l.has(Group::Ip4) {
+            h.bytes(at4, 4)
+        } else {
+            h.bytes(at6, 16)
+        }
+    }
+    // A field of the IP header: `v4` of IPv4, `v6` of IPv6.
+    let ipf = |l: &Loc, v4: u8, v6: u8| if l.has(Group::Ip4) { v4 } else { v6 };
+    let tcp = |l: &Loc| if l.has(Group::Tcp) { l.ports } else { Span::default() };
+    let ip4 = |l: &Loc| if l.has(Group::Ip4) { l.ip } else { Span::default() };
+    let old = |l: &Loc| l.flags & PF_OLD != 0;
+    match c {
+        Col::Ts => nums!(Ts, |r, _l| ts_ns(r, link.nano)),
+        Col::Caplen => nums!(U32, |r, _l| r.data.len() as u32),
+        Col::Len => nums!(U32, |r, _l| r.len),
+        Col::Linktype => nums!(I32, |_r, _l| link.dlt),
+        Col::EthSrc => text!(Group::Eth, |out, r, l| cache.append(out, l.eth.of(r.data).bytes(6, 6), fmt_hw)),
+        Col::EthDst => text!(Group::Eth, |out, r, l| cache.append(out, l.eth.of(r.data).bytes(0, 6), fmt_hw)),
+        Col::EthType => nums!(U16, |r, l| l.eth.of(r.data).be16(12)),
+        Col::Vlan => nums!(U16, |r, l| l.vlan.of(r.data).be16(0) & 0xfff),
+        Col::IpVersion => nums!(U8, |r, l| l.ip.of(r.data).u8(0) >> 4),
+        Col::IpSrc => text!(Group::Ip, |out, r, l| cache.append(out, ip(r, l, 12, 8), fmt_ip)),
+        Col::IpDst => text!(Group::Ip, |out, r, l| cache.append(out, ip(r, l, 16, 24), fmt_ip)),
+        Col::IpProto => nums!(U8, |r, l| l.ip.of(r.data).u8(ipf(l, 9, 6) as usize)),
+        Col::IpTtl => nums!(U8, |r, l| l.ip.of(r.data).u8(ipf(l, 8, 7) as usize)),
+        Col::IpLen => nums!(U16, |r, l| l.ip.of(r.data).be16(ipf(l, 2, 4) as usize)),
+        Col::IpFlags => nums!(U8, |r, l| ip4(l).of(r.data).u8(6) >> 5),
+        Col::IpFragOffset => nums!(U16, |r, l| ip4(l).of(r.data).be16(6) & 0x1fff),
+        Col::Sport => nums!(U16, |r, l| l.ports.of(r.data).be16(0)),
+        Col::Dport => nums!(U16, |r, l| l.ports.of(r.data).be16(2)),
+        Col::TcpFlags => nums!(U8, |r, l| tcp(l).of(r.data).u8(13)),
+        Col::TcpSeq => nums!(U32, |r, l| tcp(l).of(r.data).be32(4)),
+        Col::TcpAck => nums!(U32, |r, l| tcp(l).of(r.data).be32(8)),
+        Col::TcpWindow => nums!(U16, |r, l| tcp(l).of(r.data).be16(14)),
+        Col::IcmpType => nums!(U8, |r, l| l.icmp.of(r.data).u8(0)),
+        Col::IcmpCode => nums!(U8, |r, l| l.icmp.of(r.data).u8(1)),
+        Col::PayloadLen => nums!(U32, |_r, l| l.payload),
+        Col::PfAction => nums!(U16, |r, l| {
+            let h = l.pf.of(r.data);
+            if old(l) { h.be16(24) } else { h.u8(2) as u16 }
+        }),
+        Col::PfReason => nums!(U16, |r, l| {
+            let h = l.pf.of(r.data);
+            if old(l) { h.be16(22) } else { h.u8(3) as u16 }
+        }),
+        Col::PfDirection => nums!(U16, |r, l| {
+            let h = l.pf.of(r.data);
+            match (l.has(Group::Pf), old(l)) {
+                (false, _) => 0,
+                (true, true) => h.be16(26),
+                (true, false) => pf_direction(h) as u16,
+            }
+        }),
+        Col::PfRule => nums!(U32, |r, l| {
+            let h = l.pf.of(r.data);
+            if old(l) { h.be16(20) as u32 } else { h.be32(36) }
+        }),
+        Col::PfIfname => text!(Group::Pf, |out, r, l| pf_ifname(out, l.pf.of(r.data))),
+        Col::Raw => {
+            let mut ok = true;
+            if let Vals::Bin(b) = v {
+                for r in recs {
+                    b.bytes.extend_from_slice(r.data);
+                    ok &= b.end_value();
+                }
+            }
+            ok
+        }
+    }
+}
+
+
 /// Recently formatted addresses (IPv4, IPv6, MAC): a direct-mapped table
 /// from an address's bytes to its text, so that an address that repeats
 /// (most do) is copied, not formatted again. 4096 slots of 64 bytes.
@@ -451,7 +548,8 @@ pub struct TextCache {
 
 #[derive(Clone, Copy)]
 struct Slot {
-    key: [u8; 16],
+    /// The key's bytes, as two words (zeros after its end).
+    key: (u64, u64),
     klen: u8,
     tlen: u8,
     text: [u8; 46],
@@ -461,8 +559,28 @@ const CACHE_BITS: u32 = 12;
 
 impl Default for TextCache {
     fn default() -> Self {
-        let empty = Slot { key: [0; 16], klen: u8::MAX, tlen: 0, text: [0; 46] };
+        let empty = Slot { key: (0, 0), klen: u8::MAX, tlen: 0, text: [0; 46] };
         TextCache { slots: vec![empty; 1 << CACHE_BITS].into_boxed_slice() }
+    }
+}
+
+/// `key` (at most 16 bytes) as two words, zeros after its end: plain loads
+/// for the lengths of addresses (4, 6, 16).
+#[inline(always)]
+fn key_words(key: &[u8]) -> (u64, u64) {
+    let word = |b: &[u8]| -> u64 {
+        let mut w = [0u8; 8];
+        let n = b.len().min(8);
+        w[..n].copy_from_slice(&b[..n]);
+        u64::from_ne_bytes(w)
+    };
+    match key {
+        &[a, b, c, d] => (u32::from_ne_bytes([a, b, c, d]) as u64, 0),
+        &[a, b, c, d, e, f] => (u64::from_ne_bytes([a, b, c, d, e, f, 0, 0]), 0),
+        _ => match key.get(..16).and_then(|k| <[u8; 16]>::try_from(k).ok()) {
+            Some(k) => (u64::from_ne_bytes(k[..8].try_into().unwrap_or_default()), u64::from_ne_bytes(k[8..].try_into().unwrap_or_default())),
+            None => (word(key.get(..8).unwrap_or(key)), word(key.get(8..).unwrap_or(&[]))),
+        },
     }
 }
 
@@ -471,20 +589,17 @@ impl TextCache {
     /// `f` unless known.
     #[inline(always)]
     fn append(&mut self, out: &mut Vec<u8>, key: &[u8], f: impl FnOnce(&mut Buf, &[u8])) {
-        let mut k = [0u8; 16];
         let n = key.len().min(16);
-        k[..n].copy_from_slice(&key[..n]);
-        let a = u64::from_ne_bytes(k[..8].try_into().unwrap_or_default());
-        let b = u64::from_ne_bytes(k[8..].try_into().unwrap_or_default());
+        let (a, b) = key_words(key);
         let h = (a ^ b.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - CACHE_BITS);
         let slot = &mut self.slots[h as usize];
-        if slot.klen as usize != n || slot.key != k {
+        if slot.klen as usize != n || slot.key != (a, b) {
             let mut buf = Buf::new();
             f(&mut buf, key);
             let t = buf.as_bytes();
             let tlen = t.len().min(slot.text.len());
             slot.text[..tlen].copy_from_slice(&t[..tlen]);
-            (slot.key, slot.klen, slot.tlen) = (k, n as u8, tlen as u8);
+            (slot.key, slot.klen, slot.tlen) = ((a, b), n as u8, tlen as u8);
         }
         // A copy of fixed size (a few vector moves, no call), then the
         // length cut back to the text's.
@@ -494,17 +609,28 @@ impl TextCache {
     }
 }
 
+
 /// Decodes records into the columns of one batch.
+///
+/// Records come in runs ([`Builder::push_run`]): the layers of every record
+/// of a run are located first, then each column is filled by a loop of its
+/// own over the run, and one validity bitmap per layer serves every column
+/// of that layer.
 pub struct Builder {
     cols: Vec<Col>,
-    stores: Vec<Store>,
+    vals: Vec<Vals>,
+    /// The validity of each group a column needs (not `Always`).
+    valid: Vec<(Group, BooleanBufferBuilder)>,
     schema: SchemaRef,
     link: LinkInfo,
     cache: TextCache,
     layers: Layers,
+    /// The located layers of the run being pushed (kept for its buffer).
+    locs: Vec<Loc>,
     /// Whether a chosen column reads a layer (else nothing is located).
     layered: bool,
     rows: usize,
+    cap: usize,
     /// A value past what a column's offsets can hold (over 2 GiB of text
     /// in one batch): the batch is refused.
     overflow: bool,
@@ -512,10 +638,27 @@ pub struct Builder {
 
 impl Builder {
     pub fn new(cols: Vec<Col>, link: LinkInfo, cap: usize) -> Builder {
-        let stores = cols.iter().map(|c| Store::new(c.ty(), cap)).collect();
+        let vals = cols.iter().map(|c| Vals::new(c.ty(), cap)).collect();
+        let mut groups: Vec<Group> = cols.iter().map(|c| c.group()).filter(|&g| g != Group::Always).collect();
+        groups.sort_by_key(|&g| g as u8);
+        groups.dedup();
+        let valid = groups.into_iter().map(|g| (g, BooleanBufferBuilder::new(cap))).collect();
         let schema = schema(&cols);
         let layered = !cols.iter().all(|c| matches!(c, Col::Ts | Col::Caplen | Col::Len | Col::Linktype | Col::Raw));
-        Builder { cols, stores, schema, link, cache: TextCache::default(), layers: Layers::default(), layered, rows: 0, overflow: false }
+        Builder {
+            cols,
+            vals,
+            valid,
+            schema,
+            link,
+            cache: TextCache::default(),
+            layers: Layers::default(),
+            locs: Vec::new(),
+            layered,
+            rows: 0,
+            cap,
+            overflow: false,
+        }
     }
 
     pub fn schema(&self) -> SchemaRef {
@@ -529,8 +672,11 @@ impl Builder {
     /// Forgets the rows after the first `n`.
     pub fn truncate(&mut self, n: usize) {
         if n < self.rows {
-            for s in &mut self.stores {
-                s.truncate(n);
+            for v in &mut self.vals {
+                v.truncate(n);
+            }
+            for (_, b) in &mut self.valid {
+                b.truncate(n);
             }
             self.rows = n;
         }
@@ -538,146 +684,44 @@ impl Builder {
 
     /// Appends one row: the columns of `rec`.
     pub fn push(&mut self, rec: &Record<'_>) {
-        let data = rec.data;
-        let l = if self.layered { Located::of(data, self.link.dlt, &mut self.layers) } else { Located::default() };
-        let cache = &mut self.cache;
-        for (c, s) in self.cols.iter().zip(self.stores.iter_mut()) {
-            let v = |x: u64| x as i64;
-            let ok = match c {
-                Col::Ts => {
-                    // The fraction is in nanoseconds on a feed opened with
-                    // precision="nano", else in microseconds.
-                    let frac = if self.link.nano { rec.usec } else { rec.usec.saturating_mul(1000) };
-                    s.num(Some(rec.sec.saturating_mul(1_000_000_000).saturating_add(frac)));
-                    true
-                }
-                Col::Caplen => {
-                    s.num(Some(data.len() as i64));
-                    true
-                }
-                Col::Len => {
-                    s.num(Some(rec.len as i64));
-                    true
-                }
-                Col::Linktype => {
-                    s.num(Some(self.link.dlt as i64));
-                    true
-                }
-                Col::EthSrc => s.addr(cache, l.eth.map(|h| h.bytes(6, 6)), fmt_hw),
-                Col::EthDst => s.addr(cache, l.eth.map(|h| h.bytes(0, 6)), fmt_hw),
-                Col::EthType => {
-                    s.num(l.eth.map(|h| v(h.be16(12) as u64)));
-                    true
-                }
-                Col::Vlan => {
-                    s.num(l.vlan.map(|h| v((h.be16(0) & 0xfff) as u64)));
-                    true
-                }
-                Col::IpVersion => {
-                    s.num(l.ip_field(|h| (h.u8(0) >> 4) as i64, |h| (h.u8(0) >> 4) as i64));
-                    true
-                }
-                Col::IpSrc => s.addr(cache, l.ip_addr(12, 8), fmt_ip),
-                Col::IpDst => s.addr(cache, l.ip_addr(16, 24), fmt_ip),
-                Col::IpProto => {
-                    s.num(l.ip_field(|h| h.u8(9) as i64, |h| h.u8(6) as i64));
-                    true
-                }
-                Col::IpTtl => {
-                    s.num(l.ip_field(|h| h.u8(8) as i64, |h| h.u8(7) as i64));
-                    true
-                }
-                Col::IpLen => {
-                    s.num(l.ip_field(|h| h.be16(2) as i64, |h| h.be16(4) as i64));
-                    true
-                }
-                Col::IpFlags => {
-                    s.num(l.ip4().map(|h| (h.u8(6) >> 5) as i64));
-                    true
-                }
-                Col::IpFragOffset => {
-                    s.num(l.ip4().map(|h| (h.be16(6) & 0x1fff) as i64));
-                    true
-                }
-                Col::Sport => {
-                    s.num(l.ports.map(|h| h.be16(0) as i64));
-                    true
-                }
-                Col::Dport => {
-                    s.num(l.ports.map(|h| h.be16(2) as i64));
-                    true
-                }
-                Col::TcpFlags => {
-                    s.num(l.tcp.map(|h| h.u8(13) as i64));
-                    true
-                }
-                Col::TcpSeq => {
-                    s.num(l.tcp.map(|h| h.be32(4) as i64));
-                    true
-                }
-                Col::TcpAck => {
-                    s.num(l.tcp.map(|h| h.be32(8) as i64));
-                    true
-                }
-                Col::TcpWindow => {
-                    s.num(l.tcp.map(|h| h.be16(14) as i64));
-                    true
-                }
-                Col::IcmpType => {
-                    s.num(l.icmp.map(|h| h.u8(0) as i64));
-                    true
-                }
-                Col::IcmpCode => {
-                    s.num(l.icmp.map(|h| h.u8(1) as i64));
-                    true
-                }
-                Col::PayloadLen => {
-                    s.num(l.payload.map(|n| n as i64));
-                    true
-                }
-                Col::PfAction => {
-                    s.num(l.pf_field(|h| h.u8(2) as i64, |h| h.be16(24) as i64));
-                    true
-                }
-                Col::PfReason => {
-                    s.num(l.pf_field(|h| h.u8(3) as i64, |h| h.be16(22) as i64));
-                    true
-                }
-                Col::PfDirection => {
-                    s.num(l.pf_field(|h| pf_direction(h) as i64, |h| h.be16(26) as i64));
-                    true
-                }
-                Col::PfRule => {
-                    s.num(l.pf_field(|h| h.be32(36) as i64, |h| h.be16(20) as i64));
-                    true
-                }
-                Col::PfIfname => s.text(l.pf.map(|(_, h)| {
-                    move |b: &mut Buf| {
-                        let name = h.bytes(4, 16);
-                        let end = name.iter().position(|&c| c == 0).unwrap_or(name.len());
-                        // Interface names are ASCII; anything else is shown
-                        // as `padded_str` (the `ifname` getter) shows it.
-                        let text = crate::packet::fields::padded_str(name.get(..end).unwrap_or(&[]));
-                        use std::fmt::Write;
-                        let _ = b.write_str(&text);
-                    }
-                })),
-                Col::Raw => match s {
-                    Store::Bin(bin) => {
-                        bin.bytes.extend_from_slice(data);
-                        bin.end_value(true)
-                    }
-                    _ => true,
-                },
-            };
-            self.overflow |= !ok;
+        self.push_run(std::slice::from_ref(rec));
+    }
+
+    /// Appends one row per record of `recs`, in order.
+    pub fn push_run(&mut self, recs: &[Record<'_>]) {
+        self.locs.clear();
+        self.locs.resize(recs.len(), Loc::NONE);
+        if self.layered {
+            for (l, r) in self.locs.iter_mut().zip(recs) {
+                l.locate(&mut self.layers, r.data, self.link.dlt);
+            }
         }
-        self.rows += 1;
+        for (g, b) in &mut self.valid {
+            let m = bit(*g);
+            for l in &self.locs {
+                b.append(l.flags & m != 0);
+            }
+        }
+        for (&c, v) in self.cols.iter().zip(self.vals.iter_mut()) {
+            self.overflow |= !fill(c, v, recs, &self.locs, self.link, &mut self.cache);
+        }
+        self.rows += recs.len();
     }
 
     /// The rows built so far, as a batch; the builder starts empty again.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
-        let arrays: Vec<ArrayRef> = self.stores.iter_mut().map(|s| s.finish()).collect();
+        let mut nulls: [Option<NullBuffer>; GROUPS] = Default::default();
+        for (g, b) in &mut self.valid {
+            let n = NullBuffer::new(b.finish());
+            nulls[*g as usize] = (n.null_count() > 0).then_some(n);
+        }
+        let cap = self.cap;
+        let arrays: Vec<ArrayRef> = self
+            .cols
+            .iter()
+            .zip(self.vals.iter_mut())
+            .map(|(c, v)| v.finish(nulls[c.group() as usize].clone(), cap))
+            .collect();
         let rows = std::mem::take(&mut self.rows);
         if std::mem::take(&mut self.overflow) {
             return Err(ArrowError::ComputeError(
