@@ -394,6 +394,35 @@ def test_threads_give_the_same_batches(mixed, synthetic, threads):
         assert pa.Table.from_batches(many).equals(pa.Table.from_batches(one))
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_decode_runs_of_a_mapped_file_in_parts(mixed, synthetic, pcapng, threads):
+    # Large batches: runs of thousands of records, each cut in one part per
+    # thread (decoded straight from the mapped file, parts appended in
+    # order); pcapng: records copied, whole batches decoded per thread.
+    for path in (mixed[0], synthetic, pcapng):
+        one = pa.table(pcap.Offline(str(path)).batches(columns=ALL))
+        for size in (65536, 2500):
+            many = list(pa.RecordBatchReader.from_stream(
+                pcap.Offline(str(path)).batches(columns=ALL, batch_size=size, threads=threads)))
+            assert {b.num_rows for b in many[:-1]} <= {size}
+            assert pa.Table.from_batches(many).equals(one)
+
+
+def test_a_stream_the_garbage_collector_releases_inside_a_call_of_ours():
+    # pyarrow drops a reader with the GIL released; the collector may run
+    # that inside a loop() callback, where PyO3 takes the GIL for held.
+    # Releasing the feed then crashed the interpreter.
+    import gc
+    reader = pa.RecordBatchReader.from_stream(pcap.Offline(str(SAMPLE)).batches(batch_size=1))
+    reader.read_next_batch()
+    cycle = [reader]
+    cycle.append(cycle)
+    del reader, cycle
+    seen = []
+    pcap.Offline(str(SAMPLE)).loop(1, lambda *a: seen.append(gc.collect()))
+    assert len(seen) == 1 and seen[0] >= 1
+
+
 def test_threads_on_a_damaged_file_and_bad_values(mixed, tmp_path):
     data = Path(mixed[0]).read_bytes()
     bad = tmp_path / "cut.pcap"

@@ -8,7 +8,7 @@
 //! a batch.
 
 use super::feed::{Feed, Open};
-use super::source::Wait;
+use super::source::{Source, Wait};
 use crate::io::record::{Record, Sink};
 use crate::py::error::{pcap_error, pcap_error_about};
 use crate::table::columns::{self, Builder, Col};
@@ -28,6 +28,12 @@ const MAX_BATCH: usize = 1 << 24;
 
 /// How many records the filter rejects between two checks for signals.
 const SIGNAL_CHECK_INTERVAL: u32 = 65536;
+
+/// Records per run handed to a builder on one thread, and on several
+/// (each run is cut in one part per thread; a thread is started per run,
+/// and a part of 2048 records is decoded in about 0.3 ms).
+const RUN: usize = 1024;
+const RUN_THREADED: usize = 4096;
 
 /// The most decoding threads `threads=` asks for.
 const MAX_THREADS: usize = 64;
@@ -59,6 +65,8 @@ struct TableSink<'b, 'py> {
     /// may read again).
     whole: usize,
     limit: usize,
+    /// The most records per run (more for a builder on several threads).
+    run_max: usize,
 }
 
 impl Sink for TableSink<'_, '_> {
@@ -92,10 +100,17 @@ impl Sink for TableSink<'_, '_> {
     fn build_run(&mut self, recs: &[Record<'_>]) -> PyResult<()> {
         self.b.truncate(self.whole);
         match &mut self.b {
+            // A run decoded on several threads lets other Python threads
+            // run meanwhile.
+            Target::Decode(b) if b.threads() > 1 => self.py.detach(|| b.push_run(recs)),
             Target::Decode(b) => b.push_run(recs),
             Target::Copy(s) => recs.iter().for_each(|r| s.push(r)),
         }
         Ok(())
+    }
+
+    fn run_max(&self) -> usize {
+        self.run_max
     }
 
     #[inline]
@@ -121,8 +136,8 @@ impl Sink for TableSink<'_, '_> {
 /// batch is full, the read timeout passes (counted from the call) or
 /// `breakloop()`. The rows read before an error stay in `b` (no row of a
 /// record not read whole); the error is returned with them.
-fn fill(feed: &Feed, py: Python<'_>, open: &mut Open, b: Target<'_>, limit: usize) -> PyResult<()> {
-    let mut sink = TableSink { py, b, skipped: 0, whole: 0, limit };
+fn fill(feed: &Feed, py: Python<'_>, open: &mut Open, b: Target<'_>, limit: usize, run_max: usize) -> PyResult<()> {
+    let mut sink = TableSink { py, b, skipped: 0, whole: 0, limit, run_max };
     let res = fill_into(feed, py, open, &mut sink);
     let whole = sink.whole;
     sink.b.truncate(whole);
@@ -201,7 +216,8 @@ pub(crate) fn check_batch_size(n: i64) -> PyResult<usize> {
 /// A columnar read of a feed in progress: what `batches()` and
 /// `to_parquet` pull batches from.
 pub struct TableReader {
-    feed: Py<Feed>,
+    /// Released in `drop`, with the GIL taken for real.
+    feed: std::mem::ManuallyDrop<Py<Feed>>,
     /// One per decoding thread.
     builders: Vec<Builder>,
     /// Records read but not yet decoded (with more than one thread).
@@ -236,10 +252,19 @@ impl TableReader {
                 PyValueError::new_err(format!("threads must be between 0 (one per core) and {MAX_THREADS}, got {t}"))
             })?,
         };
-        let builders =
-            (0..threads).map(|_| Builder::new(cols.clone(), f.link, batch_size.min(65536))).collect();
+        let cap = batch_size.min(65536);
+        // A file read from memory: one builder decodes each run of records
+        // on every thread, straight from the mapped file. Other sources
+        // (pipes, pcapng, interfaces): records are copied out, and whole
+        // batches decoded one per thread.
+        let in_memory = f.with_open(|open| Ok(matches!(&open.source, Source::File(s) if s.reads_runs())))?;
+        let builders = if threads > 1 && in_memory {
+            vec![Builder::new(cols, f.link, cap).with_threads(threads)]
+        } else {
+            (0..threads).map(|_| Builder::new(cols.clone(), f.link, cap)).collect()
+        };
         Ok(TableReader {
-            feed: feed.clone().unbind(),
+            feed: std::mem::ManuallyDrop::new(feed.clone().unbind()),
             builders,
             stage: Stage::default(),
             ready: VecDeque::new(),
@@ -278,10 +303,11 @@ impl TableReader {
         let limit = self.batch_size.saturating_mul(threads);
         let res = if threads == 1 {
             let b = &mut self.builders[0];
-            feed.with_open(|open| fill(feed, py, open, Target::Decode(b), limit))
+            let run = if b.threads() > 1 { RUN_THREADED } else { RUN };
+            feed.with_open(|open| fill(feed, py, open, Target::Decode(b), limit, run))
         } else {
             let st = &mut self.stage;
-            feed.with_open(|open| fill(feed, py, open, Target::Copy(st), limit))
+            feed.with_open(|open| fill(feed, py, open, Target::Copy(st), limit, RUN))
         };
         if let Err(e) = res {
             self.pending = Some(e);
@@ -301,6 +327,25 @@ impl TableReader {
             self.ready.push_back(b.map_err(|e| pcap_error_about(&feed.name, &e.to_string()))?);
         }
         Ok(())
+    }
+}
+
+impl Drop for TableReader {
+    /// A stream's consumer may drop it with the GIL released under a
+    /// call of ours (pyarrow releases it to drop a reader, and the garbage
+    /// collector can run that inside any call that allocates): PyO3 would
+    /// then take the GIL for held and release the feed without it. The GIL
+    /// is taken here with `PyGILState_Ensure`, which knows.
+    fn drop(&mut self) {
+        // SAFETY: the feed is taken once, here; PyGILState_Ensure and
+        // PyGILState_Release pair up on this thread.
+        unsafe {
+            let feed = std::mem::ManuallyDrop::take(&mut self.feed);
+            let g = pyo3::ffi::PyGILState_Ensure();
+            drop(feed);
+            drop(self.pending.take());
+            pyo3::ffi::PyGILState_Release(g);
+        }
     }
 }
 

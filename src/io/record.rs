@@ -70,6 +70,11 @@ pub trait Sink {
         Ok(())
     }
 
+    /// The most records the sink wants in one run.
+    fn run_max(&self) -> usize {
+        1024
+    }
+
     /// Consumes the `n` records of the last `build_run`, all read whole.
     fn take_run(&mut self, n: usize) -> PyResult<()> {
         let _ = n;

@@ -320,6 +320,22 @@ impl<O: Copy + Default + TryFrom<usize>> Var<O> {
         }
     }
 
+    /// Moves `other`'s values to the end of these; false when they do not
+    /// fit the offsets.
+    fn append(&mut self, other: &mut Var<O>, to_usize: impl Fn(O) -> usize) -> bool {
+        let base = self.bytes.len();
+        self.bytes.extend_from_slice(&other.bytes);
+        let mut ok = true;
+        self.offsets.extend(other.offsets.iter().skip(1).map(|&o| {
+            O::try_from(base + to_usize(o)).unwrap_or_else(|_| {
+                ok = false;
+                O::default()
+            })
+        }));
+        other.truncate(0, to_usize);
+        ok
+    }
+
     fn truncate(&mut self, n: usize, to_usize: impl Fn(O) -> usize) {
         self.offsets.truncate(n + 1);
         let end = self.offsets.last().map_or(0, |&o| to_usize(o));
@@ -369,6 +385,22 @@ impl Vals {
             Ty::Text => Vals::Text(Var::new(cap)),
             Ty::Bin => Vals::Bin(Var::new(cap)),
         }
+    }
+
+    /// Moves `other`'s values (of the same type) to the end of these;
+    /// false when a text column outgrew its offsets.
+    fn append(&mut self, other: &mut Vals) -> bool {
+        match (self, other) {
+            (Vals::Ts(v), Vals::Ts(o)) => v.append(o),
+            (Vals::U8(v), Vals::U8(o)) => v.append(o),
+            (Vals::U16(v), Vals::U16(o)) => v.append(o),
+            (Vals::U32(v), Vals::U32(o)) => v.append(o),
+            (Vals::I32(v), Vals::I32(o)) => v.append(o),
+            (Vals::Text(v), Vals::Text(o)) => return v.append(o, |x| x as usize),
+            (Vals::Bin(v), Vals::Bin(o)) => return v.append(o, |x| x as usize),
+            _ => return false,
+        }
+        true
     }
 
     fn truncate(&mut self, n: usize) {
@@ -610,6 +642,14 @@ impl TextCache {
 }
 
 
+/// Records located and filled at a time on one thread (their located
+/// layers and header bytes stay in the L2 cache).
+const PART: usize = 1024;
+
+/// The fewest records of a run decoded on several threads (fewer: the
+/// threads would cost more than they save).
+const PAR_MIN: usize = 2048;
+
 /// Decodes records into the columns of one batch.
 ///
 /// Records come in runs ([`Builder::push_run`]): the layers of every record
@@ -625,6 +665,9 @@ pub struct Builder {
     link: LinkInfo,
     cache: TextCache,
     layers: Layers,
+    /// Builders of the parts of a run decoded on other threads (one per
+    /// thread past the first), appended to this one after each run.
+    others: Vec<Builder>,
     /// The located layers of the run being pushed (kept for its buffer).
     locs: Vec<Loc>,
     /// Whether a chosen column reads a layer (else nothing is located).
@@ -653,12 +696,30 @@ impl Builder {
             link,
             cache: TextCache::default(),
             layers: Layers::default(),
+            others: Vec::new(),
             locs: Vec::new(),
             layered,
             rows: 0,
             cap,
             overflow: false,
         }
+    }
+
+    /// The same builder decoding each large run on `threads` threads: the
+    /// run is cut in `threads` parts, each decoded on its own thread (the
+    /// first into this builder, the others into builders of their own
+    /// whose columns are then appended to this one's, in order).
+    pub fn with_threads(mut self, threads: usize) -> Builder {
+        let cap = self.cap;
+        self.others = (1..threads.max(1))
+            .map(|_| Builder::new(self.cols.clone(), self.link, cap.div_ceil(threads)))
+            .collect();
+        self
+    }
+
+    /// The threads each large run is decoded on.
+    pub fn threads(&self) -> usize {
+        self.others.len() + 1
     }
 
     pub fn schema(&self) -> SchemaRef {
@@ -689,23 +750,60 @@ impl Builder {
 
     /// Appends one row per record of `recs`, in order.
     pub fn push_run(&mut self, recs: &[Record<'_>]) {
-        self.locs.clear();
-        self.locs.resize(recs.len(), Loc::NONE);
-        if self.layered {
-            for (l, r) in self.locs.iter_mut().zip(recs) {
-                l.locate(&mut self.layers, r.data, self.link.dlt);
+        if self.others.is_empty() || recs.len() < PAR_MIN {
+            return self.push_here(recs);
+        }
+        let per = recs.len().div_ceil(self.others.len() + 1);
+        let mut parts = recs.chunks(per);
+        let first = parts.next().unwrap_or(&[]);
+        let mut others = std::mem::take(&mut self.others);
+        std::thread::scope(|scope| {
+            for (b, part) in others.iter_mut().zip(parts) {
+                scope.spawn(move || b.push_here(part));
             }
+            self.push_here(first);
+        });
+        for b in &mut others {
+            self.append(b);
         }
-        for (g, b) in &mut self.valid {
-            let m = bit(*g);
-            for l in &self.locs {
-                b.append(l.flags & m != 0);
+        self.others = others;
+    }
+
+    /// [`Builder::push_run`] on this thread.
+    fn push_here(&mut self, recs: &[Record<'_>]) {
+        // In parts whose located layers stay in the cache.
+        for part in recs.chunks(PART) {
+            self.locs.clear();
+            self.locs.resize(part.len(), Loc::NONE);
+            if self.layered {
+                for (l, r) in self.locs.iter_mut().zip(part) {
+                    l.locate(&mut self.layers, r.data, self.link.dlt);
+                }
             }
+            for (g, b) in &mut self.valid {
+                let m = bit(*g);
+                for l in &self.locs {
+                    b.append(l.flags & m != 0);
+                }
+            }
+            for (&c, v) in self.cols.iter().zip(self.vals.iter_mut()) {
+                self.overflow |= !fill(c, v, part, &self.locs, self.link, &mut self.cache);
+            }
+            self.rows += part.len();
         }
-        for (&c, v) in self.cols.iter().zip(self.vals.iter_mut()) {
-            self.overflow |= !fill(c, v, recs, &self.locs, self.link, &mut self.cache);
+    }
+
+    /// Moves the rows of `other` (a builder of the same columns) to the
+    /// end of this one's.
+    fn append(&mut self, other: &mut Builder) {
+        for (v, o) in self.vals.iter_mut().zip(other.vals.iter_mut()) {
+            self.overflow |= !v.append(o);
         }
-        self.rows += recs.len();
+        for ((_, b), (_, o)) in self.valid.iter_mut().zip(other.valid.iter_mut()) {
+            b.append_buffer(&o.finish());
+        }
+        self.overflow |= std::mem::take(&mut other.overflow);
+        self.rows += std::mem::take(&mut other.rows);
     }
 
     /// The rows built so far, as a batch; the builder starts empty again.

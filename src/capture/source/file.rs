@@ -75,16 +75,13 @@ fn file_seconds(sec: i64) -> i64 {
 // the fast reader does the same (`as i32`, then Rust's `/`), so that both
 // readers and tcpdump agree even on a field out of its range (>= 2^31).
 
-/// The most records handed to a sink in one run (their located layers stay
-/// in the L2 cache while the columns are filled).
-const RUN: usize = 1024;
-
 /// Hands `sink` (which takes runs) a run of the records the fast reader
 /// has at hand, those the filter accepts; false when it had none (the
 /// next record is read one at a time).
 #[inline]
 fn pump_run<S: Sink>(r: &mut FastReader, filter: Option<&ActiveFilter>, sink: &mut S) -> PyResult<bool> {
-    let max = sink.remaining().unwrap_or(RUN).min(RUN);
+    let max = sink.run_max();
+    let max = sink.remaining().unwrap_or(max).min(max);
     let run = r.run(max);
     if run.recs.is_empty() {
         return Ok(false);
@@ -333,6 +330,12 @@ impl FileSource {
             }
         }
         Ok(Pumped::More)
+    }
+
+    /// Whether records are read from memory (the fast reader), so that a
+    /// sink that takes runs gets them.
+    pub fn reads_runs(&self) -> bool {
+        self.fast.is_some()
     }
 
     /// Applies `filter` to the records read from now on (libpcap was given
