@@ -5,8 +5,11 @@ by pyarrow, polars and DuckDB, damaged files, and the stream's contract."""
 import os
 import pty
 import random
+import signal
+import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -421,6 +424,87 @@ def test_a_stream_the_garbage_collector_releases_inside_a_call_of_ours():
     seen = []
     pcap.Offline(str(SAMPLE)).loop(1, lambda *a: seen.append(gc.collect()))
     assert len(seen) == 1 and seen[0] >= 1
+
+
+@pytest.fixture(scope="module")
+def long_capture(tmp_path_factory):
+    """300,000 small UDP frames: a read of many batches."""
+    path = tmp_path_factory.mktemp("long") / "long.pcap"
+    frame = bytes(12) + b"\x08\x00" + bytes([0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]) + bytes(8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        f.write(b"".join(struct.pack("<IIII", i, 0, len(frame), len(frame)) + frame for i in range(300_000)))
+    return path
+
+
+class Alarm(Exception):
+    pass
+
+
+@pytest.fixture
+def alarm():
+    """Raises `Alarm` from a SIGALRM handler `seconds` after `alarm(seconds)`."""
+    def raise_alarm(*_):
+        raise Alarm("the alarm went off")
+    old = signal.signal(signal.SIGALRM, raise_alarm)
+    try:
+        yield lambda seconds: signal.setitimer(signal.ITIMER_REAL, seconds)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_a_signal_ends_a_long_read_promptly_and_loses_nothing(long_capture, alarm, tmp_path):
+    pl = pytest.importorskip("polars")
+    everything = list(range(300_000))
+    # to_parquet: the file is closed with every row written so far, and
+    # the feed goes on from the first row not written.
+    feed = pcap.Offline(str(long_capture))
+    dest = tmp_path / "cut.parquet"
+    alarm(0.05)
+    t0 = time.monotonic()
+    with pytest.raises(Alarm, match="the alarm went off"):
+        table.to_parquet(feed, dest, columns=["ts"], batch_size=16)
+    assert time.monotonic() - t0 < 2
+    written = pq.read_table(dest).column("ts").cast(pa.int64()).to_pylist()
+    rest = pa.table(feed.batches(columns=["ts"])).column("ts").cast(pa.int64()).to_pylist()
+    assert 0 < len(written) < 300_000
+    assert [t // 10**9 for t in written + rest] == everything
+    # Inside a consumer, the handler's exception becomes the consumer's
+    # error with its text (or is raised as it is, when the signal came
+    # while the consumer's own Python code ran).
+    alarm(0.05)
+    with pytest.raises((Alarm, OSError)) as e:
+        pa.table(pcap.Offline(str(long_capture)).batches(columns=["ts"], batch_size=16))
+    assert (type(e.value), str(e.value)) in {(Alarm, "the alarm went off"), (OSError, "Io error: the alarm went off")}
+    alarm(0.05)
+    with pytest.raises((Alarm, pl.exceptions.ComputeError)) as e:
+        pl.DataFrame(pcap.Offline(str(long_capture)).batches(columns=["ts"], batch_size=16))
+    assert (type(e.value), str(e.value)) in {
+        (Alarm, "the alarm went off"),
+        (pl.exceptions.ComputeError, "got external error: Io error: the alarm went off")}
+
+
+def test_an_error_inside_a_consumer_names_the_file(mixed, tmp_path):
+    pl = pytest.importorskip("polars")
+    duckdb = pytest.importorskip("duckdb")
+    data = Path(mixed[0]).read_bytes()
+    bad = tmp_path / "cut.pcap"
+    bad.write_bytes(data[:len(data) // 2 + 7])
+    with pytest.raises(pcap.PcapError) as err:
+        pcap.Offline(str(bad)).loop(0, lambda *a: None)
+    text = str(err.value)
+    assert text.startswith(str(bad) + ": truncated dump file; tried to read ")
+    with pytest.raises(OSError) as e:
+        pa.table(pcap.Offline(str(bad)).batches())
+    assert type(e.value) is OSError and str(e.value) == "Io error: " + text
+    with pytest.raises(pl.exceptions.ComputeError) as e:
+        pl.DataFrame(pcap.Offline(str(bad)).batches())
+    assert str(e.value) == "got external error: Io error: " + text
+    with pytest.raises(duckdb.InvalidInputException) as e:
+        stream = pcap.Offline(str(bad)).batches()
+        duckdb.sql("select count(*) from stream").fetchall()
+    assert str(e.value) == "Invalid Input Error: reading the stream of the Python object 'stream' failed: Io error: " + text
 
 
 def test_threads_on_a_damaged_file_and_bad_values(mixed, tmp_path):

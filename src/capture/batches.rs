@@ -463,26 +463,22 @@ pub fn _to_parquet(
         parquet::Error::Compression(msg) => PyValueError::new_err(msg),
         e => io_err(&e),
     })?;
-    let mut failed = None;
-    loop {
-        match reader.next(py) {
-            Ok(Some(batch)) => {
-                py.detach(|| w.write(&batch)).map_err(|e| io_err(&e))?;
-                if let Some(p) = progress {
-                    p.call1((reader.rows,))?;
-                }
-                py.check_signals()?;
+    // Whatever ends the writing (the read's error, a write error, the
+    // progress callback's or a signal handler's exception), the file is
+    // closed with the rows written so far before it is raised.
+    let mut write_all = || -> PyResult<()> {
+        while let Some(batch) = reader.next(py)? {
+            py.detach(|| w.write(&batch)).map_err(|e| io_err(&e))?;
+            if let Some(p) = progress {
+                p.call1((reader.rows,))?;
             }
-            Ok(None) => break,
-            Err(e) => {
-                failed = Some(e);
-                break;
-            }
+            py.check_signals()?;
         }
-    }
-    py.detach(|| w.close()).map_err(|e| io_err(&e))?;
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(reader.rows),
-    }
+        Ok(())
+    };
+    let written = write_all();
+    let closed = py.detach(|| w.close());
+    written?;
+    closed.map_err(|e| io_err(&e))?;
+    Ok(reader.rows)
 }
