@@ -458,14 +458,20 @@ def test_a_signal_ends_a_long_read_promptly_and_loses_nothing(long_capture, alar
     pl = pytest.importorskip("polars")
     everything = list(range(300_000))
     # to_parquet: the file is closed with every row written so far, and
-    # the feed goes on from the first row not written.
+    # the feed goes on from the first row not written. The alarm is set
+    # once the first batch is written (the read is under way).
     feed = pcap.Offline(str(long_capture))
     dest = tmp_path / "cut.parquet"
-    alarm(0.05)
-    t0 = time.monotonic()
+    started = []
+
+    def progress(rows):
+        if not started:
+            started.append(time.monotonic())
+            alarm(0.02)
     with pytest.raises(Alarm, match="the alarm went off"):
-        table.to_parquet(feed, dest, columns=["ts"], batch_size=16)
-    assert time.monotonic() - t0 < 2
+        table.to_parquet(feed, dest, columns=["ts"], batch_size=4, progress=progress)
+    assert time.monotonic() - started[0] < 2
+    alarm(0)
     written = pq.read_table(dest).column("ts").cast(pa.int64()).to_pylist()
     rest = pa.table(feed.batches(columns=["ts"])).column("ts").cast(pa.int64()).to_pylist()
     assert 0 < len(written) < 300_000
@@ -473,13 +479,15 @@ def test_a_signal_ends_a_long_read_promptly_and_loses_nothing(long_capture, alar
     # Inside a consumer, the handler's exception becomes the consumer's
     # error with its text (or is raised as it is, when the signal came
     # while the consumer's own Python code ran).
-    alarm(0.05)
+    alarm(0.02)
     with pytest.raises((Alarm, OSError)) as e:
-        pa.table(pcap.Offline(str(long_capture)).batches(columns=["ts"], batch_size=16))
+        pa.table(pcap.Offline(str(long_capture)).batches(columns=["ts"], batch_size=4))
+    alarm(0)
     assert (type(e.value), str(e.value)) in {(Alarm, "the alarm went off"), (OSError, "Io error: the alarm went off")}
-    alarm(0.05)
+    alarm(0.02)
     with pytest.raises((Alarm, pl.exceptions.ComputeError)) as e:
-        pl.DataFrame(pcap.Offline(str(long_capture)).batches(columns=["ts"], batch_size=16))
+        pl.DataFrame(pcap.Offline(str(long_capture)).batches(columns=["ts"], batch_size=4))
+    alarm(0)
     assert (type(e.value), str(e.value)) in {
         (Alarm, "the alarm went off"),
         (pl.exceptions.ComputeError, "got external error: Io error: the alarm went off")}
