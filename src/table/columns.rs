@@ -573,7 +573,9 @@ fn fill(c: Col, v: &mut Vals, recs: &[Record<'_>], locs: &[Loc], link: LinkInfo,
 
 /// Recently formatted addresses (IPv4, IPv6, MAC): a direct-mapped table
 /// from an address's bytes to its text, so that an address that repeats
-/// (most do) is copied, not formatted again. 4096 slots of 64 bytes.
+/// (most do) is copied, not formatted again. 16,384 slots of 64 bytes
+/// (1 MiB: 4-5 % faster than 256 KiB on the bench capture's many
+/// addresses, 64 KiB slower).
 pub struct TextCache {
     slots: Box<[Slot]>,
 }
@@ -587,7 +589,7 @@ struct Slot {
     text: [u8; 46],
 }
 
-const CACHE_BITS: u32 = 12;
+const CACHE_BITS: u32 = 14;
 
 impl Default for TextCache {
     fn default() -> Self {
@@ -606,9 +608,9 @@ fn key_words(key: &[u8]) -> (u64, u64) {
         w[..n].copy_from_slice(&b[..n]);
         u64::from_ne_bytes(w)
     };
-    match key {
-        &[a, b, c, d] => (u32::from_ne_bytes([a, b, c, d]) as u64, 0),
-        &[a, b, c, d, e, f] => (u64::from_ne_bytes([a, b, c, d, e, f, 0, 0]), 0),
+    match *key {
+        [a, b, c, d] => (u32::from_ne_bytes([a, b, c, d]) as u64, 0),
+        [a, b, c, d, e, f] => (u64::from_ne_bytes([a, b, c, d, e, f, 0, 0]), 0),
         _ => match key.get(..16).and_then(|k| <[u8; 16]>::try_from(k).ok()) {
             Some(k) => (u64::from_ne_bytes(k[..8].try_into().unwrap_or_default()), u64::from_ne_bytes(k[8..].try_into().unwrap_or_default())),
             None => (word(key.get(..8).unwrap_or(key)), word(key.get(8..).unwrap_or(&[]))),
