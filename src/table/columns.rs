@@ -648,9 +648,9 @@ impl TextCache {
 /// layers and header bytes stay in the L2 cache).
 const PART: usize = 1024;
 
-/// The fewest records of a run decoded on several threads (fewer: the
-/// threads would cost more than they save).
-const PAR_MIN: usize = 2048;
+/// The fewest records of a part of a run decoded on a thread of its own
+/// (fewer: starting the thread would cost more than it saves).
+const PAR_PART: usize = 1024;
 
 /// Decodes records into the columns of one batch.
 ///
@@ -752,10 +752,11 @@ impl Builder {
 
     /// Appends one row per record of `recs`, in order.
     pub fn push_run(&mut self, recs: &[Record<'_>]) {
-        if self.others.is_empty() || recs.len() < PAR_MIN {
+        let parts = (recs.len() / PAR_PART).clamp(1, self.others.len() + 1);
+        if parts == 1 {
             return self.push_here(recs);
         }
-        let per = recs.len().div_ceil(self.others.len() + 1);
+        let per = recs.len().div_ceil(parts);
         let mut parts = recs.chunks(per);
         let first = parts.next().unwrap_or(&[]);
         let mut others = std::mem::take(&mut self.others);
