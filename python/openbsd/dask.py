@@ -33,12 +33,12 @@ def _to_pandas(batches: Any) -> Any:
 
 
 def _read_partition(part: _parts.Part, filter: Optional[str] = None,
-                    columns: Optional[Sequence[str]] = None) -> Any:
+                    columns: Optional[Sequence[str]] = None, precision: str = "micro") -> Any:
     """One partition: :func:`openbsd.parts.read_part` of ``part`` as a
     pandas DataFrame. Dask passes fewer ``columns`` when a query needs
     fewer (projection)."""
     cols = None if columns is None else list(columns)
-    return _to_pandas(_parts.read_part(part.path, part.start, part.end, cols, filter))
+    return _to_pandas(_parts.read_part(part.path, part.start, part.end, cols, filter, precision=precision))
 
 
 def read_pcap(
@@ -46,6 +46,7 @@ def read_pcap(
     columns: Optional[Sequence[str]] = None,
     filter: Optional[str] = None,
     partition_size: Union[int, str, None] = "256MiB",
+    precision: str = "micro",
 ) -> "dd.DataFrame":
     """A lazy Dask DataFrame of the packets of the capture files
     ``paths_or_glob`` (local paths, fsspec URLs such as ``s3://``,
@@ -55,7 +56,9 @@ def read_pcap(
     ``columns``: the table columns to read (docs/tables.md; ``None``: the
     default set for the first file's link type). ``filter``: a BPF filter
     applied while reading. ``partition_size``: bytes per partition (an int
-    or ``"256MiB"``); ``None``: one partition per file.
+    or ``"256MiB"``); ``None``: one partition per file. ``precision``:
+    ``"nano"`` reads ``ts`` to the nanosecond, as
+    ``Offline(path, precision="nano")`` does (else to the microsecond).
 
     Rows are in file order (files in the order given, globs sorted), the
     partitions together hold every packet once. Only the file sizes and the
@@ -64,7 +67,7 @@ def read_pcap(
     """
     plan = _parts.plan(paths_or_glob, partition_size)
     # An empty read of the first file's header gives the schema.
-    meta = _read_partition(_parts.Part(plan[0].path, 0, 0), filter, columns)
+    meta = _read_partition(_parts.Part(plan[0].path, 0, 0), filter, columns, precision)
     return dd.from_map(  # type: ignore[no-any-return,no-untyped-call]
         _read_partition, plan, meta=meta, label="read-pcap", enforce_metadata=False,
-        filter=filter, columns=list(meta.columns))
+        filter=filter, columns=list(meta.columns), precision=precision)

@@ -16,7 +16,7 @@ the answer is the sequential read, or an error, never a silent difference.
 Paths are local paths or fsspec URLs (``file://``, ``memory://``,
 ``s3://`` ...; fsspec is needed only for URLs). A part reads its byte range,
 plus what finding the split points needs (about three of the file's
-largest records past each end), and parses it from memory.
+largest records past each end), a few MiB at a time.
 
 The plan's parts must be consecutive ranges of one size (the last one
 shorter), as :func:`plan` makes them: the step is how a part whose end is in
@@ -108,16 +108,25 @@ class _File:
 
             self._fs, self._path = fsspec.core.url_to_fs(path)
             try:
-                self.size = int(self._fs.size(self._path))
+                info = self._fs.info(self._path)
             except FileNotFoundError as e:
                 raise PcapError(f"{path}: No such file or directory") from e
+            self.size = int(info["size"])
+            self.token = str(info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("created") or "")
             self._fd = None
         else:
             try:
                 self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
             except OSError as e:
                 raise PcapError(e.errno, f"{path}: {e.strerror}") from e
-            self.size = os.fstat(self._fd).st_size
+            st = os.fstat(self._fd)
+            self.size = st.st_size
+            self.token = f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}"
+
+    def source(self) -> Any:
+        """What the native reader reads the part from: the local path
+        (read there in chunks), or this file's ``read``."""
+        return self.name if self._fd is not None else self.read
 
     def read(self, start: int, end: int) -> bytes:
         end = min(end, self.size)
@@ -216,17 +225,21 @@ def read_part_records(
     byte_end: int,
     callback: Callable[[bytes, Tuple[int, int], int], Any],
     filter: Optional[str] = None,
+    precision: str = "micro",
 ) -> int:
     """Calls ``callback(packet, (sec, usec), length)``, as ``Offline.loop``
     does, for each record of the part ``byte_start..byte_end`` of ``path``
-    that passes the BPF ``filter``; returns how many were delivered."""
+    that passes the BPF ``filter``; returns how many were delivered.
+    ``precision="nano"``: time stamps ``(sec, nsec)``, as
+    ``Offline(path, precision="nano")`` gives them."""
     with _File(path) as f:
         fmt = _format(f)
         b = _bounds(f, fmt, byte_start, byte_end)
         if b is None:
             return 0
         s, e = b
-        count: int = _native._read_part(f.name, fmt.head, f.read(s, e), s, s, e, f.size, callback, filter)
+        count: int = _native._read_part(f.name, fmt.head, f.source(), 0, s, e, f.size, callback, filter,
+                                        precision=precision, token=f.token)
         return count
 
 
@@ -237,6 +250,7 @@ def read_part(
     columns: Optional[List[str]] = None,
     filter: Optional[str] = None,
     batch_size: int = 65536,
+    precision: str = "micro",
 ) -> "PartBatches":
     """The records of the part ``byte_start..byte_end`` of ``path`` that pass
     the BPF ``filter``, decoded into the table ``columns`` (those of
@@ -248,13 +262,19 @@ def read_part(
     consumed once. The function and its arguments pickle, so any engine
     can run it on a worker: this is the entry point of
     :func:`openbsd.dask.read_pcap`, and of Ray Data or Spark readers
-    (docs/distributed.md)."""
+    (docs/distributed.md).
+
+    ``precision="nano"``: the ``ts`` column in nanoseconds as
+    ``Offline(path, precision="nano")`` reads them (else microseconds,
+    shown as ``timestamp[ns]`` all the same). The part holds a few MiB of
+    the file at a time (a 4 MiB chunk, or one record when longer), not its
+    whole byte range."""
     with _File(path) as f:
         fmt = _format(f)
         b = _bounds(f, fmt, byte_start, byte_end)
         s, e = b if b is not None else (byte_start, byte_start)
-        stream, rows, names = _native._read_part(f.name, fmt.head, f.read(s, e), s, s, e, f.size,
-                                                 None, filter, columns, batch_size)
+        stream, rows, names = _native._read_part(f.name, fmt.head, f.source(), 0, s, e, f.size,
+                                                 None, filter, columns, batch_size, precision, f.token)
         return PartBatches(f.name, stream, rows, names)
 
 

@@ -7,7 +7,7 @@
 use super::batches::{check_batch_size, parse_columns};
 use super::source::part::PartSource;
 use crate::io::record::{BreakFlag, Record, Sink};
-use crate::io::split::{split_point, Bytes, Format, HeadError};
+use crate::io::split::{split_point, Bytes, Fetch, FetchError, Format, HeadError, LocalFile};
 use crate::py::deliver::Delivery;
 use crate::py::error::pcap_error_about;
 use crate::table::columns::Builder;
@@ -99,43 +99,101 @@ pub fn _split_point(
     Ok(split_point(&fmt, &Bytes { base, data: data.bytes(), size }, offset))
 }
 
-/// Runs `f` on the part `start..end` of the file `name` (`size` bytes;
-/// `data`: its bytes from `base`), filtered with `filter`.
-fn with_part<R>(
-    name: &str,
-    head: &Bound<'_, PyAny>,
-    data: &Bound<'_, PyAny>,
-    (base, start, end, size): (u64, u64, u64, u64),
-    filter: Option<&str>,
-    f: impl FnOnce(&mut PartSource<'_>) -> PyResult<R>,
-) -> PyResult<R> {
-    let (head, data) = (Lent::get(head, "head")?, Lent::get(data, "data")?);
-    let fmt = parsed(name, &head, size)?;
-    if start < base {
-        return Err(pcap_error_about(name, &format!("start {start} is before the bytes given (from {base})")));
-    }
-    let bytes = Bytes { base, data: data.bytes(), size };
-    f(&mut PartSource::new(name, fmt, bytes, start, end, filter)?)
+/// Bytes in memory lent by Python: the file's bytes from `base`.
+struct InMemory {
+    data: Lent,
+    base: u64,
 }
 
-/// Reads the records of the file `name` from the split point `start` to
-/// the split point `end` (`data`: its bytes from `base`, holding at least
-/// `start..end`) that pass `filter`:
+impl Fetch for InMemory {
+    fn fetch(&mut self, off: u64, buf: &mut [u8]) -> Result<(), FetchError> {
+        let got = off
+            .checked_sub(self.base)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.data.bytes().get(i..i.checked_add(buf.len())?));
+        match got {
+            Some(b) => {
+                buf.copy_from_slice(b);
+                Ok(())
+            }
+            None => Err(FetchError::Io(format!(
+                "bytes {off}..{} of the file were not passed to the reader",
+                off + buf.len() as u64
+            ))),
+        }
+    }
+}
+
+/// A Python callable `read(start, end) -> bytes` (an fsspec file's ranged
+/// reads), called with the GIL.
+struct Reader(Py<PyAny>);
+
+impl Fetch for Reader {
+    fn fetch(&mut self, off: u64, buf: &mut [u8]) -> Result<(), FetchError> {
+        Python::attach(|py| {
+            let got = self.0.call1(py, (off, off + buf.len() as u64))?;
+            let got = Lent::get(got.bind(py), "what the part's reader returned")?;
+            if got.bytes().len() != buf.len() {
+                return Err(PyTypeError::new_err(format!(
+                    "the part's reader returned {} bytes for {} at offset {off}",
+                    got.bytes().len(),
+                    buf.len()
+                )));
+            }
+            buf.copy_from_slice(got.bytes());
+            Ok(())
+        })
+        .map_err(FetchError::Py)
+    }
+}
+
+/// Where the part's bytes come from: `source` a path (a local file, read
+/// in chunks with `pread`), a bytes-like object (the file's bytes from
+/// `base`), or a callable `read(start, end) -> bytes`.
+fn fetch_of(name: &str, source: &Bound<'_, PyAny>, base: u64) -> PyResult<Box<dyn Fetch>> {
+    if let Ok(path) = source.cast::<pyo3::types::PyString>() {
+        let f = std::fs::File::open(path.to_str()?).map_err(|e| pcap_error_about(name, &e.to_string()))?;
+        return Ok(Box::new(LocalFile(f)));
+    }
+    if source.is_callable() {
+        return Ok(Box::new(Reader(source.clone().unbind())));
+    }
+    Ok(Box::new(InMemory { data: Lent::get(source, "source")?, base }))
+}
+
+/// `precision`: "micro" or "nano".
+fn nano_of(precision: &str) -> PyResult<bool> {
+    match precision {
+        "micro" => Ok(false),
+        "nano" => Ok(true),
+        p => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "precision must be 'micro' or 'nano', not {p:?}"
+        ))),
+    }
+}
+
+/// Reads the records of the file `name` (`size` bytes) from the split
+/// point `start` to the split point `end` that pass `filter`, with time
+/// stamps in `precision` ("micro", "nano"). `source`: a local path, the
+/// file's bytes from `base` (a bytes-like object), or a callable
+/// `read(start, end) -> bytes`; the part holds one chunk (4 MiB) of it at
+/// a time. `token` names the file's version (checkpoints of pcapng
+/// sections are kept per name, size and token):
 ///
-/// - `callback` given: calls `callback(packet, (sec, usec), length)` for
+/// - `callback` given: calls `callback(packet, (sec, frac), length)` for
 ///   each, returns how many;
 /// - `callback` `None`: decodes them into the table `columns` (`None`: the
 ///   default set for the link type), returns `(stream, rows, column
 ///   names)`, the stream an `arrow_array_stream` PyCapsule of batches of
 ///   `batch_size` rows.
 #[pyfunction]
-#[pyo3(signature = (name, head, data, base, start, end, size, callback=None, filter=None, columns=None, batch_size=65536))]
+#[pyo3(signature = (name, head, source, base, start, end, size, callback=None, filter=None, columns=None, batch_size=65536, precision="micro", token=""))]
 #[allow(clippy::too_many_arguments)]
 pub fn _read_part(
     py: Python<'_>,
     name: &str,
     head: &Bound<'_, PyAny>,
-    data: &Bound<'_, PyAny>,
+    source: &Bound<'_, PyAny>,
     base: u64,
     start: u64,
     end: u64,
@@ -144,17 +202,27 @@ pub fn _read_part(
     filter: Option<&str>,
     columns: Option<&Bound<'_, PyAny>>,
     batch_size: i64,
+    precision: &str,
+    token: &str,
 ) -> PyResult<Py<PyAny>> {
     let batch_size = check_batch_size(batch_size)?;
-    with_part(name, head, data, (base, start, end, size), filter, |src| match callback {
+    let nano = nano_of(precision)?;
+    let head = Lent::get(head, "head")?;
+    let fmt = parsed(name, &head, size)?;
+    if start < base || end < start {
+        return Err(pcap_error_about(name, &format!("bad part {start}..{end} (bytes given from {base})")));
+    }
+    let fetch = fetch_of(name, source, base)?;
+    let mut src = PartSource::new(name, fmt, fetch, (start, end, size), filter, nano, token)?;
+    match callback {
         Some(cb) => {
             let brk = BreakFlag::default();
             let mut d = Delivery::new(py, cb, None, &brk, None);
             src.pump(&mut d)?;
             Ok(d.count.into_pyobject(py)?.into_any().unbind())
         }
-        None => Ok(table_of(py, name, src, columns, batch_size)?.into_pyobject(py)?.into_any().unbind()),
-    })
+        None => Ok(table_of(py, name, &mut src, columns, batch_size)?.into_pyobject(py)?.into_any().unbind()),
+    }
 }
 
 /// The consumer of a columnar part read: rows into a builder, a batch

@@ -36,6 +36,8 @@ const PCAP_FILE_HEADER: usize = 24;
 /// Largest pcapng block a candidate may be: a packet of the largest snap
 /// length, its block fields and a few options.
 const PCAPNG_MAX_CANDIDATE_BLOCK: u32 = MAXIMUM_SNAPLEN + 4096;
+/// libpcap's largest pcapng block (`INITIAL_MAX_BLOCKSIZE`).
+const PCAPNG_MAX_BLOCKSIZE: u32 = 16 * 1024 * 1024;
 /// Wire lengths above this are not plausible in a candidate header.
 const MAX_WIRE_LEN: u32 = 1 << 24;
 /// Shortest distance a candidate's chain must stay plausible.
@@ -117,7 +119,9 @@ impl<'a> Bytes<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Interface {
     pub linktype: u32,
+    /// The snap length libpcap uses, and the one in the block.
     pub snaplen: u32,
+    raw_snaplen: u32,
     /// Time stamp units per second, and whether they are a power of 2.
     tsresol: u64,
     binary: bool,
@@ -277,11 +281,8 @@ impl Format {
             Some(i) => (i.linktype, i.snaplen),
             None => (1, MAXIMUM_SNAPLEN),
         };
-        if let Some(i) = interfaces.iter().find(|i| i.linktype != linktype) {
-            return Err(HeadError::Bad(format!(
-                "an interface has a type {} different from the type of the first interface",
-                i.linktype
-            )));
+        for i in &interfaces {
+            check_interface(i, linktype, snapshot).map_err(HeadError::Bad)?;
         }
         Ok(Format::Pcapng { swapped, interfaces, linktype, snapshot, data_start: off })
     }
@@ -401,8 +402,9 @@ fn parse_idb(block: &[u8], swapped: bool) -> Result<Interface, String> {
         return Err("pcapng interface description block too short".into());
     }
     let linktype = u16_of(&block[8..], swapped) as u32;
-    let snaplen = adjust_snapshot(linktype, u32_of(&block[12..], swapped));
-    let mut iface = Interface { linktype, snaplen, tsresol: 1_000_000, binary: false, tsoffset: 0 };
+    let raw_snaplen = u32_of(&block[12..], swapped);
+    let snaplen = adjust_snapshot(linktype, raw_snaplen);
+    let mut iface = Interface { linktype, snaplen, raw_snaplen, tsresol: 1_000_000, binary: false, tsoffset: 0 };
     let body_end = block.len() - 4;
     let mut i = 16;
     while i + 4 <= body_end {
@@ -529,61 +531,103 @@ pub fn split_point(fmt: &Format, bytes: &Bytes<'_>, b: u64) -> Option<u64> {
 /// One record read from memory.
 pub struct Rec<'a> {
     pub sec: i64,
-    pub usec: i64,
+    /// The fraction of the second: microseconds, or nanoseconds when the
+    /// records are read with `nano`.
+    pub frac: i64,
     pub len: u32,
     pub data: &'a [u8],
 }
 
+/// Why `Records::next` stopped short of a record.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Miss {
+    /// The bytes `at..at + n` of the file are needed and not held: fetch
+    /// them (`Window::fill`) and call again.
+    Need(u64, usize),
+    /// The file is not what the part expects (the message names the
+    /// offset, not the file).
+    Bad(String),
+}
+
+/// The state of a pcapng section at a block boundary: the interfaces
+/// described so far in the section (what a packet block names).
+pub type Section = Vec<Interface>;
+
 /// The records of a part: from the split point `start` along the chain,
-/// ending exactly at the split point `end`.
-pub struct Records<'a> {
+/// ending exactly at the split point `end`, read from bytes the caller
+/// holds (`Bytes`, refilled on `Miss::Need`).
+///
+/// A pcapng part also needs the section it starts in: its interface
+/// descriptions before `start`, and whether another section header came
+/// in between. Those are read by walking the chain of blocks from an
+/// earlier boundary whose section state is known (`from`, `section`: the
+/// file's start and nothing, or a checkpoint an earlier part left), only
+/// the block lengths of packets and the section and interface blocks
+/// whole, before the part's records start.
+pub struct Records {
     fmt: Format,
-    bytes: Bytes<'a>,
     pos: u64,
+    start: u64,
     end: u64,
-    /// Whether the part is the whole file (pcapng: a second section may
-    /// then be read; in a part it cannot, since later parts would not know
-    /// its interfaces).
-    whole: bool,
+    /// Fractions in nanoseconds (else microseconds).
+    nano: bool,
     done: bool,
 }
 
-impl<'a> Records<'a> {
-    /// `bytes` must hold the file from `start` up to `end` (at least).
-    pub fn new(fmt: Format, bytes: Bytes<'a>, start: u64, end: u64) -> Self {
-        let whole = start <= fmt.first_record() && end >= bytes.size;
-        Records { fmt, bytes, pos: start, end, whole, done: start == end }
+impl Records {
+    /// The records from `start` to `end`, walking from `from` (a block
+    /// boundary at or before `start` where the section's interfaces are
+    /// `section`; classic pcap: `start`).
+    pub fn new(mut fmt: Format, from: u64, section: Section, start: u64, end: u64, nano: bool) -> Self {
+        let from = if matches!(fmt, Format::Pcap { .. }) { start } else { from.min(start) };
+        if let Format::Pcapng { ref mut interfaces, .. } = fmt {
+            *interfaces = section;
+        }
+        Records { fmt, pos: from, start, end, nano, done: start == end }
     }
 
-    /// The next record, `None` at the end of the part, or an error (the
-    /// message names the offset, not the file).
+    /// Where the next block (record) starts.
+    pub fn pos(&self) -> u64 {
+        self.pos
+    }
+
+    /// The pcapng section's interfaces at `pos()` (empty for pcap).
+    pub fn section(&self) -> &[Interface] {
+        match &self.fmt {
+            Format::Pcapng { interfaces, .. } => interfaces,
+            Format::Pcap { .. } => &[],
+        }
+    }
+
+    /// The next record, `None` at the end of the part, or why not.
     #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Option<Result<Rec<'a>, String>> {
+    pub fn next<'b>(&mut self, bytes: &Bytes<'b>) -> Option<Result<Rec<'b>, Miss>> {
         while !self.done {
-            if self.pos == self.end || self.pos >= self.bytes.size {
+            if self.pos == self.end || self.pos >= bytes.size {
                 self.done = true;
-                if self.pos != self.end && self.end < self.bytes.size {
-                    return Some(Err(format!(
+                if self.pos != self.end && self.end < bytes.size {
+                    return Some(Err(Miss::Bad(format!(
                         "the part's records end at offset {}, before its end split point {}",
                         self.pos, self.end
-                    )));
+                    ))));
                 }
                 return None;
             }
             if self.pos > self.end {
                 self.done = true;
-                return Some(Err(format!(
+                return Some(Err(Miss::Bad(format!(
                     "split point {} is not a record boundary: the record chain passes it (next record at offset {})",
                     self.end, self.pos
-                )));
+                ))));
             }
             let r = match &self.fmt {
-                Format::Pcap { .. } => self.next_pcap().map(Some),
-                Format::Pcapng { .. } => self.next_pcapng(),
+                Format::Pcap { .. } => self.next_pcap(bytes).map(Some),
+                Format::Pcapng { .. } => self.next_pcapng(bytes),
             };
             match r {
                 Ok(Some(rec)) => return Some(Ok(rec)),
                 Ok(None) => {}
+                Err(Miss::Need(at, n)) => return Some(Err(Miss::Need(at, n))),
                 Err(e) => {
                     self.done = true;
                     return Some(Err(e));
@@ -593,76 +637,93 @@ impl<'a> Records<'a> {
         None
     }
 
-    fn next_pcap(&mut self) -> Result<Rec<'a>, String> {
+    fn next_pcap<'b>(&mut self, bytes: &Bytes<'b>) -> Result<Rec<'b>, Miss> {
         let Format::Pcap { swapped, nsec, linktype, snapshot } = self.fmt else { unreachable!() };
-        let h = need(&self.bytes, self.pos, PCAP_RECORD_HEADER, "header bytes")?;
+        let h = need(bytes, self.pos, PCAP_RECORD_HEADER, "header bytes")?;
         let sec = u32_of(h, swapped) as i64;
-        // Signed and divided as libpcap does (see capture::source::file).
+        // Signed and scaled as libpcap does (see capture::source::file).
         let frac = u32_of(&h[4..], swapped) as i32 as i64;
         let caplen = u32_of(&h[8..], swapped);
         let len = u32_of(&h[12..], swapped);
         let max = max_snaplen_for(linktype);
         if caplen > max {
-            return Err(format!("invalid packet capture length {caplen}, bigger than maximum of {max}"));
+            return Err(Miss::Bad(format!("invalid packet capture length {caplen}, bigger than maximum of {max}")));
         }
-        let data = need(&self.bytes, self.pos + PCAP_RECORD_HEADER as u64, caplen as usize, "captured bytes")?;
-        self.pos += PCAP_RECORD_HEADER as u64 + caplen as u64;
-        Ok(Rec {
-            sec,
-            usec: if nsec { frac / 1000 } else { frac },
-            len,
-            data: &data[..data.len().min(snapshot as usize)],
-        })
+        // The header and the bytes are asked for together: a refill keeps
+        // nothing before what it is asked for.
+        let whole = PCAP_RECORD_HEADER + caplen as usize;
+        let data = match need(bytes, self.pos, whole, "captured bytes") {
+            Ok(r) => &r[PCAP_RECORD_HEADER..],
+            Err(Miss::Bad(_)) => {
+                need(bytes, self.pos + PCAP_RECORD_HEADER as u64, caplen as usize, "captured bytes")?
+            }
+            Err(e) => return Err(e),
+        };
+        self.pos += whole as u64;
+        let frac = match (nsec, self.nano) {
+            (true, false) => frac / 1000,
+            (false, true) => frac * 1000,
+            _ => frac,
+        };
+        Ok(Rec { sec, frac, len, data: &data[..data.len().min(snapshot as usize)] })
     }
 
-    fn next_pcapng(&mut self) -> Result<Option<Rec<'a>>, String> {
+    fn next_pcapng<'b>(&mut self, bytes: &Bytes<'b>) -> Result<Option<Rec<'b>>, Miss> {
         let off = self.pos;
-        let (bytes, whole) = (self.bytes, self.whole);
-        let Format::Pcapng { ref mut swapped, ref mut interfaces, linktype, snapshot, .. } = self.fmt else {
+        let (nano, walking) = (self.nano, off < self.start);
+        let Format::Pcapng { swapped, ref mut interfaces, linktype, snapshot, .. } = self.fmt else {
             unreachable!()
         };
-        let need = |at: u64, n: usize, what: &str| need(&bytes, at, n, what);
-        let h = need(off, 12, "block header bytes")?;
-        let btype = u32_of(h, *swapped);
-        if btype == SHB {
-            if off > 0 && !whole {
-                return Err(format!(
-                    "a second pcapng section starts at offset {off}: files of several sections are only read whole (no partitions)"
-                ));
-            }
-            // A section: its byte order and interfaces replace ours.
-            let bom = u32::from_ne_bytes([h[8], h[9], h[10], h[11]]);
-            *swapped = match bom {
-                BYTE_ORDER_MAGIC => false,
-                b if b.swap_bytes() == BYTE_ORDER_MAGIC => true,
-                _ => return Err(format!("pcapng section header at offset {off} has an unknown byte-order magic")),
-            };
-            interfaces.clear();
-        }
-        let swapped = *swapped;
+        let bad = |m: String| Miss::Bad(m);
+        let h = need(bytes, off, 12, "block header bytes")?;
+        let btype = u32_of(h, swapped);
         let blen = u32_of(&h[4..], swapped);
-        if blen < 12 || blen % 4 != 0 {
-            return Err(format!("pcapng block at offset {off} has a bad length {blen}"));
+        // libpcap's checks (`read_block`), in its words.
+        if blen < 12 {
+            return Err(bad(format!("block in pcapng dump file has a length of {blen} < 12")));
         }
-        let block = need(off, blen as usize, "block bytes")?;
+        if blen % 4 != 0 {
+            return Err(bad(format!("block in pcapng dump file has a length of {blen} that is not a multiple of 4")));
+        }
+        let max = PCAPNG_MAX_BLOCKSIZE.max(max_snaplen_for(linktype) + 131_072);
+        if blen > max {
+            return Err(bad(format!("pcapng block size {blen} > maximum {max}")));
+        }
+        let block = need(bytes, off, blen as usize, "block bytes")?;
         if u32_of(&block[blen as usize - 4..], swapped) != blen {
-            return Err(format!("pcapng block at offset {off}: its lengths at both ends differ"));
+            return Err(bad(format!("pcapng block at offset {off}: its lengths at both ends differ")));
         }
-        self.pos += blen as u64;
         let body = &block[8..blen as usize - 4];
-        let short = || format!("pcapng block at offset {off} is too short for its type");
-        match btype {
-            IDB => {
-                let i = parse_idb(block, swapped)?;
-                if i.linktype != linktype {
-                    return Err(format!(
-                        "an interface has a type {} different from the type of the first interface",
-                        i.linktype
-                    ));
+        let short = || bad(format!("pcapng block at offset {off} is too short for its type"));
+        let rec = match btype {
+            SHB => {
+                // A new section: libpcap reads on only in the same byte
+                // order and version, with none of the interfaces before.
+                if body.len() < 8 {
+                    return Err(short());
                 }
-                interfaces.push(i);
-                Ok(None)
+                match u32_of(body, swapped) {
+                    BYTE_ORDER_MAGIC => {}
+                    m if m.swap_bytes() == BYTE_ORDER_MAGIC => {
+                        return Err(bad("the file has sections with different byte orders".into()))
+                    }
+                    _ => return Err(bad("the file has a section with a bad byte order magic field".into())),
+                }
+                let major = u16_of(&body[4..], swapped);
+                if major != 1 {
+                    return Err(bad(format!("unknown pcapng savefile major version number {major}")));
+                }
+                interfaces.clear();
+                None
             }
+            IDB => {
+                let i = parse_idb(block, swapped).map_err(bad)?;
+                // libpcap holds every interface of the file to the first.
+                check_interface(&i, linktype, snapshot).map_err(bad)?;
+                interfaces.push(i);
+                None
+            }
+            _ if walking => None,
             EPB | OBSOLETE_PB => {
                 if body.len() < 20 {
                     return Err(short());
@@ -674,58 +735,169 @@ impl<'a> Records<'a> {
                 let caplen = u32_of(&rest[8..], swapped);
                 let len = u32_of(&rest[12..], swapped);
                 let data = rest[16..].get(..caplen as usize).ok_or_else(|| {
-                    format!("pcapng block at offset {off}: its capture length {caplen} runs past the block")
+                    bad(format!("pcapng block at offset {off}: its capture length {caplen} runs past the block"))
                 })?;
                 let iface = interfaces.get(ifid as usize).ok_or_else(|| {
-                    format!(
-                        "a packet at offset {off} names interface {ifid}, not described before it (in a part, interface descriptions must come before the first packet)"
-                    )
+                    bad(format!(
+                        "a packet arrived on interface {ifid}, but there's no Interface Description Block for that interface"
+                    ))
                 })?;
-                let (sec, usec) = iface_time(iface, (hi << 32) | lo);
-                Ok(Some(Rec { sec, usec, len, data: &data[..data.len().min(snapshot as usize)] }))
+                let (sec, frac) = iface_time(iface, (hi << 32) | lo, nano);
+                Some(Rec { sec, frac, len, data: &data[..data.len().min(snapshot as usize)] })
             }
             SPB => {
                 if body.len() < 4 {
                     return Err(short());
                 }
                 let iface = interfaces.first().ok_or_else(|| {
-                    format!("a simple packet block at offset {off} comes before any interface description")
+                    bad("a packet arrived on interface 0, but there's no Interface Description Block for that interface".into())
                 })?;
                 let len = u32_of(body, swapped);
                 let caplen = (len.min(iface.snaplen).min(snapshot) as usize).min(body.len() - 4);
-                Ok(Some(Rec { sec: 0, usec: 0, len, data: &body[4..4 + caplen] }))
+                Some(Rec { sec: 0, frac: 0, len, data: &body[4..4 + caplen] })
             }
-            _ => Ok(None),
+            _ => None,
+        };
+        self.pos += blen as u64;
+        if walking && self.pos > self.start {
+            return Err(bad(format!(
+                "split point {} is not a block boundary: the block chain passes it (next block at offset {})",
+                self.start, self.pos
+            )));
         }
+        Ok(rec)
     }
 }
 
-/// The `n` bytes at `at`, or the error a short file gives (libpcap's words).
-fn need<'a>(bytes: &Bytes<'a>, at: u64, n: usize, what: &str) -> Result<&'a [u8], String> {
+/// libpcap's checks of an interface description against the file's first
+/// (`pcap_ng_next_packet`): the same link type and adjusted snap length.
+fn check_interface(i: &Interface, linktype: u32, snapshot: u32) -> Result<(), String> {
+    if i.linktype != linktype {
+        return Err(format!("an interface has a type {} different from the type of the first interface", i.linktype));
+    }
+    if i.snaplen != snapshot {
+        return Err(format!(
+            "an interface has a snapshot length {} different from the snapshot length of the first interface",
+            i.raw_snaplen
+        ));
+    }
+    Ok(())
+}
+
+/// The `n` bytes at `at`, `Miss::Need` when they are in the file but not
+/// held, or the error a short file gives (libpcap's words).
+fn need<'a>(bytes: &Bytes<'a>, at: u64, n: usize, what: &str) -> Result<&'a [u8], Miss> {
     if let Some(b) = bytes.get(at, n) {
         return Ok(b);
     }
     let have = bytes.size.saturating_sub(at);
     if have < n as u64 {
-        Err(format!("truncated dump file; tried to read {n} {what}, only got {have}"))
+        Err(Miss::Bad(format!("truncated dump file; tried to read {n} {what}, only got {have}")))
     } else {
-        Err(format!("bytes {at}..{} of the file were not passed to the reader", at + n as u64))
+        Err(Miss::Need(at, n))
     }
 }
 
 /// A pcapng time stamp in `iface`'s units, as libpcap turns it into
-/// seconds and microseconds.
-fn iface_time(iface: &Interface, t: u64) -> (i64, i64) {
-    let sec = (t / iface.tsresol) as i64 + iface.tsoffset;
-    let mut frac = t % iface.tsresol;
-    if iface.binary || iface.tsresol > 1_000_000 && iface.tsresol % 1_000_000 != 0 {
-        frac = ((frac as u128 * 1_000_000) / iface.tsresol as u128) as u64;
-    } else if iface.tsresol > 1_000_000 {
-        frac /= iface.tsresol / 1_000_000;
+/// seconds and a fraction in microseconds (or nanoseconds, `nano`): the
+/// fraction passed through, or scaled by a power of ten, or multiplied by
+/// the wanted units and divided by the interface's in 64 bits (binary
+/// resolutions), as `pcap_ng_next_packet` does.
+fn iface_time(iface: &Interface, t: u64, nano: bool) -> (i64, i64) {
+    let user: u64 = if nano { 1_000_000_000 } else { 1_000_000 };
+    let res = iface.tsresol;
+    let sec = (t / res).wrapping_add(iface.tsoffset as u64) as i64;
+    let frac = t % res;
+    let frac = if res == user {
+        frac
+    } else if iface.binary {
+        frac.wrapping_mul(user) / res
+    } else if res > user {
+        frac / (res / user)
     } else {
-        frac *= 1_000_000 / iface.tsresol;
+        frac * (user / res)
+    };
+    (sec, frac as i32 as i64)
+}
+
+/// Why a `Fetch` failed: a message (the file's name is added by the
+/// caller), or the error a Python reader raised, as it is.
+pub enum FetchError {
+    Io(String),
+    Py(pyo3::PyErr),
+}
+
+/// Where a part's bytes come from: a local file, an object store's ranged
+/// reads, bytes in memory.
+pub trait Fetch: Send {
+    /// Fills `buf` with the file's bytes from `off` (all of them: a short
+    /// read is an error).
+    fn fetch(&mut self, off: u64, buf: &mut [u8]) -> Result<(), FetchError>;
+}
+
+/// A local file, read with `pread`.
+pub struct LocalFile(pub std::fs::File);
+
+impl Fetch for LocalFile {
+    fn fetch(&mut self, off: u64, buf: &mut [u8]) -> Result<(), FetchError> {
+        use std::os::unix::fs::FileExt;
+        let n = buf.len();
+        self.0.read_exact_at(buf, off).map_err(|e| {
+            FetchError::Io(match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => {
+                    format!("read fewer than {n} bytes at offset {off} (the file changed while it was read?)")
+                }
+                _ => e.to_string(),
+            })
+        })
     }
-    (sec, frac as i64)
+}
+
+/// How many bytes a part reads at a time.
+pub const CHUNK: usize = 4 << 20;
+
+/// The bytes of a file a part holds: one chunk at a time, refilled
+/// forwards, so a part of any size holds about `CHUNK` bytes (or one
+/// record, when longer).
+pub struct Window {
+    base: u64,
+    buf: Vec<u8>,
+    size: u64,
+    /// Bytes past this offset are fetched only when a record needs them.
+    cap: u64,
+}
+
+impl Window {
+    /// An empty window on a file of `size` bytes, read up to `cap` (the
+    /// part's end) unless a record runs past it.
+    pub fn new(size: u64, cap: u64) -> Self {
+        Window { base: 0, buf: Vec::new(), size, cap: cap.min(size) }
+    }
+
+    pub fn bytes(&self) -> Bytes<'_> {
+        Bytes { base: self.base, data: &self.buf, size: self.size }
+    }
+
+    /// Holds at least `at..at + n`, and up to `CHUNK` bytes from `at`
+    /// (not past `cap`), dropping what comes before `at`.
+    pub fn fill(&mut self, src: &mut dyn Fetch, at: u64, n: usize) -> Result<(), FetchError> {
+        let held = self.base + self.buf.len() as u64;
+        if at < self.base || at > held {
+            self.buf.clear();
+            self.base = at;
+        } else {
+            self.buf.drain(..(at - self.base) as usize);
+            self.base = at;
+        }
+        let want_end = (at + n as u64).max((at + CHUNK as u64).min(self.cap)).min(self.size);
+        let have_end = self.base + self.buf.len() as u64;
+        if want_end > have_end {
+            let old = self.buf.len();
+            self.buf.resize(old + (want_end - have_end) as usize, 0);
+            src.fetch(have_end, &mut self.buf[old..]).inspect_err(|_| self.buf.truncate(old))?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! `PartSource`: the records of one part of a capture file, read from
-//! memory (bytes a caller fetched: a local file's range, or an object
-//! store's through fsspec) by `crate::io::split::Records`, filtered with
+//! `PartSource`: the records of one part of a capture file, read a chunk
+//! at a time (`crate::io::split::Window`) from a local file or through a
+//! caller's `Fetch` (an object store's ranged reads through fsspec) by `crate::io::split::Records`, filtered with
 //! libpcap's compiled program, and pushed into any `Sink` (Python
 //! delivery, a table builder).
 //!
@@ -12,7 +12,9 @@ use super::bpf::CompiledFilter;
 use super::raw::RawHandle;
 use crate::ffi;
 use crate::io::record::{Pumped, Record, Sink};
-use crate::io::split::{Bytes, Format, Records};
+use crate::io::split::{Fetch, FetchError, Format, Interface, Miss, Records, Section, Window};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 use crate::packet::LinkInfo;
 use crate::py::error::pcap_error_about;
 use pyo3::prelude::*;
@@ -58,32 +60,85 @@ fn link_and_filter(name: &str, fmt: &Format, expr: Option<&str>) -> PyResult<(i3
     Ok((unsafe { ffi::pcap_datalink(h.ptr()) }, filter))
 }
 
+/// Checkpoints of pcapng files read in parts by this process: at block
+/// boundaries where a part ended, the section's interfaces. A later part of
+/// the same file walks from the nearest one before its start instead of
+/// from the file's start. Keyed by the file's name, size and `token` (what
+/// the caller knows of its version: inode and modification time, an
+/// object's ETag).
+type Checkpoints = HashMap<(String, u64, String), BTreeMap<u64, Section>>;
+
+static CHECKPOINTS: Mutex<Option<Checkpoints>> = Mutex::new(None);
+
+/// Files and checkpoints per file kept, at most.
+const MAX_FILES: usize = 64;
+const MAX_CHECKPOINTS: usize = 4096;
+
+fn checkpoint_before(key: &(String, u64, String), start: u64) -> Option<(u64, Section)> {
+    let map = CHECKPOINTS.lock().ok()?;
+    let (off, s) = map.as_ref()?.get(key)?.range(..=start).next_back()?;
+    Some((*off, s.clone()))
+}
+
+fn save_checkpoint(key: (String, u64, String), at: u64, section: &[Interface]) {
+    let Ok(mut map) = CHECKPOINTS.lock() else { return };
+    let map = map.get_or_insert_with(HashMap::new);
+    if map.len() >= MAX_FILES && !map.contains_key(&key) {
+        map.clear();
+    }
+    let file = map.entry(key).or_default();
+    if file.len() >= MAX_CHECKPOINTS {
+        file.clear();
+    }
+    file.insert(at, section.to_vec());
+}
+
 /// A part of a capture file being read.
 pub struct PartSource<'a> {
     /// The file's name, for errors.
     name: &'a str,
-    records: Records<'a>,
+    records: Records,
+    window: Window,
+    fetch: Box<dyn Fetch + 'a>,
     filter: Option<CompiledFilter>,
+    /// Where to leave a checkpoint at the end (pcapng).
+    key: Option<(String, u64, String)>,
     /// The link layer, as an `Offline` feed of the file reports it.
     pub link: LinkInfo,
 }
 
 impl<'a> PartSource<'a> {
-    /// The records of `bytes` (which hold the file from `start` to `end`
-    /// at least) between the split points `start` and `end`, filtered with
-    /// `filter` compiled for the file's link type and snap length.
+    /// The records of the file `name` (`size` bytes, read through `fetch`)
+    /// between the split points `start` and `end`, filtered with `filter`
+    /// compiled for the file's link type and snap length, with time stamps
+    /// in nanoseconds when `nano`. `token` names the file's version (see
+    /// `CHECKPOINTS`).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         name: &'a str,
         fmt: Format,
-        bytes: Bytes<'a>,
-        start: u64,
-        end: u64,
+        fetch: Box<dyn Fetch + 'a>,
+        (start, end, size): (u64, u64, u64),
         filter: Option<&str>,
+        nano: bool,
+        token: &str,
     ) -> PyResult<Self> {
         let (dlt, filter) = link_and_filter(name, &fmt, filter)?;
-        // Microsecond time stamps, as `Offline` reads by default.
-        let link = LinkInfo { dlt, swapped: fmt.swapped(), first: None, nano: false };
-        Ok(PartSource { name, records: Records::new(fmt, bytes, start, end), filter, link })
+        let link = LinkInfo { dlt, swapped: fmt.swapped(), first: None, nano };
+        let key = matches!(fmt, Format::Pcapng { .. }).then(|| (name.to_owned(), size, token.to_owned()));
+        let (from, section) = match &key {
+            Some(k) if start > fmt.header_end() => checkpoint_before(k, start).unwrap_or((0, Vec::new())),
+            _ => (start, Vec::new()),
+        };
+        Ok(PartSource {
+            name,
+            records: Records::new(fmt, from, section, start, end, nano),
+            window: Window::new(size, end),
+            fetch,
+            filter,
+            key,
+            link,
+        })
     }
 
     /// Hands the part's records to `sink`, up to what it takes.
@@ -92,9 +147,23 @@ impl<'a> PartSource<'a> {
             if sink.remaining() == Some(0) {
                 return Ok(Pumped::More);
             }
-            let rec = match self.records.next() {
-                None => return Ok(Pumped::End),
-                Some(Err(e)) => return Err(pcap_error_about(self.name, &e)),
+            let bytes = self.window.bytes();
+            let rec = match self.records.next(&bytes) {
+                None => {
+                    if let Some(k) = self.key.take() {
+                        save_checkpoint(k, self.records.pos(), self.records.section());
+                    }
+                    return Ok(Pumped::End);
+                }
+                Some(Err(Miss::Need(at, n))) => {
+                    match self.window.fill(&mut *self.fetch, at, n) {
+                        Ok(()) => {}
+                        Err(FetchError::Io(e)) => return Err(pcap_error_about(self.name, &e)),
+                        Err(FetchError::Py(e)) => return Err(e),
+                    }
+                    continue;
+                }
+                Some(Err(Miss::Bad(e))) => return Err(pcap_error_about(self.name, &e)),
                 Some(Ok(r)) => r,
             };
             if let Some(f) = &self.filter {
@@ -104,7 +173,7 @@ impl<'a> PartSource<'a> {
                 }
             }
             // Bytes in memory are always whole: build, then take.
-            let built = sink.build(&Record { sec: rec.sec, usec: rec.usec, len: rec.len, data: rec.data })?;
+            let built = sink.build(&Record { sec: rec.sec, usec: rec.frac, len: rec.len, data: rec.data })?;
             sink.take(built)?;
         }
     }

@@ -41,15 +41,56 @@ fn pcap_record(v: &mut Vec<u8>, sec: u32, frac: u32, data: &[u8], wire: u32, big
 /// What a record reads as: (sec, usec, len, data).
 type Row = (i64, i64, u32, Vec<u8>);
 
-fn read_all(fmt: &Format, file: &[u8], start: u64, end: u64) -> Result<Vec<Row>, String> {
-    let bytes = Bytes { base: 0, data: file, size: file.len() as u64 };
-    let mut r = Records::new(fmt.clone(), bytes, start, end);
-    let mut out = Vec::new();
-    while let Some(x) = r.next() {
-        let x = x?;
-        out.push((x.sec, x.usec, x.len, x.data.to_vec()));
+/// The file's bytes from a slice, as a part fetches them; remembers the
+/// most bytes one fetch asked for.
+struct Slice<'f> {
+    file: &'f [u8],
+    most: usize,
+}
+
+impl Fetch for Slice<'_> {
+    fn fetch(&mut self, off: u64, buf: &mut [u8]) -> Result<(), FetchError> {
+        self.most = self.most.max(buf.len());
+        buf.copy_from_slice(&self.file[off as usize..off as usize + buf.len()]);
+        Ok(())
     }
-    Ok(out)
+}
+
+/// The records from `start` to `end` as a part reads them: walking from
+/// `from` with `section`, through a window refilled a chunk at a time.
+fn read_range(
+    fmt: &Format,
+    file: &[u8],
+    (from, section): (u64, Section),
+    start: u64,
+    end: u64,
+    nano: bool,
+) -> Result<(Vec<Row>, Records), String> {
+    let size = file.len() as u64;
+    let mut src = Slice { file, most: 0 };
+    let mut win = Window::new(size, end);
+    let mut r = Records::new(fmt.clone(), from, section, start, end, nano);
+    let mut out = Vec::new();
+    loop {
+        let bytes = win.bytes();
+        match r.next(&bytes) {
+            None => break,
+            Some(Ok(x)) => out.push((x.sec, x.frac, x.len, x.data.to_vec())),
+            Some(Err(Miss::Bad(e))) => return Err(e),
+            Some(Err(Miss::Need(at, n))) => {
+                assert!(at >= from && at + n as u64 <= size, "{at} {n}");
+                if win.fill(&mut src, at, n).is_err() {
+                    return Err("fetch failed".into());
+                }
+            }
+        }
+    }
+    assert!(src.most <= CHUNK.max(1 << 19), "one fetch of {} bytes", src.most);
+    Ok((out, r))
+}
+
+fn read_all(fmt: &Format, file: &[u8], start: u64, end: u64) -> Result<Vec<Row>, String> {
+    read_range(fmt, file, (start, Vec::new()), start, end, false).map(|(rows, _)| rows)
 }
 
 /// The split points of a grid of step `p`, resolved as the planner does:
@@ -86,13 +127,11 @@ fn check_parts(file: &[u8], p: u64) -> usize {
     let mut union = Vec::new();
     for w in splits.windows(2) {
         assert!(w[0] <= w[1], "split points go back: {w:?} (part size {p})");
-        // Each part is given the bytes of its own range only.
-        let bytes = Bytes { base: w[0], data: &file[w[0] as usize..w[1] as usize], size };
-        let mut r = Records::new(fmt.clone(), bytes, w[0], w[1]);
-        while let Some(x) = r.next() {
-            let x = x.unwrap_or_else(|e| panic!("part {w:?} of size {p}: {e}"));
-            union.push((x.sec, x.usec, x.len, x.data.to_vec()));
-        }
+        // Classic pcap: each part reads its own range only; pcapng: walks
+        // from the file's start to its own.
+        let (rows, _) = read_range(&fmt, file, (0, Vec::new()), w[0], w[1], false)
+            .unwrap_or_else(|e| panic!("part {w:?} of size {p}: {e}"));
+        union.extend(rows);
     }
     assert_eq!(union.len(), whole.len(), "part size {p}");
     assert!(union == whole, "part size {p}: records differ");
@@ -453,25 +492,140 @@ fn pcapng_parts_equal_sequential() {
 
 #[test]
 fn pcapng_time_stamps_scale_as_libpcap() {
-    let i = |tsresol, binary| Interface { linktype: 1, snaplen: 0, tsresol, binary, tsoffset: 10 };
-    assert_eq!(iface_time(&i(1_000_000, false), 5_000_123), (15, 123));
-    assert_eq!(iface_time(&i(1_000_000_000, false), 5_000_123_999), (15, 123));
-    assert_eq!(iface_time(&i(1000, false), 5_007), (15, 7000));
-    assert_eq!(iface_time(&i(1 << 20, true), (5 << 20) + (1 << 19)), (15, 500_000));
+    let i = |tsresol, binary| Interface { linktype: 1, snaplen: 0, raw_snaplen: 0, tsresol, binary, tsoffset: 10 };
+    assert_eq!(iface_time(&i(1_000_000, false), 5_000_123, false), (15, 123));
+    assert_eq!(iface_time(&i(1_000_000_000, false), 5_000_123_999, false), (15, 123));
+    assert_eq!(iface_time(&i(1000, false), 5_007, false), (15, 7000));
+    assert_eq!(iface_time(&i(1 << 20, true), (5 << 20) + (1 << 19), false), (15, 500_000));
+    // Nanoseconds: passed through, scaled up, or multiplied then divided.
+    assert_eq!(iface_time(&i(1_000_000_000, false), 5_000_123_999, true), (15, 123_999));
+    assert_eq!(iface_time(&i(1_000_000, false), 5_000_123, true), (15, 123_000));
+    assert_eq!(iface_time(&i(1 << 20, true), (5 << 20) + (1 << 19), true), (15, 500_000_000));
+    // libpcap multiplies in 64 bits: 2^-60 units overflow as they do there.
+    let f = (1u64 << 60) - 1;
+    assert_eq!(iface_time(&i(1 << 60, true), f, true).1, (f.wrapping_mul(1_000_000_000) / (1 << 60)) as i64);
+}
+
+/// A pcapng file of several sections (the same byte order, as libpcap
+/// requires), interfaces described late (after packets, so parts need the
+/// descriptions before their start), and interfaces of other time stamp
+/// resolutions in later sections.
+fn multi_section_pcapng(rng: &mut Rng, big: bool) -> Vec<u8> {
+    let mut f = Vec::new();
+    for sec in 0..4u64 {
+        shb(&mut f, big);
+        // Section 1 describes its first interface only after packets? No:
+        // a packet needs its interface before it; later ones come late.
+        idb(&mut f, 2000, if sec % 2 == 1 { Some(9) } else { None }, big);
+        let n = 30 + rng.below64(60);
+        for i in 0..n {
+            if i == n / 2 {
+                // A late interface, with another resolution.
+                idb(&mut f, 2000, Some(if sec == 2 { 0x80 | 20 } else { 3 }), big);
+            }
+            let ifid = if i > n / 2 && i % 3 == 0 { 1 } else { 0 };
+            let len = rng.below64(1500) as usize;
+            let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let t = (1_700_000_000 + sec * 1000 + i) * 1_000_000_000 + rng.below64(1 << 30);
+            epb(&mut f, ifid as u32, t, &data, len as u32 + 4, big);
+        }
+    }
+    f
 }
 
 #[test]
-fn pcapng_second_section_only_whole() {
+fn pcapng_sections_and_late_interfaces_split() {
+    for (seed, big) in [(11u64, false), (12, true)] {
+        let mut rng = Rng(seed);
+        let f = multi_section_pcapng(&mut rng, big);
+        let size = f.len() as u64;
+        let fmt = Format::parse(&f, size).unwrap();
+        let whole = read_all(&fmt, &f, 0, size).unwrap();
+        assert!(whole.len() > 100, "{}", whole.len());
+        for p in [1u64, 300, 1000, 4096, 20_000, 100_000] {
+            if size / p <= 600 {
+                check_parts(&f, p);
+            }
+        }
+    }
+}
+
+#[test]
+fn pcapng_part_walks_from_a_checkpoint() {
+    let mut rng = Rng(13);
+    let f = multi_section_pcapng(&mut rng, false);
+    let size = f.len() as u64;
+    let fmt = Format::parse(&f, size).unwrap();
+    let whole = read_all(&fmt, &f, 0, size).unwrap();
+    let splits = grid_splits(&fmt, &f, 30_000);
+    assert!(splits.len() > 4);
+    // Each part walks from where the one before ended, with its section.
+    let mut at = (0, Vec::new());
+    let mut union = Vec::new();
+    for w in splits.windows(2) {
+        let (rows, r) = read_range(&fmt, &f, at, w[0], w[1], false).unwrap();
+        union.extend(rows);
+        at = (r.pos(), r.section().to_vec());
+    }
+    assert!(union == whole);
+}
+
+#[test]
+fn pcapng_sections_of_another_byte_order_fail_as_libpcap() {
     let mut rng = Rng(5);
     let mut f = random_pcapng(&mut rng, 20, false, None);
-    let second = f.len() as u64;
     let g = random_pcapng(&mut rng, 20, true, None);
     f.extend_from_slice(&g);
     let size = f.len() as u64;
     let fmt = Format::parse(&f, size).unwrap();
-    let rows = read_all(&fmt, &f, 0, size).unwrap();
-    assert_eq!(rows.len(), 40);
-    let err = read_all(&fmt, &f, 0, size - 4).unwrap_err();
-    assert!(err.starts_with(&format!("a second pcapng section starts at offset {second}")), "{err}");
+    let err = read_all(&fmt, &f, 0, size).unwrap_err();
+    // The section header's length, read in the first section's order.
+    assert_eq!(err, "pcapng block size 469762048 > maximum 16777216");
+    // A length that reads the same both ways: the byte-order magic says.
+    let mut h = f.clone();
+    let second = random_pcapng(&mut Rng(5), 20, false, None).len();
+    h.truncate(second);
+    let mut b = Vec::new();
+    put32(&mut b, BYTE_ORDER_MAGIC, true);
+    b.extend_from_slice(&[0, 1, 0, 0]);
+    b.resize(0x1c1c - 12, 0);
+    let mut shb_be = Vec::new();
+    shb_be.extend_from_slice(&SHB.to_le_bytes());
+    shb_be.extend_from_slice(&0x1c1c_u32.to_le_bytes());
+    shb_be.extend_from_slice(&b);
+    shb_be.extend_from_slice(&0x1c1c_u32.to_le_bytes());
+    h.extend_from_slice(&shb_be);
+    let err = read_all(&fmt, &h, 0, h.len() as u64).unwrap_err();
+    assert_eq!(err, "the file has sections with different byte orders");
 }
 
+#[test]
+fn pcapng_late_interface_of_another_snap_length_fails_as_libpcap() {
+    let mut f = Vec::new();
+    shb(&mut f, false);
+    idb(&mut f, 2000, None, false);
+    epb(&mut f, 0, 1, &[1; 10], 10, false);
+    idb(&mut f, 1000, None, false);
+    let size = f.len() as u64;
+    let fmt = Format::parse(&f, size).unwrap();
+    let err = read_all(&fmt, &f, 0, size).unwrap_err();
+    assert_eq!(
+        err,
+        "an interface has a snapshot length 1000 different from the snapshot length of the first interface"
+    );
+}
+
+#[test]
+fn nanosecond_fractions() {
+    let mut rng = Rng(21);
+    let f = random_pcapng(&mut rng, 50, false, Some(9));
+    let size = f.len() as u64;
+    let fmt = Format::parse(&f, size).unwrap();
+    let micro = read_all(&fmt, &f, 0, size).unwrap();
+    let (nano, _) = read_range(&fmt, &f, (0, Vec::new()), 0, size, true).unwrap();
+    assert_eq!(micro.len(), nano.len());
+    // Interface 0 is in nanoseconds (passed through), 1 in microseconds.
+    assert!(nano.iter().zip(&micro).all(|(n, m)| n.1 / 1000 == m.1 && n.0 == m.0));
+    assert!(nano.iter().step_by(2).any(|n| n.1 % 1000 != 0));
+    assert!(nano.iter().skip(1).step_by(2).all(|n| n.1 % 1000 == 0));
+}
