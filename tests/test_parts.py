@@ -302,16 +302,21 @@ def test_pcapng_sections_and_late_interfaces(tmp_path, e):
     whole = sequential(path)
     assert len(whole) > 800
     size = path.stat().st_size
-    for n in [1, 500, 4096, 50_000, size // 3 + 1, None]:
+    for n in [700, 4096, 50_000, size // 3 + 1, None]:
         assert in_parts(path, n) == whole, n
     # A part far into the file reads its section's interfaces before it,
     # without any part before it run in this process (a new name).
     fresh = tmp_path / "fresh.pcapng"
     fresh.write_bytes(path.read_bytes())
-    last = parts.plan(fresh, 50_000)[-1]
     got = []
-    parts.read_part_records(fresh, last.start, last.end, lambda p, ts, n: got.append((bytes(p), ts, n)))
-    assert got and got == whole[-len(got):]
+    for last in reversed(parts.plan(fresh, 50_000)):  # the last part with records
+        parts.read_part_records(fresh, last.start, last.end, lambda p, ts, n: got.append((bytes(p), ts, n)))
+        if got:
+            break
+    # (pcapng split points come up to 260 KiB after the offset: the part of
+    # 50000.. starts at 315792, in the third section.)
+    assert last.start > 0 and 0 < len(got) < len(whole) // 2
+    assert got == whole[-len(got):]
     # In nanoseconds too (interfaces of 10^-3, 10^-6, 10^-9 and 2^-20 s).
     nano = []
     pcap.Offline(str(path), precision="nano").loop(0, lambda p, ts, n: nano.append((bytes(p), ts, n)))
@@ -386,7 +391,7 @@ def test_nano_precision_parts_equal_offline_nano(bench_file, tmp_path, fmt):
     assert got == want
     assert (fmt is None) == all(ts[1] % 1000 == 0 for _, ts, _ in got)
     assert got != in_parts(path, 300_000)
-    with pytest.raises(ValueError, match="precision must be 'micro' or 'nano', not 'pico'"):
+    with pytest.raises(ValueError, match='^precision must be one of "micro", "nano", not "pico"$'):
         parts.read_part_records(path, 0, 100, print, precision="pico")
 
 
@@ -398,4 +403,4 @@ def test_nano_precision_table_column(tmp_path):
     got = pa.concat_tables(pa.table(parts.read_part(p.path, p.start, p.end, ["ts"], precision="nano"))
                            for p in parts.plan(ns, 30_000))["ts"]
     assert got.to_pylist() == want.to_pylist()
-    assert any(v.value % 1000 for v in got.chunks[0][:50])
+    assert any(v % 1000 for v in got.cast(pa.int64()).to_pylist())

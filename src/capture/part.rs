@@ -5,6 +5,7 @@
 //! fsspec object's), so any storage works; see `crate::io::split`.
 
 use super::batches::{check_batch_size, parse_columns};
+use super::source::options::{precision_arg, Precision};
 use super::source::part::PartSource;
 use crate::io::record::{BreakFlag, Record, Sink};
 use crate::io::split::{split_point, Bytes, Fetch, FetchError, Format, HeadError, LocalFile};
@@ -161,17 +162,6 @@ fn fetch_of(name: &str, source: &Bound<'_, PyAny>, base: u64) -> PyResult<Box<dy
     Ok(Box::new(InMemory { data: Lent::get(source, "source")?, base }))
 }
 
-/// `precision`: "micro" or "nano".
-fn nano_of(precision: &str) -> PyResult<bool> {
-    match precision {
-        "micro" => Ok(false),
-        "nano" => Ok(true),
-        p => Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "precision must be 'micro' or 'nano', not {p:?}"
-        ))),
-    }
-}
-
 /// Reads the records of the file `name` (`size` bytes) from the split
 /// point `start` to the split point `end` that pass `filter`, with time
 /// stamps in `precision` ("micro", "nano"). `source`: a local path, the
@@ -187,7 +177,7 @@ fn nano_of(precision: &str) -> PyResult<bool> {
 ///   names)`, the stream an `arrow_array_stream` PyCapsule of batches of
 ///   `batch_size` rows.
 #[pyfunction]
-#[pyo3(signature = (name, head, source, base, start, end, size, callback=None, filter=None, columns=None, batch_size=65536, precision="micro", token=""))]
+#[pyo3(signature = (name, head, source, base, start, end, size, callback=None, filter=None, columns=None, batch_size=65536, precision=None, token=""))]
 #[allow(clippy::too_many_arguments)]
 pub fn _read_part(
     py: Python<'_>,
@@ -202,11 +192,14 @@ pub fn _read_part(
     filter: Option<&str>,
     columns: Option<&Bound<'_, PyAny>>,
     batch_size: i64,
-    precision: &str,
+    precision: Option<&Bound<'_, PyAny>>,
     token: &str,
 ) -> PyResult<Py<PyAny>> {
     let batch_size = check_batch_size(batch_size)?;
-    let nano = nano_of(precision)?;
+    let nano = match precision {
+        Some(p) => precision_arg(p)? == Precision::Nano,
+        None => false,
+    };
     let head = Lent::get(head, "head")?;
     let fmt = parsed(name, &head, size)?;
     if start < base || end < start {
