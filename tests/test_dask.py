@@ -146,3 +146,26 @@ def test_errors_reach_the_caller(client, tmp_path):
     df = openbsd.dask.read_pcap(str(path), columns=["len"], partition_size=10_000)
     with pytest.raises(PcapError, match=r"cut\.pcap: truncated dump file; tried to read 300 captured bytes, only got 290"):
         client.compute(df).result()
+
+
+def test_read_pcap_nano_precision(tmp_path):
+    # Nanosecond fractions that are not whole microseconds, kept by
+    # precision="nano" as Offline(path, precision="nano") keeps them.
+    import random
+    import struct
+
+    rnd = random.Random(4)
+    path = tmp_path / "ns.pcap"
+    with open(path, "wb") as f:
+        f.write(pcaptools.pcap_bytes([], nano=True))
+        for i in range(3000):
+            data = rnd.randbytes(rnd.randrange(60, 400))
+            f.write(struct.pack("<IIII", 1_700_000_000 + i, rnd.randrange(10**9), len(data), len(data)) + data)
+    want = pa.table(pcap.Offline(str(path), precision="nano").batches(columns=["ts", "len"]))
+    df = openbsd.dask.read_pcap(str(path), columns=["ts", "len"], partition_size=100_000, precision="nano")
+    got = df.compute(scheduler="threads")
+    assert df.npartitions > 5
+    assert list(got["ts"]) == list(as_frame(want)["ts"])
+    micro = openbsd.dask.read_pcap(str(path), columns=["ts"], partition_size=100_000).compute(scheduler="threads")
+    assert list(micro["ts"]) != list(got["ts"])
+    assert list(micro["ts"]) == list(as_frame(pa.table(pcap.Offline(str(path)).batches(columns=["ts"])))["ts"])

@@ -1,6 +1,7 @@
 //! Capture files read in parts: the record boundary at a byte offset
-//! (`split_point`), and the records between two boundaries read from
-//! memory (`Records`), for classic pcap and pcapng.
+//! (`split_point`), and the records between two boundaries (`Records`),
+//! read a window at a time (`Window`) from a `Fetch`, for classic pcap and
+//! pcapng (any number of sections, interfaces described anywhere).
 //!
 //! A part of a file is given by two byte offsets. Its records are those of
 //! the file's chain of records (the one a sequential read follows from the
