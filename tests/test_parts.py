@@ -404,3 +404,25 @@ def test_nano_precision_table_column(tmp_path):
                            for p in parts.plan(ns, 30_000))["ts"]
     assert got.to_pylist() == want.to_pylist()
     assert any(v % 1000 for v in got.cast(pa.int64()).to_pylist())
+
+
+def test_a_part_holds_a_window_not_its_range(tmp_path):
+    # A 64 MiB part read to a callback: the peak RSS grows by a few MiB (a
+    # 4 MiB window), not by the part's size (as when it read its range
+    # whole).
+    one = struct.pack("<IIII", 1_700_000_000, 0, 1400, 1400) + bytes(range(256)) * 5 + bytes(120)
+    path = tmp_path / "big.pcap"
+    path.write_bytes(pcaptools.pcap_bytes([]) + one * (64 * 2**20 // len(one)))
+    # VmHWM: this process's peak RSS in KiB (ru_maxrss would start at the
+    # forking parent's).
+    code = f"""
+from openbsd import parts
+def hwm():
+    return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1])
+before = hwm()
+n = parts.read_part_records({str(path)!r}, 0, {path.stat().st_size}, lambda *a: None)
+print(n, hwm() - before)
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    assert int(out[0]) == 64 * 2**20 // len(one)
+    assert int(out[1]) < 16 * 1024, f"peak RSS grew by {int(out[1]) // 1024} MiB"
