@@ -2,6 +2,9 @@
 pcaptools.py (capture tests) and packet_helpers.py (packet tests).
 """
 
+import os
+import subprocess
+
 import pytest
 
 import pcaptools
@@ -60,3 +63,20 @@ def captures_dir():
         pytest.skip(f"shared captures not found at {CAPTURES} (the repo is expected "
                     "to be cloned next to shared/)")
     return CAPTURES
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 KiB tmpfs (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    where = tmp_path / "small"
+    where.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {r.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "--lazy", str(where)], check=True)

@@ -499,23 +499,6 @@ print(got[0] == open(sys.argv[2], "rb").read())
 
 # -- a full disk: the error says what the file holds ---------------------------------
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 64 KiB tmpfs (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    where = tmp_path / "small"
-    where.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {r.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "--lazy", str(where)], check=True)
-
-
 def expected_file(fmt, header, sent):
     """What a Dumper's file holds after `sent` records (packet, (sec, usec),
     wire), `header` being its first bytes (pcapng: our section header and

@@ -2,6 +2,7 @@
 packet against the Packet API, the 5-tuple against tshark, Parquet read back
 by pyarrow, polars and DuckDB, damaged files, and the stream's contract."""
 
+import errno
 import os
 import pty
 import random
@@ -550,3 +551,14 @@ def test_timestamps_keep_the_feed_precision(tmp_path):
     micro = pa.table(pcap.Offline(str(path)).batches(columns=["ts"]))["ts"]
     assert nano.cast(pa.int64()).to_pylist() == [s * 10**9 + f for _, (s, f), _ in recs]
     assert micro.cast(pa.int64()).to_pylist() == [s * 10**9 + f // 1000 * 1000 for _, (s, f), _ in recs]
+
+
+def test_to_parquet_on_a_full_disk_names_the_file_and_stops(big_file, small_disk):
+    """The file is written on a thread of its own: its write error still
+    ends the conversion (no hang, no reading on to the end of the input)
+    and says which file and why."""
+    dest = small_disk / "full.parquet"
+    with pytest.raises(pcap.PcapError) as e:
+        table.to_parquet(big_file, dest, columns=["ts", "len"], compression="none")
+    assert str(e.value) == f"{dest}: No space left on device"
+    assert e.value.errno == errno.ENOSPC

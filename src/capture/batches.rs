@@ -10,7 +10,7 @@
 use super::feed::{Feed, Open};
 use super::source::{Source, Wait};
 use crate::io::record::{Record, Sink};
-use crate::py::error::{pcap_error, pcap_error_about};
+use crate::py::error::{pcap_error, pcap_error_about, pcap_os_error_about};
 use crate::table::columns::{self, Builder, Col};
 use crate::table::stage::Stage;
 use crate::table::{export, parquet};
@@ -459,27 +459,48 @@ pub fn _to_parquet(
 ) -> PyResult<u64> {
     let mut reader = TableReader::new(feed, columns, batch_size, threads)?;
     let shown = dest.display().to_string();
-    let io_err = |e: &dyn std::fmt::Display| pcap_error_about(&shown, &e.to_string());
+    let io_err = |e: &parquet::Error| match e.os_error() {
+        Some(os) => pcap_os_error_about(&shown, "", os),
+        None => pcap_error_about(&shown, &e.to_string()),
+    };
     let mut w = parquet::Writer::create(&dest, reader.schema(), compression).map_err(|e| match e {
         parquet::Error::Compression(msg) => PyValueError::new_err(msg),
         e => io_err(&e),
     })?;
-    // Whatever ends the writing (the read's error, a write error, the
-    // progress callback's or a signal handler's exception), the file is
-    // closed with the rows written so far before it is raised.
-    let mut write_all = || -> PyResult<()> {
+    // The file is encoded and written on a thread of its own while the
+    // next batch is decoded (one batch waits between them: memory stays
+    // bounded). Whatever ends the writing (the read's error, a write
+    // error, the progress callback's or a signal handler's exception), the
+    // batches decoded so far are written and the file closed before it is
+    // raised.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(1);
+    let writing = std::thread::spawn(move || {
+        for batch in rx {
+            if let Err(e) = w.write(&batch) {
+                return (w, Err(e));
+            }
+        }
+        (w, Ok(()))
+    });
+    let read = (|| -> PyResult<()> {
         while let Some(batch) = reader.next(py)? {
-            py.detach(|| w.write(&batch)).map_err(|e| io_err(&e))?;
+            if py.detach(|| tx.send(batch)).is_err() {
+                return Ok(()); // the writer failed: its error is raised below
+            }
             if let Some(p) = progress {
                 p.call1((reader.rows,))?;
             }
             py.check_signals()?;
         }
         Ok(())
-    };
-    let written = write_all();
+    })();
+    drop(tx);
+    let (w, wrote) = py
+        .detach(|| writing.join())
+        .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err(format!("{shown}: the Parquet writer failed")))?;
     let closed = py.detach(|| w.close());
-    written?;
+    read?;
+    wrote.map_err(|e| io_err(&e))?;
     closed.map_err(|e| io_err(&e))?;
     Ok(reader.rows)
 }

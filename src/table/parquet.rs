@@ -34,6 +34,18 @@ impl std::fmt::Display for Error {
     }
 }
 
+impl Error {
+    /// The operating system's error behind this one (a full disk, a
+    /// closed pipe), if any.
+    pub fn os_error(&self) -> Option<&std::io::Error> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Parquet(parquet::errors::ParquetError::External(e)) => e.downcast_ref(),
+            _ => None,
+        }
+    }
+}
+
 impl From<parquet::errors::ParquetError> for Error {
     fn from(e: parquet::errors::ParquetError) -> Self {
         Error::Parquet(e)
@@ -60,6 +72,7 @@ impl Writer {
             .set_compression(codec)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_created_by(format!("pyopenbsd {}", env!("CARGO_PKG_VERSION")))
+            .set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from("ts"), false)
             .build();
         let file = File::create(path).map_err(Error::Io)?;
         Ok(Writer(ArrowWriter::try_new(file, schema, Some(props))?))
