@@ -373,6 +373,27 @@ def test_late_interface_of_another_snap_length_fails_as_offline(tmp_path):
         in_parts(path, 40)
 
 
+def test_a_packet_longer_than_the_snap_length_fails_as_offline(tmp_path):
+    """libpcap refuses a pcapng packet whose capture length exceeds the snap
+    length; parts must not cut it down to the snap length and go on."""
+    path = tmp_path / "long.pcapng"
+    path.write_bytes(ng_shb() + ng_idb(64) + ng_epb(0, 5, b"x" * 60) + ng_epb(0, 6, b"y" * 100)
+                     + ng_epb(0, 7, b"z" * 60))
+    msg = "invalid packet capture length 100, bigger than snaplen of 64"
+    got = []
+    f = pcap.Offline(str(path))
+    with pytest.raises(PcapError, match=f"^{path}: {msg}$"):
+        f.loop(0, lambda p, ts, n: got.append((bytes(p), ts, n)))
+    assert [p for p, _, _ in got] == [b"x" * 60]
+    for size in (40, 1000):
+        out = []
+        with pytest.raises(PcapError, match=f"^{path}: {msg}$"):
+            for part in parts.plan(str(path), size):
+                parts.read_part_records(part.path, part.start, part.end,
+                                        lambda p, ts, n: out.append((bytes(p), ts, n)))
+        assert out == got
+
+
 @pytest.mark.parametrize("fmt", [None, "nsecpcap", "pcapng"])
 def test_nano_precision_parts_equal_offline_nano(bench_file, tmp_path, fmt):
     rnd = random.Random(9)

@@ -743,8 +743,13 @@ impl Records {
                         "a packet arrived on interface {ifid}, but there's no Interface Description Block for that interface"
                     ))
                 })?;
+                if caplen > snapshot {
+                    // libpcap refuses the record (the file's snap length is
+                    // that of its first interface).
+                    return Err(bad(format!("invalid packet capture length {caplen}, bigger than snaplen of {snapshot}")));
+                }
                 let (sec, frac) = iface_time(iface, (hi << 32) | lo, nano);
-                Some(Rec { sec, frac, len, data: &data[..data.len().min(snapshot as usize)] })
+                Some(Rec { sec, frac, len, data })
             }
             SPB => {
                 if body.len() < 4 {
