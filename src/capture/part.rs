@@ -249,6 +249,25 @@ impl Sink for PartSink<'_> {
     fn skipped(&mut self) -> PyResult<()> {
         Ok(())
     }
+
+    const RUNS: bool = true;
+
+    fn build_run(&mut self, mut recs: &[Record<'_>]) -> PyResult<()> {
+        while !recs.is_empty() {
+            if self.b.rows() >= self.batch_size {
+                let batch = self.b.finish().map_err(|e| pcap_error_about("", &e.to_string()))?;
+                self.out.push(batch);
+            }
+            let n = (self.batch_size - self.b.rows()).min(recs.len());
+            self.b.push_run(&recs[..n]);
+            recs = &recs[n..];
+        }
+        Ok(())
+    }
+
+    fn take_run(&mut self, _: usize) -> PyResult<()> {
+        Ok(())
+    }
 }
 
 /// Batches already made, handed out in order.

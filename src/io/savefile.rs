@@ -488,7 +488,7 @@ impl FastReader {
 
 /// Asks the CPU to start loading `b` (the next record) into cache.
 #[inline(always)]
-fn prefetch(b: &[u8]) {
+pub fn prefetch(b: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     for line in b.chunks(64) {
         // SAFETY: a prefetch hint on an address inside `b`; it never faults.

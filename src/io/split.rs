@@ -573,7 +573,15 @@ pub struct Records {
     /// Fractions in nanoseconds (else microseconds).
     nano: bool,
     done: bool,
+    /// The bytes up to here were asked into the cache (`RUN_AHEAD`).
+    ahead: u64,
 }
+
+/// How far ahead of the walk from header to header the bytes are asked
+/// into the cache: each header's load waits on the one before it, so the
+/// lines ahead are asked for early, many on their way at once (as
+/// `crate::io::savefile` does for its runs).
+const RUN_AHEAD: u64 = 4096;
 
 impl Records {
     /// The records from `start` to `end`, walking from `from` (a block
@@ -584,7 +592,7 @@ impl Records {
         if let Format::Pcapng { ref mut interfaces, .. } = fmt {
             *interfaces = section;
         }
-        Records { fmt, pos: from, start, end, nano, done: start == end }
+        Records { fmt, pos: from, start, end, nano, done: start == end, ahead: 0 }
     }
 
     /// Where the next block (record) starts.
@@ -620,6 +628,14 @@ impl Records {
                     "split point {} is not a record boundary: the record chain passes it (next record at offset {})",
                     self.end, self.pos
                 ))));
+            }
+            let until = (self.pos + RUN_AHEAD).min(bytes.end());
+            if self.ahead < until {
+                let from = self.ahead.max(self.pos);
+                if let Some(b) = bytes.get(from, (until - from) as usize) {
+                    crate::io::savefile::prefetch(b);
+                }
+                self.ahead = until;
             }
             let r = match &self.fmt {
                 Format::Pcap { .. } => self.next_pcap(bytes).map(Some),
@@ -839,9 +855,16 @@ pub trait Fetch: Send {
     /// Fills `buf` with the file's bytes from `off` (all of them: a short
     /// read is an error).
     fn fetch(&mut self, off: u64, buf: &mut [u8]) -> Result<(), FetchError>;
+
+    /// The file's `len` bytes from `off` (a multiple of the page size)
+    /// mapped into memory, or `None`: read them with `fetch` instead.
+    fn map(&mut self, _off: u64, _len: usize) -> Option<crate::io::mapping::Window> {
+        None
+    }
 }
 
-/// A local file, read with `pread`.
+/// A local file, read with `pread`, or mapped into memory where it can be
+/// (`crate::io::mapping`).
 pub struct LocalFile(pub std::fs::File);
 
 impl Fetch for LocalFile {
@@ -857,17 +880,29 @@ impl Fetch for LocalFile {
             })
         })
     }
+
+    fn map(&mut self, off: u64, len: usize) -> Option<crate::io::mapping::Window> {
+        use std::os::unix::io::AsRawFd;
+        crate::io::mapping::Window::map(self.0.as_raw_fd(), off, len)
+    }
 }
 
 /// How many bytes a part reads at a time.
 pub const CHUNK: usize = 4 << 20;
+/// How many bytes of a local file a part maps at a time: no copy, and the
+/// decoder touches only the cache lines of the headers it reads (16 MiB,
+/// as `crate::io::savefile` maps).
+pub const MAPPED_CHUNK: usize = 16 << 20;
 
 /// The bytes of a file a part holds: one chunk at a time, refilled
 /// forwards, so a part of any size holds about `CHUNK` bytes (or one
-/// record, when longer).
+/// record, when longer); a local file's bytes are mapped, `MAPPED_CHUNK`
+/// at a time, where the `Fetch` can map them.
 pub struct Window {
     base: u64,
     buf: Vec<u8>,
+    /// The mapped bytes from `base` (and `buf` empty), when mapped.
+    mapped: Option<crate::io::mapping::Window>,
     size: u64,
     /// Bytes past this offset are fetched only when a record needs them.
     cap: u64,
@@ -877,16 +912,43 @@ impl Window {
     /// An empty window on a file of `size` bytes, read up to `cap` (the
     /// part's end) unless a record runs past it.
     pub fn new(size: u64, cap: u64) -> Self {
-        Window { base: 0, buf: Vec::new(), size, cap: cap.min(size) }
+        Window { base: 0, buf: Vec::new(), mapped: None, size, cap: cap.min(size) }
     }
 
     pub fn bytes(&self) -> Bytes<'_> {
-        Bytes { base: self.base, data: &self.buf, size: self.size }
+        let data = match &self.mapped {
+            Some(m) => m.bytes(),
+            None => &self.buf,
+        };
+        Bytes { base: self.base, data, size: self.size }
+    }
+
+    /// False once the file was found shorter than a mapped window of it
+    /// (cut short while it was read): what was read from the window since
+    /// may be zeros instead of its bytes.
+    pub fn intact(&self) -> bool {
+        self.mapped.as_ref().is_none_or(|m| m.intact())
     }
 
     /// Holds at least `at..at + n`, and up to `CHUNK` bytes from `at`
-    /// (not past `cap`), dropping what comes before `at`.
+    /// (`MAPPED_CHUNK` mapped; not past `cap`), dropping what comes
+    /// before `at`.
     pub fn fill(&mut self, src: &mut dyn Fetch, at: u64, n: usize) -> Result<(), FetchError> {
+        if self.mapped.take().is_some() {
+            // Unmapped first: one window of a part is mapped at a time.
+            self.base = self.size;
+        }
+        let page = crate::io::mapping::page_size() as u64;
+        let from = at - at % page;
+        let map_end = (at + n as u64).max((at + MAPPED_CHUNK as u64).min(self.cap)).min(self.size);
+        if map_end > from {
+            if let Some(m) = usize::try_from(map_end - from).ok().and_then(|len| src.map(from, len)) {
+                self.buf = Vec::new();
+                self.base = from;
+                self.mapped = Some(m);
+                return Ok(());
+            }
+        }
         let held = self.base + self.buf.len() as u64;
         if at < self.base || at > held {
             self.buf.clear();

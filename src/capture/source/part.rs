@@ -141,40 +141,77 @@ impl<'a> PartSource<'a> {
         })
     }
 
-    /// Hands the part's records to `sink`, up to what it takes.
+    /// Hands the part's records to `sink`, up to what it takes: in runs
+    /// of the records at hand when the sink takes runs (`Sink::RUNS`, a
+    /// table builder), else one at a time.
     pub fn pump<S: Sink>(&mut self, sink: &mut S) -> PyResult<Pumped> {
         loop {
-            if sink.remaining() == Some(0) {
-                return Ok(Pumped::More);
-            }
+            let want = match sink.remaining() {
+                Some(0) => return Ok(Pumped::More),
+                Some(n) if S::RUNS => n.min(sink.run_max()),
+                None if S::RUNS => sink.run_max(),
+                _ => 1,
+            };
             let bytes = self.window.bytes();
-            let rec = match self.records.next(&bytes) {
-                None => {
+            let mut run: Vec<Record<'_>> = Vec::with_capacity(want);
+            let mut stop = None;
+            while run.len() < want {
+                let rec = match self.records.next(&bytes) {
+                    Some(Ok(r)) => r,
+                    other => {
+                        stop = Some(other);
+                        break;
+                    }
+                };
+                if let Some(f) = &self.filter {
+                    if !f.matches(rec.data, rec.len) {
+                        sink.skipped()?;
+                        continue;
+                    }
+                }
+                run.push(Record { sec: rec.sec, usec: rec.frac, len: rec.len, data: rec.data });
+            }
+            // Bytes in memory are always whole: build, then take (a mapped
+            // file cut short under the read is an error instead).
+            if S::RUNS {
+                if !run.is_empty() {
+                    sink.build_run(&run)?;
+                    if !self.window.intact() {
+                        return Err(self.cut_short());
+                    }
+                    sink.take_run(run.len())?;
+                }
+            } else if let Some(rec) = run.first() {
+                let built = sink.build(rec)?;
+                if !self.window.intact() {
+                    return Err(self.cut_short());
+                }
+                sink.take(built)?;
+            }
+            if !matches!(stop, None | Some(Some(Err(Miss::Need(..))))) && !self.window.intact() {
+                return Err(self.cut_short());
+            }
+            match stop {
+                None | Some(Some(Ok(_))) => {}
+                Some(None) => {
                     if let Some(k) = self.key.take() {
                         save_checkpoint(k, self.records.pos(), self.records.section());
                     }
                     return Ok(Pumped::End);
                 }
-                Some(Err(Miss::Need(at, n))) => {
-                    match self.window.fill(&mut *self.fetch, at, n) {
-                        Ok(()) => {}
-                        Err(FetchError::Io(e)) => return Err(pcap_error_about(self.name, &e)),
-                        Err(FetchError::Py(e)) => return Err(e),
-                    }
-                    continue;
-                }
-                Some(Err(Miss::Bad(e))) => return Err(pcap_error_about(self.name, &e)),
-                Some(Ok(r)) => r,
-            };
-            if let Some(f) = &self.filter {
-                if !f.matches(rec.data, rec.len) {
-                    sink.skipped()?;
-                    continue;
-                }
+                Some(Some(Err(Miss::Need(at, n)))) => match self.window.fill(&mut *self.fetch, at, n) {
+                    Ok(()) => {}
+                    Err(FetchError::Io(e)) => return Err(pcap_error_about(self.name, &e)),
+                    Err(FetchError::Py(e)) => return Err(e),
+                },
+                Some(Some(Err(Miss::Bad(e)))) => return Err(pcap_error_about(self.name, &e)),
             }
-            // Bytes in memory are always whole: build, then take.
-            let built = sink.build(&Record { sec: rec.sec, usec: rec.frac, len: rec.len, data: rec.data })?;
-            sink.take(built)?;
         }
+    }
+
+    /// The error of a mapped file found shorter than when the part
+    /// started (a record read from it may hold zeros in place of bytes).
+    fn cut_short(&self) -> PyErr {
+        pcap_error_about(self.name, "the file was cut short while it was read (it changed under the reader)")
     }
 }
