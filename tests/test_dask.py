@@ -14,6 +14,7 @@ pa = pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
 dd = pytest.importorskip("dask.dataframe")
 
+import dask  # noqa: E402
 import openbsd.dask  # noqa: E402
 import pcaptools  # noqa: E402
 from openbsd import parts, pcap  # noqa: E402
@@ -71,6 +72,17 @@ def test_read_pcap_is_lazy_and_equals_batches(bench_file):
     assert list(df.columns) == whole_table(bench_file).column_names
     got = df.compute(scheduler="sync").reset_index(drop=True)
     pd.testing.assert_frame_equal(got, as_frame(whole_table(bench_file)))
+
+
+def test_read_pcap_is_one_task_per_partition(bench_file):
+    # The partitions' strings are Arrow-backed already: no string
+    # conversion step after the read (a distributed cluster does not fuse
+    # steps, so each would be one more task per partition).
+    df = openbsd.dask.read_pcap(str(bench_file), columns=["ip_src", "len"], partition_size="1MiB")
+    assert dask.config.get("dataframe.convert-string") in (None, True)
+    assert len(df.__dask_graph__()) == df.npartitions == 5
+    assert [str(t) for t in df.dtypes] == ["string[pyarrow]", "uint32[pyarrow]"]
+    assert len(df.map_partitions(len).sum().__dask_graph__()) == 3 * 5 + 1
 
 
 def test_read_pcap_projects_columns(bench_file):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Optional, Sequence, Union
 
+import dask
 import dask.dataframe as dd
 
 from openbsd import parts as _parts
@@ -68,6 +69,10 @@ def read_pcap(
     plan = _parts.plan(paths_or_glob, partition_size)
     # An empty read of the first file's header gives the schema.
     meta = _read_partition(_parts.Part(plan[0].path, 0, 0), filter, columns, precision)
-    return dd.from_map(  # type: ignore[no-any-return,no-untyped-call]
-        _read_partition, plan, meta=meta, label="read-pcap", enforce_metadata=False,
-        filter=filter, columns=list(meta.columns), precision=precision)
+    # The partitions' strings are Arrow-backed already: no conversion step
+    # after the read (on a distributed cluster, which does not fuse steps,
+    # it would be a task of its own per partition).
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_map(  # type: ignore[no-any-return,no-untyped-call]
+            _read_partition, plan, meta=meta, label="read-pcap", enforce_metadata=False,
+            filter=filter, columns=list(meta.columns), precision=precision)
