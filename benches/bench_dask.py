@@ -2,7 +2,17 @@
 """Capture files in parts (docs/distributed.md), side by side in one run:
 
   * rows/s reading the file in parts on a dask.distributed LocalCluster of
-    two worker processes vs one (same parts, same run);
+    two worker processes vs one (same parts, same run): the query as
+    written (`client.compute(q)`, which Dask does not fuse: one task per
+    step and partition), the same query optimized first
+    (`client.compute(q.optimize())`: one task per partition), and that on
+    a cluster without Dask's own diagnostics (the worker profiler's 100
+    samples a second, the 20 ms event-loop tick, the system monitor), with
+    the CPU time each query costs the client and scheduler process and
+    the worker processes (which the machine's load does not change much,
+    unlike the wall-clock time);
+  * the ceiling: the same parts read by two plain processes (no Dask)
+    vs one;
   * the cost of finding every part's split points vs reading the file;
   * a top-talkers query (bytes by source address) on the two-process
     cluster vs the same query in pandas over feed.batches() in one process.
@@ -16,6 +26,9 @@ Needs dask[distributed], pyarrow and pandas (the Makefile's venv has them).
 """
 
 import argparse
+import multiprocessing
+import os
+import resource
 import statistics
 import sys
 import time
@@ -30,6 +43,32 @@ def best_of(runs, fn):
     return statistics.median(times), out
 
 
+def _read_share(share, cols, start, q):
+    """One plain process of the ceiling: waits for the start, reads its
+    parts, reports their rows."""
+    from openbsd import parts
+
+    start.wait()
+    q.put(sum(parts.read_part(*p, columns=cols).rows for p in share))
+
+
+def _cpu():
+    """CPU seconds (user + system) so far of this process (the client, the
+    scheduler and the nannies of a LocalCluster) and of its children (the
+    worker processes)."""
+    import psutil
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    workers = 0.0
+    for p in psutil.Process().children(recursive=True):
+        try:
+            c = p.cpu_times()
+        except psutil.Error:
+            continue
+        workers += c.user + c.system
+    return me.ru_utime + me.ru_stime, workers
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file")
@@ -40,6 +79,8 @@ def main(argv=None):
     import pandas as pd
     import pyarrow as pa
     from dask.distributed import Client, LocalCluster
+
+    import dask
 
     import openbsd.dask
     from openbsd import parts, pcap
@@ -58,26 +99,59 @@ def main(argv=None):
         print(f"split points, {len(pl):3} parts of {size:>7} {t_split * 1e3:9.1f} ms   "
               f"({100 * t_split / t_read:.2f} % of reading the file)")
 
-    def count(client):
-        df = openbsd.dask.read_pcap(path, columns=cols, partition_size=args.partition_size)
-        return client.compute(df.map_partitions(len).sum()).result()
+    print(f"load average at the start: {os.getloadavg()[0]:.2f}")
 
+    # The ceiling: plain processes, each reading its share of the parts.
+    def procs(k):
+        ctx = multiprocessing.get_context("fork")
+        start, q = ctx.Barrier(k + 1), ctx.Queue()
+        ps = [ctx.Process(target=_read_share, args=(plan[i::k], cols, start, q)) for i in range(k)]
+        for p in ps:
+            p.start()
+        start.wait()
+        t = time.perf_counter()
+        got = sum(q.get() for _ in ps)
+        t = time.perf_counter() - t
+        for p in ps:
+            p.join()
+        assert got == rows, (got, rows)
+        return t
+    bare = {k: statistics.median(procs(k) for _ in range(args.runs)) for k in (1, 2)}
+    for k in (1, 2):
+        print(f"reading all parts, {k} plain process{'es' if k > 1 else ''} (no Dask) {bare[k] * 1e3:9.1f} ms   "
+              f"{rows / bare[k] / 1e6:6.2f} M rows/s")
+    print(f"2 plain processes / 1          {bare[1] / bare[2]:9.2f} x")
+
+    def count(client, fused):
+        q = openbsd.dask.read_pcap(path, columns=cols, partition_size=args.partition_size).map_partitions(len).sum()
+        return client.compute(q.optimize() if fused else q).result()
+
+    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+             "distributed.admin.system-monitor.interval": "5s"}
+    ways = {"as written": ({}, False), "optimized first": ({}, True),
+            "optimized, quiet cluster": (quiet, True)}
     rates = {}
-    for n in (1, 2):
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
-                Client(c) as client:
-            count(client)  # warm the workers (imports, page cache)
-            t, got = best_of(args.runs, lambda: count(client))
-            assert got == rows, (got, rows)
-            rates[n] = rows / t
-            print(f"LocalCluster, {n} worker process{'es' if n > 1 else ''}  {t * 1e3:9.1f} ms   "
-                  f"{rates[n] / 1e6:6.2f} M rows/s")
-            if n == 2:
-                def top_dask():
-                    df = openbsd.dask.read_pcap(path, columns=["ip_src", "len"], partition_size=args.partition_size)
-                    return client.compute(df.groupby("ip_src")["len"].sum(split_out=1).nlargest(10)).result()
-                t_top, top = best_of(args.runs, top_dask)
-    print(f"2 workers / 1 worker         {rates[2] / rates[1]:9.2f} x")
+    for way, (config, fused) in ways.items():
+        for n in (1, 2):
+            with dask.config.set(config), \
+                    LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+                    Client(c) as client:
+                count(client, fused)  # warm the workers (imports, page cache)
+                cpu0 = _cpu()
+                t, got = best_of(args.runs, lambda: count(client, fused))
+                cpu1 = _cpu()
+                assert got == rows, (got, rows)
+                rates[way, n] = rows / t
+                print(f"LocalCluster, {n} worker process{'es' if n > 1 else ''}, {way:24} {t * 1e3:9.1f} ms   "
+                      f"{rates[way, n] / 1e6:6.2f} M rows/s   CPU per query: client+scheduler "
+                      f"{(cpu1[0] - cpu0[0]) / args.runs * 1e3:5.0f} ms, workers {(cpu1[1] - cpu0[1]) / args.runs * 1e3:5.0f} ms")
+                if n == 2 and way == "as written":
+                    def top_dask():
+                        df = openbsd.dask.read_pcap(path, columns=["ip_src", "len"],
+                                                    partition_size=args.partition_size)
+                        return client.compute(df.groupby("ip_src")["len"].sum(split_out=1).nlargest(10)).result()
+                    t_top, top = best_of(args.runs, top_dask)
+        print(f"2 workers / 1 worker, {way:24} {rates[way, 2] / rates[way, 1]:6.2f} x")
 
     def top_pandas():
         df = pa.table(pcap.Offline(path).batches(columns=["ip_src", "len"])).to_pandas(types_mapper=pd.ArrowDtype)
