@@ -3,6 +3,7 @@ partition sizes, the records of all parts, in order, are exactly those of
 the sequential read (Offline.loop); parts that cannot agree raise PcapError
 naming the file."""
 
+import os
 import random
 import struct
 import subprocess
@@ -496,7 +497,7 @@ def test_a_local_part_is_mapped_unless_sigbus_is_not_ours(bench_file):
     out = {}
     for how in ("mapped", "pread"):
         r = subprocess.run([sys.executable, "-c", READ_WATCHING_MAPS, str(bench_file), how],
-                           check=True, capture_output=True, text=True, env={"PYTHONHASHSEED": "0"})
+                           check=True, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
         out[how] = r.stdout.split(maxsplit=2)
     assert out["mapped"][2].strip() == repr([str(bench_file)])
     assert out["pread"][2].strip() == "[]"
