@@ -26,6 +26,18 @@ pub struct Record<'a> {
     pub data: &'a [u8],
 }
 
+/// The seconds of a savefile record as the pcap format defines them, an
+/// unsigned 32-bit number: libpcap 1.10 sign-extends them (a time past
+/// 2038 comes out negative), the fast reader does not; a file source hands
+/// out these.
+pub fn file_seconds(sec: i64) -> i64 {
+    if (-(1i64 << 31)..0).contains(&sec) {
+        sec + (1i64 << 32)
+    } else {
+        sec
+    }
+}
+
 /// What a source's `pump` ended with.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Pumped {

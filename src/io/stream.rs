@@ -14,6 +14,13 @@
 //! have `fopencookie`); elsewhere such streams are read as any file, and
 //! their offset is unknown.
 //!
+//! On a pcapng stream the counting state also keeps, in its [`Kept`], the
+//! section headers and interface descriptions that pass (their offsets and
+//! bytes): the blocks a pcapng `Dumper` needs to copy the stream's
+//! interfaces when the bytes themselves are gone (`crate::io::pcapng_read`
+//! reads them, and the block of the packet handed out last from the
+//! counting buffer, which still holds it). Packet blocks are not copied.
+//!
 //! The writing side is a stream into a `crate::io::sink::Sink`, which
 //! buffers a `Dumper`'s records and writes them itself.
 
@@ -21,6 +28,7 @@ use pyo3::prelude::*;
 use std::os::unix::io::RawFd;
 use crate::io::sink::Sink;
 use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
 
 /// The state behind a counting stream, owned by the stream (freed, and
 /// its descriptor closed, by `fclose`).
@@ -50,6 +58,32 @@ pub struct Counted {
     /// The stdio stream reading this state, when stdio buffers it (see
     /// [`Counted::held`]); null otherwise.
     file: *mut libc::FILE,
+    /// The section headers and interface descriptions of a pcapng stream.
+    kept: Arc<Mutex<Kept>>,
+}
+
+/// The section header and interface description blocks of a pcapng stream
+/// (whole, as read), with their stream offsets, in order: what a follower
+/// of the stream needs of the blocks libpcap read before it asked. Shared,
+/// so that a follower in another thread reads them while the stream is
+/// read.
+#[derive(Default)]
+pub struct Kept {
+    pub blocks: Vec<(u64, Vec<u8>)>,
+    /// Their bytes (kept up to [`MAX_KEPT`]: past it, no more are kept).
+    bytes: usize,
+}
+
+/// How many bytes of blocks a stream keeps at most.
+const MAX_KEPT: usize = 64 << 20;
+
+impl Kept {
+    fn keep(&mut self, at: u64, block: &[u8]) {
+        if self.bytes + block.len() <= MAX_KEPT {
+            self.bytes += block.len();
+            self.blocks.push((at, block.to_vec()));
+        }
+    }
 }
 
 /// The start of glibc's `struct _IO_FILE` (`<bits/types/struct_FILE.h>`):
@@ -83,6 +117,7 @@ enum Units {
 /// most 256 KiB for a packet and 16 MiB for a pcapng block).
 const MAX_UNIT: u64 = 16 << 20;
 const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
+const PCAPNG_IDB: u32 = 0x0000_0001;
 /// stdio's buffer on a counting stream (glibc): libpcap reads a record
 /// header and its body from it without coming to `Counted::read`.
 #[cfg(target_os = "linux")]
@@ -143,6 +178,19 @@ impl Units {
 impl Counted {
     pub fn fd(&self) -> RawFd {
         self.fd
+    }
+
+    /// The section headers and interface descriptions seen (a pcapng
+    /// stream's).
+    pub fn kept(&self) -> Arc<Mutex<Kept>> {
+        self.kept.clone()
+    }
+
+    /// The bytes read and still held, and the stream offset of the first:
+    /// from the start of the record libpcap was reading when the buffer was
+    /// last filled (a record boundary) on.
+    pub fn window(&self) -> (u64, &[u8]) {
+        (self.base, &self.buf[..self.end])
     }
 
     /// Bytes libpcap has read from the stream so far: what was handed to
@@ -215,6 +263,13 @@ impl Counted {
                     self.unit = done; // tracking just turned off
                 }
                 return;
+            }
+            if let Units::PcapNg { big } = next {
+                // A block handed over whole: kept when a follower needs it.
+                let block = &self.buf[at..at + len as usize];
+                if matches!(u32_in(block, 0, big), Some(PCAPNG_SHB | PCAPNG_IDB)) {
+                    self.kept.lock().unwrap_or_else(|p| p.into_inner()).keep(self.unit, block);
+                }
             }
             self.unit += len;
         }
@@ -429,6 +484,7 @@ pub unsafe fn open(fd: RawFd, buffer: usize) -> Option<(*mut libc::FILE, NonNull
             units: Units::Start,
             pending: None,
             file: std::ptr::null_mut(),
+            kept: Arc::default(),
         });
         let raw = Box::into_raw(state);
         let funcs = cookie::CookieIoFunctions { read: Some(cookie::read), write: None, seek: None, close: Some(cookie::close) };

@@ -12,7 +12,7 @@
 use super::bpf::ActiveFilter;
 use super::raw::RawHandle;
 use crate::ffi;
-use crate::io::record::{Pumped, Record, Sink};
+use crate::io::record::{file_seconds, Pumped, Record, Sink};
 use crate::io::pcapng_read::Trace;
 use crate::io::savefile::{is_regular_file, FastReader, Step};
 use crate::py::error::{pcap_error_after_os, pcap_os_error_about};
@@ -52,22 +52,12 @@ pub struct FileSource {
     /// fast reader does.
     back_on_error: bool,
     pub filter: Option<ActiveFilter>,
-    /// A pcapng regular file: the blocks behind the records libpcap reads,
-    /// followed once a pcapng `Dumper` asks (`crate::io::pcapng_read`).
+    /// A pcapng file or stream: the blocks behind the records libpcap
+    /// reads, followed once a pcapng `Dumper` asks
+    /// (`crate::io::pcapng_read`).
     pub trace: Option<Arc<Trace>>,
     handle: RawHandle,
     stream: StreamState,
-}
-
-/// The seconds of a savefile record as the pcap format defines them, an
-/// unsigned 32-bit number: libpcap 1.10 sign-extends them (a time past
-/// 2038 comes out negative), the fast reader does not.
-fn file_seconds(sec: i64) -> i64 {
-    if (-(1i64 << 31)..0).contains(&sec) {
-        sec + (1i64 << 32)
-    } else {
-        sec
-    }
 }
 
 // The fraction of a second (micro- or nanoseconds) is a signed 32-bit number
@@ -128,10 +118,13 @@ impl FileSource {
         };
         let may_wait = !is_regular_file(handle.ptr());
         let back_on_error = fast.is_none() && !may_wait && ffi::pcap_major_version(handle.ptr()) == 2;
+        let nano = super::options::Precision::of(handle.ptr()) == super::options::Precision::Nano;
         let trace = match &stream {
-            StreamState::Buffer(_) if fast.is_none() => Trace::open(libc::fileno(ffi::pcap_file(handle.ptr()))).map(Arc::new),
-            _ => None,
+            StreamState::Buffer(_) if fast.is_none() => Trace::open(ffi::pcap_file(handle.ptr()), nano),
+            StreamState::Buffer(_) => None,
+            StreamState::Counted(c) => Trace::open_stream(*c, nano),
         };
+        let trace = trace.map(Arc::new);
         FileSource { name, fast, may_wait, back_on_error, filter: None, trace, handle, stream }
     }
 
@@ -214,7 +207,10 @@ impl FileSource {
                 c.as_mut().begin_read();
             }
             let before = if self.back_on_error { libc::ftello(file) } else { -1 };
-            let trace = self.trace.as_ref().filter(|t| t.wanted());
+            let stream = match &self.stream {
+                StreamState::Counted(c) => Some(*c),
+                StreamState::Buffer(_) => None,
+            };
             let mut hdr: *mut ffi::pcap_pkthdr = std::ptr::null_mut();
             let mut data: *const libc::c_uchar = std::ptr::null();
             // The OS error of a failed read is taken right after it, before
@@ -225,6 +221,9 @@ impl FileSource {
                 // this process, so it runs without the GIL. The feed's lock
                 // keeps the source ours meanwhile.
                 let addr = p as usize;
+                if let Some(t) = &self.trace {
+                    t.reading(true);
+                }
                 let (rc, h, d, os) = py.detach(move || {
                     let (mut h, mut d): (*mut ffi::pcap_pkthdr, *const libc::c_uchar) =
                         (std::ptr::null_mut(), std::ptr::null());
@@ -232,6 +231,9 @@ impl FileSource {
                     let rc = ffi::pcap_next_ex(addr as *mut ffi::pcap_t, &mut h, &mut d);
                     (rc, h as usize, d as usize, std::io::Error::last_os_error())
                 });
+                if let Some(t) = &self.trace {
+                    t.reading(false);
+                }
                 hdr = h as *mut ffi::pcap_pkthdr;
                 data = d as *const libc::c_uchar;
                 (rc, os)
@@ -239,6 +241,9 @@ impl FileSource {
                 let rc = ffi::pcap_next_ex(p, &mut hdr, &mut data);
                 (rc, std::io::Error::last_os_error())
             };
+            // (Asked after the read: a `Dumper` may have asked for the
+            // trace while a read of a stream waited.)
+            let trace = self.trace.as_ref().filter(|t| t.wanted());
             if let (Some(r), Some(start)) = (&mut self.fast, start) {
                 // Past what libpcap read; or, when it read no whole record
                 // (end of file, a record cut short), back at that record, so
@@ -251,9 +256,14 @@ impl FileSource {
                     let h = &*hdr;
                     let (sec, usec) = ffi::tstamp(&h.ts);
                     if let Some(t) = trace {
-                        // libpcap's offset costs a system call: only when
-                        // the trace cannot tell the block by itself.
-                        let after = (self.filter.is_some() || t.needs_offset()).then(|| libc::ftello(file).max(0) as u64);
+                        // libpcap's offset costs a system call on a file:
+                        // only when the trace cannot tell the block by
+                        // itself. On a stream it is the count of bytes read.
+                        let after = match stream {
+                            // SAFETY: the state lives as long as the open handle.
+                            Some(c) => Some(c.as_ref().consumed()),
+                            None => (self.filter.is_some() || t.needs_offset()).then(|| libc::ftello(file).max(0) as u64),
+                        };
                         t.update(after, file_seconds(sec), usec, h.caplen, h.len);
                     }
                     Ok(Slow::Packet(file_seconds(sec), usec, h.len, data, h.caplen as usize))
