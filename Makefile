@@ -114,7 +114,7 @@ fuzz:
 	LD_LIBRARY_PATH=$(PYLIBDIR):$$LD_LIBRARY_PATH RUSTC_BOOTSTRAP=1 \
 	  cargo fuzz run decode fuzz/corpus -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
 
-# The same for the pcapng block reader (src/io/pcapng_read.rs, built alone:
+# The same for the pcapng block reader (src/io/pcapng_blocks.rs, built alone:
 # it compiles in seconds), seeded with fuzz/pcapng/seeds/.
 fuzz-pcapng:
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked -q

@@ -3,10 +3,13 @@
 //! files (`savefile`) with its memory-mapped windows (`mapping`), and the
 //! stdio streams libpcap reads and writes through (`stream`), the pcapng
 //! writer (`pcapng`) and the pcapng blocks read beside libpcap
-//! (`pcapng_read`), and capture files read in parts (`split`).
+//! (`pcapng_read`, parsed by `pcapng_blocks`), capture files read in parts (`split`), and the
+//! numbers of the file formats they all read and write (`format`).
 
+pub mod format;
 pub mod mapping;
 pub mod pcapng;
+pub mod pcapng_blocks;
 pub mod pcapng_read;
 pub mod record;
 pub mod savefile;

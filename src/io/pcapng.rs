@@ -10,16 +10,12 @@
 //! The blocks go through a `crate::io::sink::Sink`, which knows what the
 //! output holds after a write error or a signal.
 
-use super::pcapng_read::{Interface as Described, Trace};
+use super::pcapng_blocks::Interface as Described;
+use super::pcapng_read::Trace;
 use super::sink::Sink;
 use std::sync::Arc;
 
-use super::pcapng_read::{BYTE_ORDER_MAGIC, EPB, IDB, SHB};
-const OPT_ENDOFOPT: u16 = 0;
-const OPT_COMMENT: u16 = 1;
-const SHB_USERAPPL: u16 = 4;
-const IF_NAME: u16 = 2;
-const IF_TSRESOL: u16 = 9;
+use super::format::{BYTE_ORDER_MAGIC, EPB, IDB, IF_NAME, IF_TSRESOL, OPT_COMMENT, OPT_ENDOFOPT, SHB, SHB_USERAPPL};
 
 /// One block being laid out: type, length placeholder, body, options.
 struct Block(Vec<u8>);
@@ -304,11 +300,11 @@ mod tests {
         assert_eq!(&epb[44..48], &48u32.to_ne_bytes());
         // Read back by the block reader: one interface, the packet on it.
         let file = [&out[..], epb].concat();
-        let (blocks, n) = crate::io::pcapng_read::parse_blocks(&file);
+        let (blocks, n) = crate::io::pcapng_blocks::parse_blocks(&file);
         assert_eq!(n, file.len());
         assert_eq!(blocks.ifaces.len(), 1);
         let p = blocks.last.unwrap();
         assert_eq!((p.iface, p.ticks), (0, 2_000_000_005));
-        assert_eq!(crate::io::pcapng_read::option_value(&p.options, OPT_COMMENT), Some(&b"hi"[..]));
+        assert_eq!(crate::io::pcapng_blocks::option_value(&p.options, OPT_COMMENT), Some(&b"hi"[..]));
     }
 }

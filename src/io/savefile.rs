@@ -20,6 +20,7 @@
 //! path.
 
 pub use super::record::Record;
+use super::format::{PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAP_RECORD_HEADER, REWRITTEN_LINKTYPES};
 use crate::ffi;
 use std::os::unix::io::RawFd;
 
@@ -35,14 +36,8 @@ const WINDOW: usize = 16 << 20;
 /// frame and its record header): Python's work on this record gives them
 /// time to arrive.
 const PREFETCH: usize = 1600;
-const RECORD_HEADER: usize = 16;
 /// How far ahead of a run's walk its bytes are prefetched.
 const RUN_AHEAD: usize = 4096;
-const MAGIC_USEC: u32 = 0xa1b2_c3d4;
-const MAGIC_NSEC: u32 = 0xa1b2_3c4d;
-/// Link types whose pseudo-headers libpcap fixes up while reading
-/// (USB_LINUX, USB_LINUX_MMAPPED, NFLOG): left to libpcap.
-const REWRITTEN_LINKTYPES: [i32; 3] = [189, 220, 239];
 
 /// What the reader found at the current offset.
 pub enum Step<'a> {
@@ -176,7 +171,8 @@ impl FastReader {
         if ffi::pcap_major_version(p) != 2 || ffi::pcap_minor_version(p) != 4 {
             return None;
         }
-        if REWRITTEN_LINKTYPES.contains(&ffi::pcap_datalink(p)) {
+        // Link types whose pseudo-headers libpcap fixes up: left to libpcap.
+        if u32::try_from(ffi::pcap_datalink(p)).is_ok_and(|l| REWRITTEN_LINKTYPES.contains(&l)) {
             return None;
         }
         let mut magic = [0u8; 4];
@@ -186,8 +182,8 @@ impl FastReader {
         let swapped = ffi::pcap_is_swapped(p) == 1;
         let m = if swapped { u32::from_ne_bytes(magic).swap_bytes() } else { u32::from_ne_bytes(magic) };
         let nsec = match m {
-            MAGIC_USEC => false,
-            MAGIC_NSEC => true,
+            PCAP_MAGIC_USEC => false,
+            PCAP_MAGIC_NSEC => true,
             _ => return None, // modified/unknown variants: libpcap reads them
         };
         // What the handle hands out: libpcap scales the file's fraction to it.
@@ -357,7 +353,7 @@ impl FastReader {
     /// otherwise the file's size says.
     #[inline]
     fn followed(&self, end: usize) -> bool {
-        if let Some(h) = self.bytes().get(end..end + RECORD_HEADER) {
+        if let Some(h) = self.bytes().get(end..end + PCAP_RECORD_HEADER) {
             if h.iter().any(|&b| b != 0) {
                 return true;
             }
@@ -411,7 +407,7 @@ impl FastReader {
             if caplen > snapshot {
                 break;
             }
-            let data = s + RECORD_HEADER;
+            let data = s + PCAP_RECORD_HEADER;
             let end = data + caplen as usize;
             if end > bytes.len() {
                 break;
@@ -449,13 +445,13 @@ impl FastReader {
     pub fn next(&mut self) -> Step<'_> {
         loop {
             let avail = self.end - self.start;
-            if avail >= RECORD_HEADER {
+            if avail >= PCAP_RECORD_HEADER {
                 let s = self.start;
                 let caplen = self.u32_at(s + 8);
                 if caplen > self.snapshot {
                     return Step::Slow;
                 }
-                let total = RECORD_HEADER + caplen as usize;
+                let total = PCAP_RECORD_HEADER + caplen as usize;
                 if avail >= total {
                     let sec = self.u32_at(s) as i64;
                     // Signed, as libpcap reads it (see the note above `Slow`).
@@ -472,7 +468,7 @@ impl FastReader {
                         sec,
                         usec: self.scale.apply(frac),
                         len,
-                        data: &bytes[s + RECORD_HEADER..s + total],
+                        data: &bytes[s + PCAP_RECORD_HEADER..s + total],
                     });
                 }
                 if total > BUFFER.max(self.bytes().len()) {

@@ -23,15 +23,9 @@
 //!   half-written included, for the next drain: the output never holds
 //!   part of a record that is then lost.
 
+use super::format::{PACKET_BLOCKS, PCAP_FILE_HEADER, PCAP_RECORD_HEADER};
 use pyo3::prelude::*;
 use std::os::unix::io::RawFd;
-
-/// Bytes of the savefile header, which comes first.
-const FILE_HEADER: usize = 24;
-/// Bytes of a record header; the captured length is at offset 8.
-const RECORD_HEADER: usize = 16;
-/// pcapng packet blocks: enhanced, simple and the obsolete packet block.
-const PCAPNG_RECORDS: [u32; 3] = [6, 3, 2];
 
 /// How the bytes divide into units.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -117,7 +111,7 @@ impl Sink {
     /// waiting now (it would not fit the buffer).
     #[inline]
     pub fn is_full_for(&self, n: usize) -> bool {
-        self.is_full_for_unit(RECORD_HEADER + n)
+        self.is_full_for_unit(PCAP_RECORD_HEADER + n)
     }
 
     /// Whether `n` more bytes (whole units) should wait for a drain.
@@ -164,8 +158,8 @@ impl Sink {
 
     /// Takes one record: its 16-byte header, then its data.
     #[inline]
-    pub fn push(&mut self, header: &[u8; RECORD_HEADER], data: &[u8]) {
-        self.buf.reserve(RECORD_HEADER + data.len());
+    pub fn push(&mut self, header: &[u8; PCAP_RECORD_HEADER], data: &[u8]) {
+        self.buf.reserve(PCAP_RECORD_HEADER + data.len());
         self.buf.extend_from_slice(header);
         self.buf.extend_from_slice(data);
     }
@@ -185,8 +179,8 @@ impl Sink {
     /// `buf`, when it is all there.
     fn unit_at(&self, at: usize) -> Option<usize> {
         let len = match self.framing {
-            Framing::Pcap if at == 0 && self.header => FILE_HEADER,
-            Framing::Pcap => RECORD_HEADER + self.word(at + 8)? as usize,
+            Framing::Pcap if at == 0 && self.header => PCAP_FILE_HEADER,
+            Framing::Pcap => PCAP_RECORD_HEADER + self.word(at + 8)? as usize,
             Framing::Pcapng => (self.word(at + 4)? as usize).max(12),
         };
         (at + len <= self.buf.len()).then_some(len)
@@ -197,7 +191,7 @@ impl Sink {
     fn is_record(&self, at: usize) -> bool {
         match self.framing {
             Framing::Pcap => !(at == 0 && self.header),
-            Framing::Pcapng => self.word(at).is_some_and(|t| PCAPNG_RECORDS.contains(&t)),
+            Framing::Pcapng => self.word(at).is_some_and(|t| PACKET_BLOCKS.contains(&t)),
         }
     }
 
@@ -291,7 +285,7 @@ mod tests {
 
     fn header() -> Vec<u8> {
         let mut h = 0xa1b2_c3d4u32.to_ne_bytes().to_vec();
-        h.resize(FILE_HEADER, 0);
+        h.resize(PCAP_FILE_HEADER, 0);
         h
     }
 

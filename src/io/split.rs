@@ -29,31 +29,18 @@
 //! read together are the sequential read, or one of them fails. The
 //! heuristics only decide whether a split succeeds.
 
-/// libpcap's largest snap length for most link types (`MAXIMUM_SNAPLEN`).
-pub const MAXIMUM_SNAPLEN: u32 = 262_144;
-/// A classic record header.
-const PCAP_RECORD_HEADER: usize = 16;
-const PCAP_FILE_HEADER: usize = 24;
+use super::format::{
+    BYTE_ORDER_MAGIC, EPB, IDB, MAXIMUM_SNAPLEN, OBSOLETE_PB, PCAPNG_MAX_BLOCK as PCAPNG_MAX_BLOCKSIZE, PCAP_FILE_HEADER,
+    PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAP_RECORD_HEADER, REWRITTEN_LINKTYPES, SHB, SPB,
+};
+
 /// Largest pcapng block a candidate may be: a packet of the largest snap
 /// length, its block fields and a few options.
 const PCAPNG_MAX_CANDIDATE_BLOCK: u32 = MAXIMUM_SNAPLEN + 4096;
-/// libpcap's largest pcapng block (`INITIAL_MAX_BLOCKSIZE`).
-const PCAPNG_MAX_BLOCKSIZE: u32 = 16 * 1024 * 1024;
 /// Wire lengths above this are not plausible in a candidate header.
 const MAX_WIRE_LEN: u32 = 1 << 24;
 /// Shortest distance a candidate's chain must stay plausible.
 const MIN_CHAIN: u64 = 1 << 16;
-
-const SHB: u32 = 0x0A0D_0D0A;
-const IDB: u32 = 1;
-const OBSOLETE_PB: u32 = 2;
-const SPB: u32 = 3;
-const EPB: u32 = 6;
-const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
-
-/// Link types whose pseudo-headers libpcap rewrites while reading
-/// (USB_LINUX, USB_LINUX_MMAPPED, NFLOG): not read in parts.
-const REWRITTEN_LINKTYPES: [u32; 3] = [189, 220, 239];
 
 /// libpcap's largest snap length for `linktype` (`max_snaplen_for_dlt`).
 fn max_snaplen_for(linktype: u32) -> u32 {
@@ -190,10 +177,10 @@ impl Format {
             return Self::parse_pcapng(head, size);
         }
         let (swapped, nsec) = match magic {
-            0xa1b2_c3d4 => (false, false),
-            0xd4c3_b2a1 => (true, false),
-            0xa1b2_3c4d => (false, true),
-            0x4d3c_b2a1 => (true, true),
+            PCAP_MAGIC_USEC => (false, false),
+            m if m == PCAP_MAGIC_USEC.swap_bytes() => (true, false),
+            PCAP_MAGIC_NSEC => (false, true),
+            m if m == PCAP_MAGIC_NSEC.swap_bytes() => (true, true),
             _ => {
                 return Err(HeadError::Bad(
                     "not a classic pcap or pcapng file this reader can split (unknown magic number)".into(),

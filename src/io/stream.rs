@@ -26,6 +26,10 @@
 
 use pyo3::prelude::*;
 use std::os::unix::io::RawFd;
+use crate::io::format::{
+    BYTE_ORDER_MAGIC, IDB, PCAPNG_MAX_BLOCK, PCAP_FILE_HEADER, PCAP_KUZNETZOV_RECORD_HEADER, PCAP_MAGIC_KUZNETZOV,
+    PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAP_RECORD_HEADER, SHB,
+};
 use crate::io::sink::Sink;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
@@ -115,14 +119,11 @@ enum Units {
 
 /// Records or blocks larger than this are not believed (libpcap reads at
 /// most 256 KiB for a packet and 16 MiB for a pcapng block).
-const MAX_UNIT: u64 = 16 << 20;
-const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
-const PCAPNG_IDB: u32 = 0x0000_0001;
+const MAX_UNIT: u64 = PCAPNG_MAX_BLOCK as u64;
 /// stdio's buffer on a counting stream (glibc): libpcap reads a record
 /// header and its body from it without coming to `Counted::read`.
 #[cfg(target_os = "linux")]
 const STDIO_BUFFER: usize = 64 << 10;
-const PCAPNG_BOM: u32 = 0x1A2B_3C4D;
 
 fn u32_in(b: &[u8], at: usize, big: bool) -> Option<u32> {
     let v: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
@@ -131,44 +132,47 @@ fn u32_in(b: &[u8], at: usize, big: bool) -> Option<u32> {
 
 impl Units {
     /// The length of the record whose first bytes are `b` (as many as have
-    /// arrived), and how the stream goes on after it; `None` while too few
-    /// bytes are there to tell. A length that cannot be right turns
-    /// tracking off (`Calls`).
-    fn measure(self, b: &[u8]) -> Option<(u64, Units)> {
+    /// arrived), how the stream goes on after it, and whether it is a block
+    /// to keep (see [`Kept`]); `None` while too few bytes are there to tell.
+    /// A length that cannot be right turns tracking off (`Calls`).
+    fn measure(self, b: &[u8]) -> Option<(u64, Units, bool)> {
         match self {
             Units::Start => {
                 let magic = b.get(..4)?;
                 let le = u32::from_le_bytes(magic.try_into().ok()?);
                 let be = u32::from_be_bytes(magic.try_into().ok()?);
                 let hdr = |m| match m {
-                    0xa1b2_c3d4 | 0xa1b2_3c4d => Some(16),
-                    0xa1b2_cd34 => Some(24), // Kuznetzov's patched headers
+                    PCAP_MAGIC_USEC | PCAP_MAGIC_NSEC => Some(PCAP_RECORD_HEADER as u64),
+                    PCAP_MAGIC_KUZNETZOV => Some(PCAP_KUZNETZOV_RECORD_HEADER as u64),
                     _ => None,
                 };
+                let file = PCAP_FILE_HEADER as u64;
                 Some(match (hdr(le), hdr(be)) {
-                    (Some(hdr), _) => (24, Units::Pcap { hdr, big: false }),
-                    (_, Some(hdr)) => (24, Units::Pcap { hdr, big: true }),
-                    _ if le == PCAPNG_SHB => return Units::PcapNg { big: false }.measure(b),
-                    _ => (0, Units::Calls),
+                    (Some(hdr), _) => (file, Units::Pcap { hdr, big: false }, false),
+                    (_, Some(hdr)) => (file, Units::Pcap { hdr, big: true }, false),
+                    _ if le == SHB => return Units::PcapNg { big: false }.measure(b),
+                    _ => (0, Units::Calls, false),
                 })
             }
             Units::Pcap { hdr, big } => {
                 let caplen = u64::from(u32_in(b, 8, big)?);
-                Some(if caplen <= MAX_UNIT { (hdr + caplen, self) } else { (0, Units::Calls) })
+                Some(if caplen <= MAX_UNIT { (hdr + caplen, self, false) } else { (0, Units::Calls, false) })
             }
             Units::PcapNg { big } => {
                 let mut next = self;
                 let mut order = big;
-                if u32_in(b, 0, big)? == PCAPNG_SHB {
+                let kind = u32_in(b, 0, big)?;
+                if kind == SHB {
                     order = match (u32_in(b, 8, false)?, u32_in(b, 8, true)?) {
-                        (PCAPNG_BOM, _) => false,
-                        (_, PCAPNG_BOM) => true,
-                        _ => return Some((0, Units::Calls)),
+                        (BYTE_ORDER_MAGIC, _) => false,
+                        (_, BYTE_ORDER_MAGIC) => true,
+                        _ => return Some((0, Units::Calls, false)),
                     };
                     next = Units::PcapNg { big: order };
                 }
                 let len = u64::from(u32_in(b, 4, order)?);
-                Some(if (12..=MAX_UNIT).contains(&len) && len % 4 == 0 { (len, next) } else { (0, Units::Calls) })
+                let keep = kind == SHB || kind == IDB;
+                Some(if (12..=MAX_UNIT).contains(&len) && len % 4 == 0 { (len, next, keep) } else { (0, Units::Calls, false) })
             }
             Units::Calls => None,
         }
@@ -256,7 +260,7 @@ impl Counted {
         let done = self.handed();
         while self.unit < done {
             let at = (self.unit - self.base) as usize;
-            let Some((len, next)) = self.units.measure(&self.buf[at..self.end]) else { return };
+            let Some((len, next, keep)) = self.units.measure(&self.buf[at..self.end]) else { return };
             self.units = next;
             if len == 0 || self.unit + len > done {
                 if len == 0 {
@@ -264,12 +268,10 @@ impl Counted {
                 }
                 return;
             }
-            if let Units::PcapNg { big } = next {
-                // A block handed over whole: kept when a follower needs it.
+            if keep {
+                // A block handed over whole that a follower needs.
                 let block = &self.buf[at..at + len as usize];
-                if matches!(u32_in(block, 0, big), Some(PCAPNG_SHB | PCAPNG_IDB)) {
-                    self.kept.lock().unwrap_or_else(|p| p.into_inner()).keep(self.unit, block);
-                }
+                self.kept.lock().unwrap_or_else(|p| p.into_inner()).keep(self.unit, block);
             }
             self.unit += len;
         }
@@ -523,17 +525,17 @@ mod tests {
     fn classic_pcap_records_are_told_from_their_headers() {
         let mut file = 0xa1b2_c3d4u32.to_be_bytes().to_vec();
         file.resize(24, 0);
-        let (len, u) = Units::Start.measure(&file).unwrap();
+        let (len, u, _) = Units::Start.measure(&file).unwrap();
         assert!(matches!(u, Units::Pcap { hdr: 16, big: true }) && len == 24);
         let mut rec = vec![0u8; 16];
         rec[8..12].copy_from_slice(&60u32.to_be_bytes());
-        assert_eq!(u.measure(&rec).map(|(n, _)| n), Some(76));
+        assert_eq!(u.measure(&rec).map(|(n, _, _)| n), Some(76));
         assert!(u.measure(&rec[..11]).is_none()); // the length has not arrived
         rec[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(is_calls(u.measure(&rec).unwrap().1)); // not believed
         let nsec_le = 0xa1b2_3c4du32.to_le_bytes();
-        assert!(matches!(Units::Start.measure(&nsec_le), Some((24, Units::Pcap { hdr: 16, big: false }))));
-        assert!(matches!(Units::Start.measure(&0xa1b2_cd34u32.to_le_bytes()), Some((24, Units::Pcap { hdr: 24, .. }))));
+        assert!(matches!(Units::Start.measure(&nsec_le), Some((24, Units::Pcap { hdr: 16, big: false }, false))));
+        assert!(matches!(Units::Start.measure(&0xa1b2_cd34u32.to_le_bytes()), Some((24, Units::Pcap { hdr: 24, .. }, false))));
         assert!(is_calls(Units::Start.measure(b"GIF8").unwrap().1));
     }
 
@@ -543,11 +545,13 @@ mod tests {
         let mut shb = vec![0x0a, 0x0d, 0x0d, 0x0a];
         shb.extend(28u32.to_be_bytes());
         shb.extend(0x1a2b_3c4du32.to_be_bytes());
-        let (len, u) = Units::Start.measure(&shb).unwrap();
-        assert!(len == 28 && matches!(u, Units::PcapNg { big: true }));
+        let (len, u, keep) = Units::Start.measure(&shb).unwrap();
+        assert!(len == 28 && matches!(u, Units::PcapNg { big: true }) && keep);
         let mut epb = 6u32.to_be_bytes().to_vec();
         epb.extend(32u32.to_be_bytes());
-        assert_eq!(u.measure(&epb).map(|(n, _)| n), Some(32));
+        assert_eq!(u.measure(&epb).map(|(n, _, keep)| (n, keep)), Some((32, false)));
+        let idb = [1u32.to_be_bytes(), 32u32.to_be_bytes()].concat();
+        assert_eq!(u.measure(&idb).map(|(n, _, keep)| (n, keep)), Some((32, true)));
         epb[4..8].copy_from_slice(&30u32.to_be_bytes()); // not a multiple of 4
         assert!(is_calls(u.measure(&epb).unwrap().1));
         assert!(Units::Calls.measure(&shb).is_none());

@@ -207,10 +207,6 @@ impl FileSource {
                 c.as_mut().begin_read();
             }
             let before = if self.back_on_error { libc::ftello(file) } else { -1 };
-            let stream = match &self.stream {
-                StreamState::Counted(c) => Some(*c),
-                StreamState::Buffer(_) => None,
-            };
             let mut hdr: *mut ffi::pcap_pkthdr = std::ptr::null_mut();
             let mut data: *const libc::c_uchar = std::ptr::null();
             // The OS error of a failed read is taken right after it, before
@@ -221,7 +217,8 @@ impl FileSource {
                 // this process, so it runs without the GIL. The feed's lock
                 // keeps the source ours meanwhile.
                 let addr = p as usize;
-                if let Some(t) = &self.trace {
+                let tap = self.trace.as_deref();
+                if let Some(t) = tap {
                     t.reading(true);
                 }
                 let (rc, h, d, os) = py.detach(move || {
@@ -231,7 +228,7 @@ impl FileSource {
                     let rc = ffi::pcap_next_ex(addr as *mut ffi::pcap_t, &mut h, &mut d);
                     (rc, h as usize, d as usize, std::io::Error::last_os_error())
                 });
-                if let Some(t) = &self.trace {
+                if let Some(t) = tap {
                     t.reading(false);
                 }
                 hdr = h as *mut ffi::pcap_pkthdr;
@@ -259,10 +256,10 @@ impl FileSource {
                         // libpcap's offset costs a system call on a file:
                         // only when the trace cannot tell the block by
                         // itself. On a stream it is the count of bytes read.
-                        let after = match stream {
+                        let after = match &self.stream {
                             // SAFETY: the state lives as long as the open handle.
-                            Some(c) => Some(c.as_ref().consumed()),
-                            None => (self.filter.is_some() || t.needs_offset()).then(|| libc::ftello(file).max(0) as u64),
+                            StreamState::Counted(c) => Some(c.as_ref().consumed()),
+                            StreamState::Buffer(_) => (self.filter.is_some() || t.needs_offset()).then(|| libc::ftello(file).max(0) as u64),
                         };
                         t.update(after, file_seconds(sec), usec, h.caplen, h.len);
                     }
