@@ -317,3 +317,13 @@ def tshark_fields(path, *fields):
         args += ["-e", f]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     return [line.split("\t") for line in out.splitlines()]
+
+
+def plain(table):
+    """`table` (pyarrow) with its dictionary-encoded columns (the addresses)
+    decoded to their values, so that tables of the same values compare
+    equal whatever the dictionaries of their chunks (`Table.equals`
+    compares a dictionary column's dictionaries and indices)."""
+    import pyarrow as pa
+    return table.cast(pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+                                 for f in table.schema]))

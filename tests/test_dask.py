@@ -17,6 +17,7 @@ dd = pytest.importorskip("dask.dataframe")
 import dask  # noqa: E402
 import openbsd.dask  # noqa: E402
 import pcaptools  # noqa: E402
+from pcaptools import plain  # noqa: E402
 from openbsd import parts, pcap  # noqa: E402
 from openbsd.pcap import PcapError  # noqa: E402
 
@@ -47,7 +48,7 @@ def test_read_part_tables_equal_batches(bench_file, size):
     want = whole_table(bench_file)
     got = pa.concat_tables(pa.table(parts.read_part(*p)) for p in parts.plan(bench_file, size))
     assert got.num_rows == 8000
-    assert got.equals(want)
+    assert got.schema == want.schema and plain(got).equals(plain(want))
 
 
 def test_read_part_columns_filter_and_pickle(bench_file):
@@ -59,7 +60,7 @@ def test_read_part_columns_filter_and_pickle(bench_file):
     assert call[0] is parts.read_part
     got = pa.concat_tables(pa.table(parts.read_part(p.path, p.start, p.end, cols, "udp")) for p in plan)
     assert got.column_names == cols
-    assert got.equals(want)
+    assert got.schema == want.schema and plain(got).equals(plain(want))
     b = parts.read_part(*plan[0], columns=cols)
     pa.table(b)
     with pytest.raises(PcapError, match="already consumed"):

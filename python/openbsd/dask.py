@@ -29,7 +29,8 @@ def _to_pandas(batches: Any) -> Any:
     import pandas as pd  # type: ignore[import-untyped]
     import pyarrow as pa  # type: ignore[import-untyped]
 
-    # Arrow-backed columns: nullable ints stay ints, addresses stay strings.
+    # Arrow-backed columns: nullable ints stay ints, addresses stay
+    # dictionary-encoded strings (docs/tables.md).
     return pa.table(batches).to_pandas(types_mapper=pd.ArrowDtype)
 
 

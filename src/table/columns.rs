@@ -8,6 +8,10 @@
 //! formatted by the same `fields::fmt_*` functions, so a column prints what
 //! `p["ip"].src` prints. A column that does not apply to a packet (no such
 //! layer) is null.
+//!
+//! Address columns are dictionary-encoded (Arrow `Dictionary(Int32,
+//! Utf8)`): each distinct address of a batch is formatted once, and a
+//! packet costs a hash of its address's bytes and a 32-bit key.
 
 use crate::io::record::Record;
 use crate::packet::fields::{fmt_hw, fmt_ipv4, fmt_ipv6, Buf, H};
@@ -17,9 +21,10 @@ use crate::packet::LinkInfo;
 use arrow_array::types::{
     ArrowPrimitiveType, Int32Type, TimestampNanosecondType, UInt16Type, UInt32Type, UInt8Type,
 };
-use arrow_array::{ArrayRef, LargeBinaryArray, PrimitiveArray, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, DictionaryArray, LargeBinaryArray, PrimitiveArray, RecordBatch, StringArray};
 use arrow_buffer::{BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
+use hashbrown::HashTable;
 use std::sync::Arc;
 
 /// One column a table can have.
@@ -67,6 +72,8 @@ enum Ty {
     U32,
     I32,
     Text,
+    /// Addresses: `Dictionary(Int32, Utf8)`.
+    Addr,
     Bin,
 }
 
@@ -76,13 +83,13 @@ const ALL: &[(Col, &str, Ty, bool)] = &[
     (Col::Caplen, "caplen", Ty::U32, false),
     (Col::Len, "len", Ty::U32, false),
     (Col::Linktype, "linktype", Ty::I32, false),
-    (Col::EthSrc, "eth_src", Ty::Text, true),
-    (Col::EthDst, "eth_dst", Ty::Text, true),
+    (Col::EthSrc, "eth_src", Ty::Addr, true),
+    (Col::EthDst, "eth_dst", Ty::Addr, true),
     (Col::EthType, "eth_type", Ty::U16, true),
     (Col::Vlan, "vlan", Ty::U16, true),
     (Col::IpVersion, "ip_version", Ty::U8, true),
-    (Col::IpSrc, "ip_src", Ty::Text, true),
-    (Col::IpDst, "ip_dst", Ty::Text, true),
+    (Col::IpSrc, "ip_src", Ty::Addr, true),
+    (Col::IpDst, "ip_dst", Ty::Addr, true),
     (Col::IpProto, "ip_proto", Ty::U8, true),
     (Col::IpTtl, "ip_ttl", Ty::U8, true),
     (Col::IpLen, "ip_len", Ty::U16, true),
@@ -133,6 +140,7 @@ impl Col {
             Ty::U32 => DataType::UInt32,
             Ty::I32 => DataType::Int32,
             Ty::Text => DataType::Utf8,
+            Ty::Addr => DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
             Ty::Bin => DataType::LargeBinary,
         };
         Field::new(name, dt, nullable)
@@ -366,6 +374,7 @@ enum Vals {
     U32(Vec<u32>),
     I32(Vec<i32>),
     Text(Var<i32>),
+    Addr(Dict),
     Bin(Var<i64>),
 }
 
@@ -383,6 +392,7 @@ impl Vals {
             Ty::U32 => Vals::U32(Vec::with_capacity(cap)),
             Ty::I32 => Vals::I32(Vec::with_capacity(cap)),
             Ty::Text => Vals::Text(Var::new(cap)),
+            Ty::Addr => Vals::Addr(Dict::new(cap)),
             Ty::Bin => Vals::Bin(Var::new(cap)),
         }
     }
@@ -397,6 +407,7 @@ impl Vals {
             (Vals::U32(v), Vals::U32(o)) => v.append(o),
             (Vals::I32(v), Vals::I32(o)) => v.append(o),
             (Vals::Text(v), Vals::Text(o)) => return v.append(o, |x| x as usize),
+            (Vals::Addr(v), Vals::Addr(o)) => return v.append(o),
             (Vals::Bin(v), Vals::Bin(o)) => return v.append(o, |x| x as usize),
             _ => return false,
         }
@@ -411,6 +422,9 @@ impl Vals {
             Vals::U32(v) => v.truncate(n),
             Vals::I32(v) => v.truncate(n),
             Vals::Text(t) => t.truncate(n, |o| o as usize),
+            // The addresses of the rows forgotten stay in the dictionary
+            // (an unused value is valid Arrow).
+            Vals::Addr(d) => d.keys.truncate(n),
             Vals::Bin(b) => b.truncate(n, |o| o as usize),
         }
     }
@@ -432,6 +446,7 @@ impl Vals {
                 // or a `String`), so valid UTF-8.
                 Arc::new(unsafe { StringArray::new_unchecked(offsets, bytes, nulls) })
             }
+            Vals::Addr(d) => d.finish(nulls, cap),
             Vals::Bin(b) => {
                 let (offsets, bytes) = b.take();
                 // SAFETY: valid offsets (see `Var::take`); any bytes are
@@ -469,7 +484,7 @@ fn pf_ifname(out: &mut Vec<u8>, h: H<'_>) {
 /// Appends the values of column `c` for the rows `recs` (located at
 /// `locs`) to `v`, one tight loop per column. False when a text column
 /// outgrew its offsets.
-fn fill(c: Col, v: &mut Vals, recs: &[Record<'_>], locs: &[Loc], link: LinkInfo, cache: &mut TextCache) -> bool {
+fn fill(c: Col, v: &mut Vals, recs: &[Record<'_>], locs: &[Loc], link: LinkInfo) -> bool {
     let rows = || recs.iter().zip(locs);
     // Numbers: one value per row (0 under a null).
     macro_rules! nums {
@@ -496,6 +511,17 @@ fn fill(c: Col, v: &mut Vals, recs: &[Record<'_>], locs: &[Loc], link: LinkInfo,
             ok
         }};
     }
+    // Addresses: the key of each row's text in the batch's dictionary (0
+    // under a null).
+    macro_rules! addr {
+        ($g:expr, |$r:ident, $l:ident| $bytes:expr, $fmt:expr) => {{
+            if let Vals::Addr(Dict { keys, texts }) = v {
+                keys.extend(rows().map(|($r, $l)| if $l.has($g) { texts.key($bytes, $fmt) } else { 0 }));
+                return !texts.overflow;
+            }
+            true
+        }};
+    }
     // The bytes of the IP layer's address at `at4` (IPv4) or `at6` (IPv6).
     fn ip<'a>(r: &Record<'a>, l: &Loc, at4: usize, at6: usize) -> &'a [u8] {
         let h = l.ip.of(r.data);
@@ -515,13 +541,13 @@ fn fill(c: Col, v: &mut Vals, recs: &[Record<'_>], locs: &[Loc], link: LinkInfo,
         Col::Caplen => nums!(U32, |r, _l| r.data.len() as u32),
         Col::Len => nums!(U32, |r, _l| r.len),
         Col::Linktype => nums!(I32, |_r, _l| link.dlt),
-        Col::EthSrc => text!(Group::Eth, |out, r, l| cache.append(out, l.eth.of(r.data).bytes(6, 6), fmt_hw)),
-        Col::EthDst => text!(Group::Eth, |out, r, l| cache.append(out, l.eth.of(r.data).bytes(0, 6), fmt_hw)),
+        Col::EthSrc => addr!(Group::Eth, |r, l| l.eth.of(r.data).bytes(6, 6), fmt_hw),
+        Col::EthDst => addr!(Group::Eth, |r, l| l.eth.of(r.data).bytes(0, 6), fmt_hw),
         Col::EthType => nums!(U16, |r, l| l.eth.of(r.data).be16(12)),
         Col::Vlan => nums!(U16, |r, l| l.vlan.of(r.data).be16(0) & 0xfff),
         Col::IpVersion => nums!(U8, |r, l| l.ip.of(r.data).u8(0) >> 4),
-        Col::IpSrc => text!(Group::Ip, |out, r, l| cache.append(out, ip(r, l, 12, 8), fmt_ip)),
-        Col::IpDst => text!(Group::Ip, |out, r, l| cache.append(out, ip(r, l, 16, 24), fmt_ip)),
+        Col::IpSrc => addr!(Group::Ip, |r, l| ip(r, l, 12, 8), fmt_ip),
+        Col::IpDst => addr!(Group::Ip, |r, l| ip(r, l, 16, 24), fmt_ip),
         Col::IpProto => nums!(U8, |r, l| l.ip.of(r.data).u8(ipf(l, 9, 6) as usize)),
         Col::IpTtl => nums!(U8, |r, l| l.ip.of(r.data).u8(ipf(l, 8, 7) as usize)),
         Col::IpLen => nums!(U16, |r, l| l.ip.of(r.data).be16(ipf(l, 2, 4) as usize)),
@@ -571,30 +597,27 @@ fn fill(c: Col, v: &mut Vals, recs: &[Record<'_>], locs: &[Loc], link: LinkInfo,
 }
 
 
-/// Recently formatted addresses (IPv4, IPv6, MAC): a direct-mapped table
-/// from an address's bytes to its text, so that an address that repeats
-/// (most do) is copied, not formatted again. 16,384 slots of 64 bytes
-/// (1 MiB: 4-5 % faster than 256 KiB on the bench capture's many
-/// addresses, 64 KiB slower).
-pub struct TextCache {
-    slots: Box<[Slot]>,
+/// An address (4, 6 or 16 bytes) as two words and its length.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct AddrKey {
+    words: (u64, u64),
+    len: u8,
 }
 
-#[derive(Clone, Copy)]
-struct Slot {
-    /// The key's bytes, as two words (zeros after its end).
-    key: (u64, u64),
-    klen: u8,
-    tlen: u8,
-    text: [u8; 46],
-}
+impl AddrKey {
+    #[inline(always)]
+    fn of(addr: &[u8]) -> AddrKey {
+        AddrKey { words: key_words(addr), len: addr.len().min(16) as u8 }
+    }
 
-const CACHE_BITS: u32 = 14;
-
-impl Default for TextCache {
-    fn default() -> Self {
-        let empty = Slot { key: (0, 0), klen: u8::MAX, tlen: 0, text: [0; 46] };
-        TextCache { slots: vec![empty; 1 << CACHE_BITS].into_boxed_slice() }
+    /// A multiply folded on itself: every bit of the address reaches the
+    /// low bits (the table's slot) and the high ones (its tag).
+    #[inline(always)]
+    fn hash(self) -> u64 {
+        let (a, b) = self.words;
+        let x = a ^ b.rotate_left(29) ^ self.len as u64;
+        let p = (x as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (p as u64) ^ (p >> 64) as u64
     }
 }
 
@@ -618,28 +641,114 @@ fn key_words(key: &[u8]) -> (u64, u64) {
     }
 }
 
-impl TextCache {
-    /// Appends the text of `key` (at most 16 bytes) to `out`, formatted by
-    /// `f` unless known.
+/// The distinct addresses of one address column's batch, each formatted
+/// once (by the Packet API's formatter) into the dictionary's texts.
+struct Texts {
+    /// The dictionary: one text per distinct address.
+    values: Var<i32>,
+    /// The address of each text, in dictionary order.
+    addrs: Vec<AddrKey>,
+    /// Dictionary indices, by address.
+    table: HashTable<u32>,
+    /// The texts outgrew their offsets (never, in practice: at most 16 Mi
+    /// rows of at most 46 bytes).
+    overflow: bool,
+}
+
+impl Texts {
+    /// The dictionary key of `addr`'s text, formatted by `f` if it is new.
     #[inline(always)]
-    fn append(&mut self, out: &mut Vec<u8>, key: &[u8], f: impl FnOnce(&mut Buf, &[u8])) {
-        let n = key.len().min(16);
-        let (a, b) = key_words(key);
-        let h = (a ^ b.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - CACHE_BITS);
-        let slot = &mut self.slots[h as usize];
-        if slot.klen as usize != n || slot.key != (a, b) {
-            let mut buf = Buf::new();
-            f(&mut buf, key);
-            let t = buf.as_bytes();
-            let tlen = t.len().min(slot.text.len());
-            slot.text[..tlen].copy_from_slice(&t[..tlen]);
-            (slot.key, slot.klen, slot.tlen) = ((a, b), n as u8, tlen as u8);
+    fn key(&mut self, addr: &[u8], f: impl FnOnce(&mut Buf, &[u8])) -> i32 {
+        let k = AddrKey::of(addr);
+        let h = k.hash();
+        let addrs = &self.addrs;
+        match self.table.find(h, |&i| addrs.get(i as usize) == Some(&k)) {
+            Some(&i) => i as i32,
+            None => self.insert(k, h, |out| {
+                let mut buf = Buf::new();
+                f(&mut buf, addr);
+                out.extend_from_slice(buf.as_bytes());
+            }),
         }
-        // A copy of fixed size (a few vector moves, no call), then the
-        // length cut back to the text's.
-        let end = out.len() + slot.tlen as usize;
-        out.extend_from_slice(&slot.text);
-        out.truncate(end);
+    }
+
+    /// The key of `k` (hash `h`), its text written by `text` if new.
+    #[inline(never)]
+    fn insert(&mut self, k: AddrKey, h: u64, text: impl FnOnce(&mut Vec<u8>)) -> i32 {
+        let addrs = &self.addrs;
+        if let Some(&i) = self.table.find(h, |&i| addrs.get(i as usize) == Some(&k)) {
+            return i as i32;
+        }
+        let i = self.addrs.len() as u32;
+        text(&mut self.values.bytes);
+        self.overflow |= !self.values.end_value();
+        self.addrs.push(k);
+        let addrs = &self.addrs;
+        self.table.insert_unique(h, i, |&j| addrs.get(j as usize).map_or(0, |a| a.hash()));
+        i as i32
+    }
+}
+
+/// An address column being built: a key per row into the batch's
+/// dictionary of texts.
+struct Dict {
+    keys: Vec<i32>,
+    texts: Texts,
+}
+
+impl Dict {
+    fn new(cap: usize) -> Dict {
+        let texts = Texts { values: Var::new(0), addrs: Vec::new(), table: HashTable::new(), overflow: false };
+        Dict { keys: Vec::with_capacity(cap), texts }
+    }
+
+    /// Moves `other`'s rows (keys into its own dictionary) to the end of
+    /// these, their texts added to this dictionary (copied, not
+    /// formatted again); false when the texts outgrew their offsets.
+    fn append(&mut self, other: &mut Dict) -> bool {
+        let o = &other.texts;
+        let remap: Vec<i32> = (0..o.addrs.len())
+            .map(|i| {
+                let (from, to) = (o.values.offsets[i] as usize, o.values.offsets[i + 1] as usize);
+                let text = o.values.bytes.get(from..to).unwrap_or(&[]);
+                self.texts.insert(o.addrs[i], o.addrs[i].hash(), |out| out.extend_from_slice(text))
+            })
+            .collect();
+        // A null row's key (0) maps to any key: it stays masked.
+        self.keys.extend(other.keys.iter().map(|&k| remap.get(k as usize).copied().unwrap_or(0)));
+        other.keys.clear();
+        other.texts.clear();
+        !self.texts.overflow
+    }
+
+    /// The rows as a dictionary array; the dictionary starts empty again.
+    fn finish(&mut self, nulls: Option<NullBuffer>, cap: usize) -> ArrayRef {
+        use arrow_array::Array as _;
+        let t = &mut self.texts;
+        if t.addrs.is_empty() && !self.keys.is_empty() {
+            // Every row is null; their keys (0) must still index a value.
+            t.values.end_value();
+        }
+        let (offsets, bytes) = t.values.take();
+        // SAFETY: valid offsets (see `Var::take`); every text is ASCII
+        // (the address formatters' output).
+        let values = unsafe { StringArray::new_unchecked(offsets, bytes, None) };
+        let keys = PrimitiveArray::<Int32Type>::new(ScalarBuffer::from(take_vec(&mut self.keys, cap)), nulls);
+        debug_assert!(keys.values().iter().all(|&k| (k as usize) < values.len()));
+        t.clear();
+        // SAFETY: every key is an index `Texts::key` returned (below the
+        // number of texts) or 0 under a null, and there is a text when
+        // there is a row.
+        Arc::new(unsafe { DictionaryArray::new_unchecked(keys, Arc::new(values)) })
+    }
+}
+
+impl Texts {
+    fn clear(&mut self) {
+        self.values.truncate(0, |o| o as usize);
+        self.addrs.clear();
+        self.table.clear();
+        self.overflow = false;
     }
 }
 
@@ -665,7 +774,6 @@ pub struct Builder {
     valid: Vec<(Group, BooleanBufferBuilder)>,
     schema: SchemaRef,
     link: LinkInfo,
-    cache: TextCache,
     layers: Layers,
     /// Builders of the parts of a run decoded on other threads (one per
     /// thread past the first), appended to this one after each run.
@@ -696,7 +804,6 @@ impl Builder {
             valid,
             schema,
             link,
-            cache: TextCache::default(),
             layers: Layers::default(),
             others: Vec::new(),
             locs: Vec::new(),
@@ -790,7 +897,7 @@ impl Builder {
                 }
             }
             for (&c, v) in self.cols.iter().zip(self.vals.iter_mut()) {
-                self.overflow |= !fill(c, v, part, &self.locs, self.link, &mut self.cache);
+                self.overflow |= !fill(c, v, part, &self.locs, self.link);
             }
             self.rows += part.len();
         }
@@ -840,7 +947,7 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{Array, StringArray, UInt16Array};
+    use arrow_array::{Array, ArrayAccessor, StringArray, UInt16Array};
 
     fn frame(src: [u8; 4], sport: u16) -> Vec<u8> {
         let mut p = vec![0u8; 12];
@@ -857,6 +964,17 @@ mod tests {
         Record { sec: 1, usec: 2, len: data.len() as u32, data }
     }
 
+    /// The texts of an address column (None under a null).
+    fn texts(a: &ArrayRef) -> Vec<Option<String>> {
+        let d = a.as_any().downcast_ref::<DictionaryArray<Int32Type>>().unwrap();
+        let t = d.downcast_dict::<StringArray>().unwrap();
+        (0..d.len()).map(|i| d.is_valid(i).then(|| t.value(i).to_string())).collect()
+    }
+
+    fn some(v: &[&str]) -> Vec<Option<String>> {
+        v.iter().map(|s| Some(s.to_string())).collect()
+    }
+
     #[test]
     fn a_row_built_again_replaces_the_one_not_taken() {
         let link = LinkInfo { dlt: 1, swapped: false, first: None, nano: false };
@@ -869,15 +987,56 @@ mod tests {
         b.push(&rec(&[0u8; 3])); // too short for Ethernet: nulls
         let batch = b.finish().unwrap();
         assert_eq!(batch.num_rows(), 3);
-        let ip = batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
-        assert_eq!((ip.value(0), ip.value(1), ip.is_null(2)), ("1.2.3.4", "9.9.9.9", true));
+        let want = vec![Some("1.2.3.4".to_string()), Some("9.9.9.9".to_string()), None];
+        assert_eq!(texts(batch.column(0)), want);
         let sp = batch.column(1).as_any().downcast_ref::<UInt16Array>().unwrap();
         assert_eq!((sp.value(0), sp.value(1), sp.is_null(2)), (1000, 3000, true));
-        // The builder starts empty again, its cache still right.
+        // The builder starts empty again, its dictionary too.
         b.push(&rec(&c));
         let batch = b.finish().unwrap();
-        let ip = batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
-        assert_eq!((batch.num_rows(), ip.value(0)), (1, "5.6.7.8"));
+        assert_eq!((batch.num_rows(), texts(batch.column(0))), (1, some(&["5.6.7.8"])));
+        let d = batch.column(0).as_any().downcast_ref::<DictionaryArray<Int32Type>>().unwrap();
+        assert_eq!(d.values().len(), 1);
+    }
+
+    #[test]
+    fn an_address_is_formatted_once_per_batch_and_an_all_null_batch_is_valid() {
+        let link = LinkInfo { dlt: 1, swapped: false, first: None, nano: false };
+        let mut b = Builder::new(vec![Col::IpSrc, Col::IpDst, Col::EthSrc], link, 8);
+        let (a, c) = (frame([1, 2, 3, 4], 1), frame([5, 6, 7, 8], 2));
+        for r in [&a, &c, &a, &a, &c] {
+            b.push(&rec(r));
+        }
+        let batch = b.finish().unwrap();
+        assert_eq!(texts(batch.column(0)), some(&["1.2.3.4", "5.6.7.8", "1.2.3.4", "1.2.3.4", "5.6.7.8"]));
+        assert_eq!(texts(batch.column(1)), some(&["10.0.0.1"; 5]));
+        assert_eq!(texts(batch.column(2)), some(&["00:00:00:00:00:00"; 5]));
+        let d = batch.column(0).as_any().downcast_ref::<DictionaryArray<Int32Type>>().unwrap();
+        assert_eq!((d.values().len(), d.keys().values().to_vec()), (2, vec![0, 1, 0, 0, 1]));
+        // No packet with an IP layer: every key is null and indexes a value.
+        b.push(&rec(&[0u8; 3]));
+        b.push(&rec(&[0u8; 3]));
+        let batch = b.finish().unwrap();
+        assert_eq!(texts(batch.column(0)), vec![None, None]);
+        let d = batch.column(0).as_any().downcast_ref::<DictionaryArray<Int32Type>>().unwrap();
+        assert_eq!(d.values().len(), 1);
+        batch.column(0).to_data().validate_full().unwrap();
+    }
+
+    #[test]
+    fn rows_decoded_on_other_threads_keep_their_addresses() {
+        let link = LinkInfo { dlt: 1, swapped: false, first: None, nano: false };
+        let frames: Vec<Vec<u8>> = (0..3000u32).map(|i| frame([10, 0, (i % 7) as u8, (i % 250) as u8], 1)).collect();
+        let recs: Vec<Record<'_>> = frames.iter().map(|f| rec(f)).collect();
+        let mut b = Builder::new(vec![Col::IpSrc], link, 4096).with_threads(2);
+        b.push_run(&recs);
+        let batch = b.finish().unwrap();
+        batch.column(0).to_data().validate_full().unwrap();
+        let want: Vec<Option<String>> =
+            (0..3000u32).map(|i| Some(format!("10.0.{}.{}", i % 7, i % 250))).collect();
+        assert_eq!(texts(batch.column(0)), want);
+        let d = batch.column(0).as_any().downcast_ref::<DictionaryArray<Int32Type>>().unwrap();
+        assert_eq!(d.values().len(), 1750);
     }
 
     #[test]
