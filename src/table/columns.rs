@@ -648,8 +648,9 @@ struct Texts {
     values: Var<i32>,
     /// The address of each text, in dictionary order.
     addrs: Vec<AddrKey>,
-    /// Dictionary indices, by address.
-    table: HashTable<u32>,
+    /// Each address with its dictionary index (the address in the table
+    /// itself: a lookup is one probe, with no load from `addrs`).
+    table: HashTable<(AddrKey, u32)>,
     /// The texts outgrew their offsets (never, in practice: at most 16 Mi
     /// rows of at most 46 bytes).
     overflow: bool,
@@ -661,9 +662,8 @@ impl Texts {
     fn key(&mut self, addr: &[u8], f: impl FnOnce(&mut Buf, &[u8])) -> i32 {
         let k = AddrKey::of(addr);
         let h = k.hash();
-        let addrs = &self.addrs;
-        match self.table.find(h, |&i| addrs.get(i as usize) == Some(&k)) {
-            Some(&i) => i as i32,
+        match self.table.find(h, |e| e.0 == k) {
+            Some(&(_, i)) => i as i32,
             None => self.insert(k, h, |out| {
                 let mut buf = Buf::new();
                 f(&mut buf, addr);
@@ -675,16 +675,14 @@ impl Texts {
     /// The key of `k` (hash `h`), its text written by `text` if new.
     #[inline(never)]
     fn insert(&mut self, k: AddrKey, h: u64, text: impl FnOnce(&mut Vec<u8>)) -> i32 {
-        let addrs = &self.addrs;
-        if let Some(&i) = self.table.find(h, |&i| addrs.get(i as usize) == Some(&k)) {
+        if let Some(&(_, i)) = self.table.find(h, |e| e.0 == k) {
             return i as i32;
         }
         let i = self.addrs.len() as u32;
         text(&mut self.values.bytes);
         self.overflow |= !self.values.end_value();
         self.addrs.push(k);
-        let addrs = &self.addrs;
-        self.table.insert_unique(h, i, |&j| addrs.get(j as usize).map_or(0, |a| a.hash()));
+        self.table.insert_unique(h, (k, i), |e| e.0.hash());
         i as i32
     }
 }
