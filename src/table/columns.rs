@@ -140,11 +140,16 @@ impl Col {
             Ty::U32 => DataType::UInt32,
             Ty::I32 => DataType::Int32,
             Ty::Text => DataType::Utf8,
-            Ty::Addr => DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            Ty::Addr => addr_type(),
             Ty::Bin => DataType::LargeBinary,
         };
         Field::new(name, dt, nullable)
     }
+}
+
+/// The Arrow type of the address columns.
+fn addr_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
 }
 
 /// Every column's name, in table order.
@@ -723,6 +728,14 @@ impl Dict {
     fn finish(&mut self, nulls: Option<NullBuffer>, cap: usize) -> ArrayRef {
         use arrow_array::Array as _;
         let t = &mut self.texts;
+        if t.overflow {
+            // The texts lost offsets (impossible within the 16 Mi rows a batch may have):
+            // the batch is refused (`Builder::finish`); no invalid array.
+            let n = self.keys.len();
+            self.keys.clear();
+            t.clear();
+            return arrow_array::new_null_array(&addr_type(), n);
+        }
         if t.addrs.is_empty() && !self.keys.is_empty() {
             // Every row is null; their keys (0) must still index a value.
             t.values.end_value();
