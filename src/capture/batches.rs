@@ -9,6 +9,7 @@
 
 use super::feed::{Feed, Open};
 use super::source::{Source, Wait};
+use super::spans::{Spans, Step};
 use crate::io::record::{Record, Sink};
 use crate::py::error::{pcap_error, pcap_error_about, pcap_os_error_about};
 use crate::table::columns::{self, Builder, Col};
@@ -29,12 +30,8 @@ const MAX_BATCH: usize = 1 << 24;
 /// How many records the filter rejects between two checks for signals.
 const SIGNAL_CHECK_INTERVAL: u32 = 65536;
 
-/// Records per run handed to a builder on one thread; on N threads, N
-/// times `RUN_PART` (each run is cut in one part per thread, a thread is
-/// started per part past the first, and a part of 2048 records is decoded
-/// in about 0.3 ms).
+/// Records per run handed to a builder.
 const RUN: usize = 1024;
-const RUN_PART: usize = 2048;
 
 /// The most decoding threads `threads=` asks for.
 const MAX_THREADS: usize = 64;
@@ -101,9 +98,6 @@ impl Sink for TableSink<'_, '_> {
     fn build_run(&mut self, recs: &[Record<'_>]) -> PyResult<()> {
         self.b.truncate(self.whole);
         match &mut self.b {
-            // A run decoded on several threads lets other Python threads
-            // run meanwhile.
-            Target::Decode(b) if b.threads() > 1 => self.py.detach(|| b.push_run(recs)),
             Target::Decode(b) => b.push_run(recs),
             Target::Copy(s) => recs.iter().for_each(|r| s.push(r)),
         }
@@ -221,6 +215,8 @@ pub struct TableReader {
     feed: std::mem::ManuallyDrop<Py<Feed>>,
     /// One per decoding thread.
     builders: Vec<Builder>,
+    /// A classic pcap regular file on several threads: its spans.
+    spans: Option<Spans>,
     /// Records read but not yet decoded (with more than one thread).
     stage: Stage,
     /// Batches decoded but not yet handed out.
@@ -254,19 +250,18 @@ impl TableReader {
             })?,
         };
         let cap = batch_size.min(65536);
-        // A file read from memory: one builder decodes each run of records
-        // on every thread, straight from the mapped file. Other sources
-        // (pipes, pcapng, interfaces): records are copied out, and whole
-        // batches decoded one per thread.
+        // A classic pcap regular file: each thread walks and decodes spans
+        // of the file of its own (`capture::spans`). Other sources (pipes,
+        // pcapng, interfaces): records are copied out, and whole batches
+        // decoded one per thread.
         let in_memory = f.with_open(|open| Ok(matches!(&open.source, Source::File(s) if s.reads_runs())))?;
-        let builders = if threads > 1 && in_memory {
-            vec![Builder::new(cols, f.link, cap).with_threads(threads)]
-        } else {
-            (0..threads).map(|_| Builder::new(cols.clone(), f.link, cap)).collect()
-        };
+        let spans = (threads > 1 && in_memory).then(|| Spans::new(cols.clone(), f.link, cap, threads));
+        let n = if spans.is_some() { 1 } else { threads };
+        let builders = (0..n).map(|_| Builder::new(cols.clone(), f.link, cap)).collect();
         Ok(TableReader {
             feed: std::mem::ManuallyDrop::new(feed.clone().unbind()),
             builders,
+            spans,
             stage: Stage::default(),
             ready: VecDeque::new(),
             batch_size,
@@ -283,6 +278,9 @@ impl TableReader {
     /// The next batch (`None` after the last), or the error that ended the
     /// read once every whole record before it was handed out.
     pub fn next(&mut self, py: Python<'_>) -> PyResult<Option<RecordBatch>> {
+        if self.spans.is_some() {
+            return self.next_of_spans(py);
+        }
         if self.ready.is_empty() && self.pending.is_none() && !self.done {
             self.read(py)?;
         }
@@ -304,8 +302,7 @@ impl TableReader {
         let limit = self.batch_size.saturating_mul(threads);
         let res = if threads == 1 {
             let b = &mut self.builders[0];
-            let run = if b.threads() > 1 { RUN_PART * b.threads() } else { RUN };
-            feed.with_open(|open| fill(feed, py, open, Target::Decode(b), limit, run))
+            feed.with_open(|open| fill(feed, py, open, Target::Decode(b), limit, RUN))
         } else {
             let st = &mut self.stage;
             feed.with_open(|open| fill(feed, py, open, Target::Copy(st), limit, RUN))
@@ -328,6 +325,98 @@ impl TableReader {
             self.ready.push_back(b.map_err(|e| pcap_error_about(&feed.name, &e.to_string()))?);
         }
         Ok(())
+    }
+}
+
+impl TableReader {
+    /// [`TableReader::next`] of a file read in spans: rounds (or
+    /// sequential reads) until rows are queued, then a batch of the next
+    /// span's rows, the feed moved after its last record (the first
+    /// record not handed out).
+    fn next_of_spans(&mut self, py: Python<'_>) -> PyResult<Option<RecordBatch>> {
+        let feed = self.feed.bind(py).get();
+        if let (Some(sp), false) = (self.spans.as_mut(), self.done) {
+            feed.with_open(|open| {
+                if let Source::File(src) = &open.source {
+                    sp.check(src.tell(), src.filter.as_ref());
+                }
+                Ok(())
+            })?;
+        }
+        loop {
+            let Some(sp) = &self.spans else { return Ok(None) };
+            if sp.queued > 0 || sp.ended || self.pending.is_some() || self.done {
+                break;
+            }
+            // Signal handlers run between reads (Ctrl-C ends a long read).
+            py.check_signals()?;
+            if let Err(e) = self.read_spans(py) {
+                self.pending = Some(e);
+            }
+        }
+        let feed = self.feed.bind(py).get();
+        match self.spans.as_mut().and_then(|sp| sp.take(self.batch_size)) {
+            Some((batch, end)) => {
+                // The feed goes on from the first record not handed out.
+                feed.with_open(|open| match &mut open.source {
+                    Source::File(s) => s.seek(end).map_err(|e| pcap_os_error_about(&feed.name, "", &e)),
+                    _ => Ok(()),
+                })?;
+                if let Some(sp) = self.spans.as_mut() {
+                    sp.handed = Some(end);
+                }
+                self.rows += batch.num_rows() as u64;
+                Ok(Some(batch))
+            }
+            None => {
+                self.done = true;
+                self.pending.take().map_or(Ok(None), Err)
+            }
+        }
+    }
+
+    /// One read of a file in spans: the next round of the thread that
+    /// reads them ahead (started at the first read, from the feed's
+    /// position), or, at the file's tail or after a span that did not
+    /// land, the rows still missing from the next batch read on this
+    /// thread by the feed's source (which gives libpcap the records the
+    /// fast reader leaves to it, and the file's errors).
+    fn read_spans(&mut self, py: Python<'_>) -> PyResult<()> {
+        let feed = self.feed.bind(py).get();
+        let batch_size = self.batch_size;
+        let Some(sp) = self.spans.as_mut() else { return Ok(()) };
+        let b = &mut self.builders[0];
+        let about = |e: ArrowError| pcap_error_about(&feed.name, &e.to_string());
+        feed.with_open(|open| {
+            let Source::File(src) = &mut open.source else {
+                sp.ended = true;
+                return Ok(());
+            };
+            let Some(r) = src.fast_reader() else {
+                sp.ended = true;
+                return Ok(());
+            };
+            let fd = src.fileno();
+            let filter = src.filter.as_ref();
+            if let Step::Round = py.detach(|| sp.next_round(r, fd, filter, batch_size)).map_err(about)? {
+                return Ok(());
+            }
+            let from = sp.cursor.unwrap_or(0);
+            src.seek(from).map_err(|e| pcap_os_error_about(&feed.name, "", &e))?;
+            let need = batch_size;
+            let res = fill(feed, py, open, Target::Decode(b), need, RUN);
+            let end = match &open.source {
+                Source::File(s) => s.tell().unwrap_or(from),
+                _ => from,
+            };
+            if b.rows() < need {
+                sp.ended = true;
+            }
+            if b.rows() > 0 {
+                sp.push_sequential(b.finish().map_err(about)?, end);
+            }
+            res
+        })
     }
 }
 

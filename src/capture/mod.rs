@@ -22,3 +22,4 @@ pub mod offline;
 pub mod part;
 mod read;
 pub mod source;
+pub mod spans;

@@ -59,6 +59,8 @@ pub struct RunRecord {
 /// Records read by [`FastReader::run`].
 pub struct Run<'a> {
     bytes: &'a [u8],
+    /// File offset of `bytes[0]`.
+    base: u64,
     pub recs: &'a [RunRecord],
 }
 
@@ -67,6 +69,12 @@ impl<'a> Run<'a> {
     #[inline(always)]
     pub fn record(&self, r: &RunRecord) -> Record<'a> {
         Record { sec: r.sec as i64, usec: r.usec, len: r.len, data: self.bytes.get(r.data..r.end).unwrap_or(&[]) }
+    }
+
+    /// The file offset just after the record `r` of this run.
+    #[inline(always)]
+    pub fn end(&self, r: &RunRecord) -> u64 {
+        self.base + r.end as u64
     }
 }
 
@@ -92,11 +100,17 @@ pub struct FastReader {
     /// Index in the source just after that record.
     last_end: usize,
     swapped: bool,
+    /// The file's fractions of a second are nanoseconds.
+    nsec: bool,
+    linktype: u32,
     scale: FracScale,
     snapshot: u32,
     /// The records of the last run, and the file offset of its first.
     run: Vec<RunRecord>,
     run_start: u64,
+    /// Runs stop before a record that starts here or later (a twin's
+    /// span: [`FastReader::twin`]); `u64::MAX` for a feed's reader.
+    stop: u64,
 }
 
 /// How a record's fraction of a second becomes the handle's: as libpcap's
@@ -209,11 +223,103 @@ impl FastReader {
             last: off as u64,
             last_end: 0,
             swapped,
+            nsec,
+            linktype: ffi::pcap_datalink(p) as u32,
             scale,
             snapshot,
             run: Vec::new(),
             run_start: 0,
+            stop: u64::MAX,
         })
+    }
+
+    /// A reader of the same file for another thread, at `off` (a record
+    /// boundary), with nothing mapped or read yet: it maps (or reads) its
+    /// own windows as it goes. Its runs stop before `stop`
+    /// ([`FastReader::set_stop`]).
+    pub fn twin(&self, off: u64) -> FastReader {
+        FastReader {
+            fd: self.fd,
+            source: Bytes::Buffer(Box::default()),
+            map: self.map,
+            start: 0,
+            end: 0,
+            buf_off: off,
+            last: off,
+            last_end: 0,
+            swapped: self.swapped,
+            nsec: self.nsec,
+            linktype: self.linktype,
+            scale: self.scale,
+            snapshot: self.snapshot,
+            run: Vec::new(),
+            run_start: off,
+            stop: u64::MAX,
+        }
+    }
+
+    /// The same reader on the descriptor `fd` (a duplicate of this one's).
+    pub fn on_fd(mut self, fd: RawFd) -> FastReader {
+        self.fd = fd;
+        self
+    }
+
+    /// Runs stop before a record that starts at `off` or later, and
+    /// windows are mapped no further than the longest record starting
+    /// before it needs.
+    pub fn set_stop(&mut self, off: u64) {
+        self.stop = off;
+    }
+
+    /// How the file's records are laid out: whether its byte order is
+    /// swapped, whether its fractions are nanoseconds, its link type and
+    /// the snap length libpcap reads it with.
+    pub fn layout(&self) -> (bool, bool, u32, u32) {
+        (self.swapped, self.nsec, self.linktype, self.snapshot)
+    }
+
+    /// Moves to the first offset from the reader's on, before `limit`,
+    /// that `judge(bytes, base, size, offset)` calls a record boundary
+    /// (`Some(true)`; `Some(false)`: not one; `None`: it needs bytes past
+    /// those at hand, which are then mapped or read; `bytes` are the
+    /// file's from `base`, the file is `size` bytes long). False when
+    /// there is none before `limit`.
+    pub fn find_boundary(&mut self, limit: u64, judge: impl Fn(&[u8], u64, u64, u64) -> Option<bool>) -> bool {
+        loop {
+            let Some(size) = self.file_size() else { return false };
+            let base = self.buf_off;
+            let mut off = self.offset();
+            let mut found = None;
+            {
+                let data = self.bytes().get(..self.end).unwrap_or(&[]);
+                while off < limit {
+                    match judge(data, base, size, off) {
+                        Some(true) => {
+                            found = Some(true);
+                            break;
+                        }
+                        Some(false) => off += 1,
+                        None => {
+                            found = Some(false);
+                            break;
+                        }
+                    }
+                }
+            }
+            self.start = (off - base) as usize;
+            match found {
+                Some(true) => return true,
+                // More bytes for the judgement at `off`.
+                Some(false) if self.fill() => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// Makes more bytes available after the unread ones (mapping the next
+    /// window, or reading with `pread`); false when no new byte came.
+    pub fn more(&mut self) -> bool {
+        self.fill()
     }
 
     /// How the next record will be read: "mapped" (a memory-mapped window)
@@ -322,7 +428,9 @@ impl FastReader {
         self.source = Bytes::Buffer(Box::default());
         (self.buf_off, self.start, self.end) = (pos, 0, 0);
         let base = pos & !(super::mapping::page_size() as u64 - 1);
-        let len = usize::try_from(size - base).ok()?.min(WINDOW);
+        // A twin maps no further than its span's last record can reach.
+        let reach = self.stop.saturating_sub(base).saturating_add(PCAP_RECORD_HEADER as u64 + self.snapshot as u64);
+        let len = usize::try_from((size - base).min(reach)).ok()?.min(WINDOW);
         let w = super::mapping::Window::map(self.fd, base, len)?;
         self.source = Bytes::Mapped(w);
         self.buf_off = base;
@@ -362,7 +470,7 @@ impl FastReader {
     }
 
     /// The file's size now.
-    fn file_size(&self) -> Option<u64> {
+    pub fn file_size(&self) -> Option<u64> {
         // SAFETY: fstat on our open descriptor into a zeroed struct.
         unsafe {
             let mut st: libc::stat = std::mem::zeroed();
@@ -388,6 +496,8 @@ impl FastReader {
             Bytes::Buffer(b) => b,
         };
         let bytes = bytes.get(..self.end).unwrap_or(&[]);
+        // Records from this index on start at or after `stop`.
+        let stop = usize::try_from(self.stop.saturating_sub(self.buf_off)).unwrap_or(usize::MAX);
         let u32_at = |i: usize| -> Option<u32> {
             let v = u32::from_ne_bytes(bytes.get(i..i + 4)?.try_into().ok()?);
             Some(if swapped { v.swap_bytes() } else { v })
@@ -397,7 +507,7 @@ impl FastReader {
         // for memory: every line up to `RUN_AHEAD` bytes ahead is asked for
         // early, so that many are on their way at once.
         let mut ahead = s;
-        while self.run.len() < max {
+        while self.run.len() < max && s < stop {
             let until = (s + RUN_AHEAD).min(bytes.len());
             if ahead < until {
                 prefetch(&bytes[ahead..until]);
@@ -421,7 +531,7 @@ impl FastReader {
             self.last_end = last.end;
             self.start = s;
         }
-        Run { bytes, recs: &self.run }
+        Run { bytes, base: self.buf_off, recs: &self.run }
     }
 
     /// Whether the records of the last [`FastReader::run`] were read whole

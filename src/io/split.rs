@@ -149,7 +149,7 @@ pub enum HeadError {
 
 /// What one step along a chain found at an offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Step {
+pub enum Step {
     /// A plausible record; the next one starts here.
     Next(u64),
     /// The end of the file (or a record running past it).
@@ -336,7 +336,7 @@ impl Format {
     }
 
     /// One step along a chain at `off`.
-    fn step(&self, bytes: &Bytes<'_>, off: u64) -> Step {
+    pub fn step(&self, bytes: &Bytes<'_>, off: u64) -> Step {
         if off >= bytes.size {
             return Step::End;
         }

@@ -333,22 +333,6 @@ impl<O: Copy + Default + TryFrom<usize>> Var<O> {
         }
     }
 
-    /// Moves `other`'s values to the end of these; false when they do not
-    /// fit the offsets.
-    fn append(&mut self, other: &mut Var<O>, to_usize: impl Fn(O) -> usize) -> bool {
-        let base = self.bytes.len();
-        self.bytes.extend_from_slice(&other.bytes);
-        let mut ok = true;
-        self.offsets.extend(other.offsets.iter().skip(1).map(|&o| {
-            O::try_from(base + to_usize(o)).unwrap_or_else(|_| {
-                ok = false;
-                O::default()
-            })
-        }));
-        other.truncate(0, to_usize);
-        ok
-    }
-
     fn truncate(&mut self, n: usize, to_usize: impl Fn(O) -> usize) {
         self.offsets.truncate(n + 1);
         let end = self.offsets.last().map_or(0, |&o| to_usize(o));
@@ -400,23 +384,6 @@ impl Vals {
             Ty::Addr => Vals::Addr(Dict::new(cap)),
             Ty::Bin => Vals::Bin(Var::new(cap)),
         }
-    }
-
-    /// Moves `other`'s values (of the same type) to the end of these;
-    /// false when a text column outgrew its offsets.
-    fn append(&mut self, other: &mut Vals) -> bool {
-        match (self, other) {
-            (Vals::Ts(v), Vals::Ts(o)) => v.append(o),
-            (Vals::U8(v), Vals::U8(o)) => v.append(o),
-            (Vals::U16(v), Vals::U16(o)) => v.append(o),
-            (Vals::U32(v), Vals::U32(o)) => v.append(o),
-            (Vals::I32(v), Vals::I32(o)) => v.append(o),
-            (Vals::Text(v), Vals::Text(o)) => return v.append(o, |x| x as usize),
-            (Vals::Addr(v), Vals::Addr(o)) => return v.append(o),
-            (Vals::Bin(v), Vals::Bin(o)) => return v.append(o, |x| x as usize),
-            _ => return false,
-        }
-        true
     }
 
     fn truncate(&mut self, n: usize) {
@@ -705,25 +672,6 @@ impl Dict {
         Dict { keys: Vec::with_capacity(cap), texts }
     }
 
-    /// Moves `other`'s rows (keys into its own dictionary) to the end of
-    /// these, their texts added to this dictionary (copied, not
-    /// formatted again); false when the texts outgrew their offsets.
-    fn append(&mut self, other: &mut Dict) -> bool {
-        let o = &other.texts;
-        let remap: Vec<i32> = (0..o.addrs.len())
-            .map(|i| {
-                let (from, to) = (o.values.offsets[i] as usize, o.values.offsets[i + 1] as usize);
-                let text = o.values.bytes.get(from..to).unwrap_or(&[]);
-                self.texts.insert(o.addrs[i], o.addrs[i].hash(), |out| out.extend_from_slice(text))
-            })
-            .collect();
-        // A null row's key (0) maps to any key: it stays masked.
-        self.keys.extend(other.keys.iter().map(|&k| remap.get(k as usize).copied().unwrap_or(0)));
-        other.keys.clear();
-        other.texts.clear();
-        !self.texts.overflow
-    }
-
     /// The rows as a dictionary array; the dictionary starts empty again.
     fn finish(&mut self, nulls: Option<NullBuffer>, cap: usize) -> ArrayRef {
         use arrow_array::Array as _;
@@ -768,10 +716,6 @@ impl Texts {
 /// layers and header bytes stay in the L2 cache).
 const PART: usize = 1024;
 
-/// The fewest records of a part of a run decoded on a thread of its own
-/// (fewer: starting the thread would cost more than it saves).
-const PAR_PART: usize = 1024;
-
 /// Decodes records into the columns of one batch.
 ///
 /// Records come in runs ([`Builder::push_run`]): the layers of every record
@@ -786,9 +730,6 @@ pub struct Builder {
     schema: SchemaRef,
     link: LinkInfo,
     layers: Layers,
-    /// Builders of the parts of a run decoded on other threads (one per
-    /// thread past the first), appended to this one after each run.
-    others: Vec<Builder>,
     /// The located layers of the run being pushed (kept for its buffer).
     locs: Vec<Loc>,
     /// Whether a chosen column reads a layer (else nothing is located).
@@ -816,30 +757,12 @@ impl Builder {
             schema,
             link,
             layers: Layers::default(),
-            others: Vec::new(),
             locs: Vec::new(),
             layered,
             rows: 0,
             cap,
             overflow: false,
         }
-    }
-
-    /// The same builder decoding each large run on `threads` threads: the
-    /// run is cut in `threads` parts, each decoded on its own thread (the
-    /// first into this builder, the others into builders of their own
-    /// whose columns are then appended to this one's, in order).
-    pub fn with_threads(mut self, threads: usize) -> Builder {
-        let cap = self.cap;
-        self.others = (1..threads.max(1))
-            .map(|_| Builder::new(self.cols.clone(), self.link, cap.div_ceil(threads)))
-            .collect();
-        self
-    }
-
-    /// The threads each large run is decoded on.
-    pub fn threads(&self) -> usize {
-        self.others.len() + 1
     }
 
     pub fn schema(&self) -> SchemaRef {
@@ -870,28 +793,6 @@ impl Builder {
 
     /// Appends one row per record of `recs`, in order.
     pub fn push_run(&mut self, recs: &[Record<'_>]) {
-        let parts = (recs.len() / PAR_PART).clamp(1, self.others.len() + 1);
-        if parts == 1 {
-            return self.push_here(recs);
-        }
-        let per = recs.len().div_ceil(parts);
-        let mut parts = recs.chunks(per);
-        let first = parts.next().unwrap_or(&[]);
-        let mut others = std::mem::take(&mut self.others);
-        std::thread::scope(|scope| {
-            for (b, part) in others.iter_mut().zip(parts) {
-                scope.spawn(move || b.push_here(part));
-            }
-            self.push_here(first);
-        });
-        for b in &mut others {
-            self.append(b);
-        }
-        self.others = others;
-    }
-
-    /// [`Builder::push_run`] on this thread.
-    fn push_here(&mut self, recs: &[Record<'_>]) {
         // In parts whose located layers stay in the cache.
         for part in recs.chunks(PART) {
             self.locs.clear();
@@ -912,19 +813,6 @@ impl Builder {
             }
             self.rows += part.len();
         }
-    }
-
-    /// Moves the rows of `other` (a builder of the same columns) to the
-    /// end of this one's.
-    fn append(&mut self, other: &mut Builder) {
-        for (v, o) in self.vals.iter_mut().zip(other.vals.iter_mut()) {
-            self.overflow |= !v.append(o);
-        }
-        for ((_, b), (_, o)) in self.valid.iter_mut().zip(other.valid.iter_mut()) {
-            b.append_buffer(&o.finish());
-        }
-        self.overflow |= std::mem::take(&mut other.overflow);
-        self.rows += std::mem::take(&mut other.rows);
     }
 
     /// The rows built so far, as a batch; the builder starts empty again.
@@ -1032,22 +920,6 @@ mod tests {
         let d = batch.column(0).as_any().downcast_ref::<DictionaryArray<Int32Type>>().unwrap();
         assert_eq!(d.values().len(), 1);
         batch.column(0).to_data().validate_full().unwrap();
-    }
-
-    #[test]
-    fn rows_decoded_on_other_threads_keep_their_addresses() {
-        let link = LinkInfo { dlt: 1, swapped: false, first: None, nano: false };
-        let frames: Vec<Vec<u8>> = (0..3000u32).map(|i| frame([10, 0, (i % 7) as u8, (i % 250) as u8], 1)).collect();
-        let recs: Vec<Record<'_>> = frames.iter().map(|f| rec(f)).collect();
-        let mut b = Builder::new(vec![Col::IpSrc], link, 4096).with_threads(2);
-        b.push_run(&recs);
-        let batch = b.finish().unwrap();
-        batch.column(0).to_data().validate_full().unwrap();
-        let want: Vec<Option<String>> =
-            (0..3000u32).map(|i| Some(format!("10.0.{}.{}", i % 7, i % 250))).collect();
-        assert_eq!(texts(batch.column(0)), want);
-        let d = batch.column(0).as_any().downcast_ref::<DictionaryArray<Int32Type>>().unwrap();
-        assert_eq!(d.values().len(), 1750);
     }
 
     #[test]

@@ -75,6 +75,7 @@ impl Drop for CompiledFilter {
 
 /// The filter in force on a source: compiled by `Feed.filter`, or shared
 /// with the `BPFProgram` it was given.
+#[derive(Clone)]
 pub struct ActiveFilter(Arc<CompiledFilter>);
 
 impl ActiveFilter {
@@ -85,6 +86,11 @@ impl ActiveFilter {
     #[inline]
     pub fn matches(&self, data: &[u8], len: u32) -> bool {
         self.0.matches(data, len)
+    }
+
+    /// Whether `other` is this same filter (not another of the same text).
+    pub fn same(&self, other: &ActiveFilter) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     pub fn compiled(&self) -> &CompiledFilter {

@@ -345,6 +345,12 @@ impl FileSource {
         self.fast.is_some()
     }
 
+    /// The fast reader (a classic pcap regular file), whose twins read
+    /// spans of the file on other threads (`capture::spans`).
+    pub fn fast_reader(&self) -> Option<&FastReader> {
+        self.fast.as_ref()
+    }
+
     /// Applies `filter` to the records read from now on (libpcap was given
     /// the same program for the records it reads itself).
     pub fn set_filter(&mut self, filter: ActiveFilter) {
