@@ -156,9 +156,10 @@ impl Splits {
         Splits { at: Mutex::new(vec![None; n]), published: Condvar::new() }
     }
 
+    /// Publishes span `i`'s start; the first value published stays.
     fn publish(&self, i: usize, v: u64) {
         let mut at = self.at.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(slot) = at.get_mut(i) {
+        if let Some(slot @ None) = at.get_mut(i) {
             *slot = Some(v);
         }
         self.published.notify_all();
@@ -174,6 +175,17 @@ impl Splits {
                 Some(None) => at = self.published.wait(at).unwrap_or_else(|e| e.into_inner()),
             }
         }
+    }
+}
+
+/// Publishes `NONE` for span `.1` when dropped before its start was
+/// published: a span thread that panics (unwinding) leaves no thread
+/// waiting for its start.
+struct Unpublished<'a>(&'a Splits, usize);
+
+impl Drop for Unpublished<'_> {
+    fn drop(&mut self) {
+        self.0.publish(self.1, NONE);
     }
 }
 
@@ -251,6 +263,7 @@ fn boundary(fmt: &Format, data: &[u8], base: u64, size: u64, off: u64) -> Option
 /// Reads span `i` of a round into `b`.
 fn read_span(ctx: &Ctx, i: usize, b: &mut Builder) -> Span {
     let (starts, splits, end, filter) = (&ctx.starts, &ctx.splits, ctx.end, ctx.filter.as_ref());
+    let _guard = Unpublished(splits, i);
     let start = starts[i];
     let mut r = ctx.reader.twin(start);
     let limit = starts.get(i + 1).copied().unwrap_or(end);
@@ -605,5 +618,34 @@ impl Spans {
             self.chunks.pop_front();
         }
         Some((batch, end))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_span_thread_that_panics_leaves_no_thread_waiting_for_its_start() {
+        let splits = Arc::new(Splits::new(2));
+        let s = splits.clone();
+        let died = std::thread::spawn(move || {
+            let _guard = Unpublished(&s, 1);
+            panic!("a span thread's bug");
+        })
+        .join();
+        assert!(died.is_err());
+        assert_eq!(splits.wait(1), NONE);
+    }
+
+    #[test]
+    fn a_published_start_stays_when_its_thread_ends() {
+        let splits = Splits::new(2);
+        {
+            let _guard = Unpublished(&splits, 1);
+            splits.publish(1, 4096);
+        }
+        assert_eq!(splits.wait(1), 4096);
+        assert_eq!(splits.wait(2), NONE);
     }
 }
