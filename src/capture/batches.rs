@@ -10,7 +10,7 @@
 use super::feed::{Feed, Open};
 use super::source::{Source, Wait};
 use super::spans::{Spans, Step};
-use crate::io::record::{Record, Sink};
+use crate::io::record::{Record, Consumer};
 use crate::py::error::{pcap_error, pcap_error_about, pcap_os_error_about};
 use crate::table::columns::{self, Builder, Col};
 use crate::table::stage::Stage;
@@ -67,7 +67,7 @@ struct TableSink<'b, 'py> {
     run_max: usize,
 }
 
-impl Sink for TableSink<'_, '_> {
+impl Consumer for TableSink<'_, '_> {
     type Built = ();
 
     #[inline]

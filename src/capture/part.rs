@@ -7,7 +7,7 @@
 use super::batches::{check_batch_size, parse_columns};
 use super::source::options::{precision_arg, Precision};
 use super::source::part::PartSource;
-use crate::io::record::{BreakFlag, Record, Sink};
+use crate::io::record::{BreakFlag, Record, Consumer};
 use crate::io::split::{split_point, Bytes, Fetch, FetchError, Format, HeadError, LocalFile};
 use crate::py::deliver::Delivery;
 use crate::py::error::pcap_error_about;
@@ -226,7 +226,7 @@ struct PartSink<'b> {
     out: Vec<RecordBatch>,
 }
 
-impl Sink for PartSink<'_> {
+impl Consumer for PartSink<'_> {
     type Built = ();
 
     fn remaining(&self) -> Option<usize> {

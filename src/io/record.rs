@@ -1,8 +1,8 @@
 //! A packet record as every source hands it out, and the consumer side of
-//! a read (`Sink`).
+//! a read (`Consumer`).
 //!
 //! Sources (`crate::capture::source`) read records and push them into a
-//! `Sink`; consumers implement it: delivery to Python callbacks
+//! `Consumer`; consumers implement it: delivery to Python callbacks
 //! (`crate::py::deliver`) is one, a columnar reader would be another. A
 //! record is handed over in two steps, because a memory-mapped file can be
 //! cut short under the reader: the sink first *builds* what it keeps from
@@ -49,7 +49,7 @@ pub enum Pumped {
 }
 
 /// The consumer of a read.
-pub trait Sink {
+pub trait Consumer {
     /// What the sink keeps of one record until it is known to be whole.
     type Built;
 
@@ -70,7 +70,7 @@ pub trait Sink {
 
     /// Whether the sink takes records in runs (`build_run`, `take_run`),
     /// as a columnar builder does: a source reading from memory then hands
-    /// it many records per call. Sinks that make a Python object per
+    /// it many records per call. Consumers that make a Python object per
     /// record keep the default (`false`) and are never given runs.
     const RUNS: bool = false;
 

@@ -1,4 +1,4 @@
-//! Delivery of records to Python, the consumer (`Sink`) behind `loop`,
+//! Delivery of records to Python, the consumer (`Consumer`) behind `loop`,
 //! `dispatch`, `next()` and iteration: turning a record into the callback's
 //! `(packet, (sec, usec), length)` arguments and calling Python
 //! (`Delivery`), or into one result tuple (`NextResult`).
@@ -9,7 +9,7 @@
 //! vectorcall (no argument tuple). An error raised by the callback stops the
 //! read at once and is returned by it.
 
-use crate::io::record::{BreakFlag, Record, Sink};
+use crate::io::record::{BreakFlag, Record, Consumer};
 use crate::packet::LinkInfo;
 use pyo3::ffi as py;
 use pyo3::prelude::*;
@@ -345,7 +345,7 @@ impl<'py, 'a> Delivery<'py, 'a> {
     }
 }
 
-impl<'py> Sink for Delivery<'py, '_> {
+impl<'py> Consumer for Delivery<'py, '_> {
     type Built = [Bound<'py, PyAny>; 3];
 
     #[inline]
@@ -408,7 +408,7 @@ impl<'py, 'a> NextResult<'py, 'a> {
     }
 }
 
-impl<'py> Sink for NextResult<'py, '_> {
+impl<'py> Consumer for NextResult<'py, '_> {
     type Built = Bound<'py, PyAny>;
 
     #[inline]

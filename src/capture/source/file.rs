@@ -12,7 +12,7 @@
 use super::bpf::ActiveFilter;
 use super::raw::RawHandle;
 use crate::ffi;
-use crate::io::record::{file_seconds, Pumped, Record, Sink};
+use crate::io::record::{file_seconds, Pumped, Record, Consumer};
 use crate::io::pcapng_read::Trace;
 use crate::io::savefile::{is_regular_file, FastReader, Step};
 use crate::py::error::{pcap_error_after_os, pcap_os_error_about};
@@ -69,7 +69,7 @@ pub struct FileSource {
 /// has at hand, those the filter accepts; false when it had none (the
 /// next record is read one at a time).
 #[inline]
-fn pump_run<S: Sink>(r: &mut FastReader, filter: Option<&ActiveFilter>, sink: &mut S) -> PyResult<bool> {
+fn pump_run<S: Consumer>(r: &mut FastReader, filter: Option<&ActiveFilter>, sink: &mut S) -> PyResult<bool> {
     let max = sink.run_max();
     let max = sink.remaining().unwrap_or(max).min(max);
     let run = r.run(max);
@@ -301,9 +301,9 @@ impl FileSource {
 
     /// Reads records into `sink` until it is full (`Pumped::More`) or the
     /// file ends (`Pumped::End`). Records the filter rejects are only
-    /// counted (`Sink::skipped`).
+    /// counted (`Consumer::skipped`).
     #[inline]
-    pub fn pump<S: Sink>(&mut self, py: Python<'_>, sink: &mut S) -> PyResult<Pumped> {
+    pub fn pump<S: Consumer>(&mut self, py: Python<'_>, sink: &mut S) -> PyResult<Pumped> {
         while sink.remaining() != Some(0) {
             if let Some(r) = &mut self.fast {
                 if S::RUNS && pump_run(r, self.filter.as_ref(), sink)? {

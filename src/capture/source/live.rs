@@ -12,7 +12,7 @@
 use super::pcap_loop;
 use super::options::LiveOptions;
 use crate::ffi;
-use crate::io::record::{BreakFlag, Sink};
+use crate::io::record::{BreakFlag, Consumer};
 use crate::py::error::{pcap_error, pcap_error_about};
 use pyo3::prelude::*;
 use std::ffi::CString;
@@ -145,7 +145,7 @@ impl LiveSource {
 
     /// Hands what libpcap has buffered (at most what `sink` still takes) to
     /// `sink`, without waiting; returns how many records it handed.
-    pub fn pump<S: Sink>(&mut self, py: Python<'_>, sink: &mut S) -> PyResult<usize> {
+    pub fn pump<S: Consumer>(&mut self, py: Python<'_>, sink: &mut S) -> PyResult<usize> {
         // SAFETY: our open handle, used by this call alone (the feed's lock).
         unsafe { pcap_loop::dispatch(py, self.ptr(), &self.name, sink) }
     }

@@ -10,7 +10,7 @@
 //! - `options`: what a source is opened with (timestamp precision, the
 //!   modern `Live` options) and the interface listing behind `interfaces()`.
 //!
-//! Every source pushes records into a consumer (`crate::io::record::Sink`):
+//! Every source pushes records into a consumer (`crate::io::record::Consumer`):
 //! `pump` hands over what the source has now, up to what the sink takes.
 //! A source applies the filter in force (`bpf`), reports statistics, and
 //! sends packets where it can (`inject`). No source knows the feed or
@@ -27,7 +27,7 @@ pub mod raw;
 
 use crate::ffi;
 pub use crate::io::record::Pumped;
-use crate::io::record::{BreakFlag, Sink};
+use crate::io::record::{BreakFlag, Consumer};
 use crate::py::error::pcap_error_about;
 use bpf::{ActiveFilter, CompiledFilter};
 use file::FileSource;
@@ -62,7 +62,7 @@ impl Source {
     /// Hands records to `sink`: up to what it takes, or what the source has
     /// now. Errors name `name` (the feed's file or interface).
     #[inline]
-    pub fn pump<S: Sink>(&mut self, py: Python<'_>, name: &str, sink: &mut S) -> PyResult<Pumped> {
+    pub fn pump<S: Consumer>(&mut self, py: Python<'_>, name: &str, sink: &mut S) -> PyResult<Pumped> {
         match self {
             Source::File(f) => f.pump(py, sink),
             Source::Live(l) => l.pump(py, sink).map(|_| Pumped::More),

@@ -1,7 +1,7 @@
 //! `PartSource`: the records of one part of a capture file, read a chunk
 //! at a time (`crate::io::split::Window`) from a local file or through a
 //! caller's `Fetch` (an object store's ranged reads through fsspec) by `crate::io::split::Records`, filtered with
-//! libpcap's compiled program, and pushed into any `Sink` (Python
+//! libpcap's compiled program, and pushed into any `Consumer` (Python
 //! delivery, a table builder).
 //!
 //! The part is the records from the split point `start` to the split point
@@ -11,7 +11,7 @@
 use super::bpf::CompiledFilter;
 use super::raw::RawHandle;
 use crate::ffi;
-use crate::io::record::{Pumped, Record, Sink};
+use crate::io::record::{Pumped, Record, Consumer};
 use crate::io::split::{Fetch, FetchError, Format, Interface, Miss, Records, Section, Window};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -143,9 +143,9 @@ impl<'a> PartSource<'a> {
     }
 
     /// Hands the part's records to `sink`, up to what it takes: in runs
-    /// of the records at hand when the sink takes runs (`Sink::RUNS`, a
+    /// of the records at hand when the sink takes runs (`Consumer::RUNS`, a
     /// table builder), else one at a time.
-    pub fn pump<S: Sink>(&mut self, sink: &mut S) -> PyResult<Pumped> {
+    pub fn pump<S: Consumer>(&mut self, sink: &mut S) -> PyResult<Pumped> {
         loop {
             let want = match sink.remaining() {
                 Some(0) => return Ok(Pumped::More),

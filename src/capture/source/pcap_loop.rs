@@ -1,4 +1,4 @@
-//! libpcap's own read loop (`pcap_dispatch`) feeding a `Sink`, for the
+//! libpcap's own read loop (`pcap_dispatch`) feeding a `Consumer`, for the
 //! sources libpcap reads itself (live interfaces, dead handles).
 //!
 //! The C callback (`trampoline`) builds and hands over each record. It
@@ -7,13 +7,13 @@
 //! after it.
 
 use crate::ffi;
-use crate::io::record::{Record, Sink};
+use crate::io::record::{Record, Consumer};
 use crate::py::error::pcap_error_about;
 use pyo3::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The state the C callback works on during one `pcap_dispatch`.
-struct Run<'s, S: Sink> {
+struct Run<'s, S: Consumer> {
     sink: &'s mut S,
     handle: *mut ffi::pcap_t,
     /// Records handed to the sink by this call.
@@ -28,7 +28,7 @@ struct Run<'s, S: Sink> {
 /// # Safety
 /// `user` must point to the `Run` of the running `dispatch`; `h` and
 /// `bytes` are libpcap's record.
-unsafe extern "C" fn trampoline<S: Sink>(user: *mut libc::c_uchar, h: *const ffi::pcap_pkthdr, bytes: *const libc::c_uchar) {
+unsafe extern "C" fn trampoline<S: Consumer>(user: *mut libc::c_uchar, h: *const ffi::pcap_pkthdr, bytes: *const libc::c_uchar) {
     let run = &mut *(user as *mut Run<'_, S>);
     if run.err.is_some() {
         return;
@@ -62,7 +62,7 @@ unsafe extern "C" fn trampoline<S: Sink>(user: *mut libc::c_uchar, h: *const ffi
 ///
 /// # Safety
 /// `p` must be an open handle, used by nobody else during the call.
-pub unsafe fn dispatch<S: Sink>(py: Python<'_>, p: *mut ffi::pcap_t, name: &str, sink: &mut S) -> PyResult<usize> {
+pub unsafe fn dispatch<S: Consumer>(py: Python<'_>, p: *mut ffi::pcap_t, name: &str, sink: &mut S) -> PyResult<usize> {
     let cnt = match sink.remaining() {
         Some(0) => return Ok(0),
         Some(n) => i32::try_from(n).unwrap_or(i32::MAX),
