@@ -618,10 +618,8 @@ fn key_words(key: &[u8]) -> (u64, u64) {
 struct Texts {
     /// The dictionary: one text per distinct address.
     values: Var<i32>,
-    /// The address of each text, in dictionary order.
-    addrs: Vec<AddrKey>,
     /// Each address with its dictionary index (the address in the table
-    /// itself: a lookup is one probe, with no load from `addrs`).
+    /// itself: a lookup is one probe; its length is the number of texts).
     table: HashTable<(AddrKey, u32)>,
     /// The texts outgrew their offsets (never, in practice: at most 16 Mi
     /// rows of at most 46 bytes).
@@ -644,16 +642,13 @@ impl Texts {
         }
     }
 
-    /// The key of `k` (hash `h`), its text written by `text` if new.
+    /// The key of `k` (hash `h`, not in the table), its text written by
+    /// `text`.
     #[inline(never)]
     fn insert(&mut self, k: AddrKey, h: u64, text: impl FnOnce(&mut Vec<u8>)) -> i32 {
-        if let Some(&(_, i)) = self.table.find(h, |e| e.0 == k) {
-            return i as i32;
-        }
-        let i = self.addrs.len() as u32;
+        let i = self.table.len() as u32;
         text(&mut self.values.bytes);
         self.overflow |= !self.values.end_value();
-        self.addrs.push(k);
         self.table.insert_unique(h, (k, i), |e| e.0.hash());
         i as i32
     }
@@ -668,7 +663,7 @@ struct Dict {
 
 impl Dict {
     fn new(cap: usize) -> Dict {
-        let texts = Texts { values: Var::new(0), addrs: Vec::new(), table: HashTable::new(), overflow: false };
+        let texts = Texts { values: Var::new(0), table: HashTable::new(), overflow: false };
         Dict { keys: Vec::with_capacity(cap), texts }
     }
 
@@ -684,7 +679,7 @@ impl Dict {
             t.clear();
             return arrow_array::new_null_array(&addr_type(), n);
         }
-        if t.addrs.is_empty() && !self.keys.is_empty() {
+        if t.table.is_empty() && !self.keys.is_empty() {
             // Every row is null; their keys (0) must still index a value.
             t.values.end_value();
         }
@@ -705,12 +700,10 @@ impl Dict {
 impl Texts {
     fn clear(&mut self) {
         self.values.truncate(0, |o| o as usize);
-        self.addrs.clear();
         self.table.clear();
         self.overflow = false;
     }
 }
-
 
 /// Records located and filled at a time on one thread (their located
 /// layers and header bytes stay in the L2 cache).
