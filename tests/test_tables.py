@@ -578,9 +578,11 @@ def test_spans_of_a_damaged_file_give_what_one_thread_gives(big_mixed, tmp_path,
         assert (e is None) == (err is None) and (err is None or err in e)
 
 
-def test_a_signal_ends_a_read_in_spans_and_loses_nothing(long_capture, alarm, tmp_path):
-    feed = pcap.Offline(str(long_capture))
-    dest = tmp_path / "cut.parquet"
+def cut_parquet_by_a_signal(capture, alarm, dest, batch_size, threads):
+    """to_parquet of `capture` ended by a signal once its first batch is
+    written: the file must be closed with every row written so far, and
+    the feed go on from the first row not written, promptly."""
+    feed = pcap.Offline(str(capture))
     started = []
 
     def progress(rows):
@@ -588,13 +590,17 @@ def test_a_signal_ends_a_read_in_spans_and_loses_nothing(long_capture, alarm, tm
             started.append(time.monotonic())
             alarm(0.02)
     with pytest.raises(Alarm, match="the alarm went off"):
-        table.to_parquet(feed, dest, columns=["ts"], batch_size=40, progress=progress, threads=2)
+        table.to_parquet(feed, dest, columns=["ts"], batch_size=batch_size, progress=progress, threads=threads)
     assert time.monotonic() - started[0] < 2
     alarm(0)
     written = pq.read_table(dest).column("ts").cast(pa.int64()).to_pylist()
-    rest = pa.table(feed.batches(columns=["ts"], threads=2)).column("ts").cast(pa.int64()).to_pylist()
+    rest = pa.table(feed.batches(columns=["ts"], threads=threads)).column("ts").cast(pa.int64()).to_pylist()
     assert 0 < len(written) < 300_000
     assert [t // 10**9 for t in written + rest] == list(range(300_000))
+
+
+def test_a_signal_ends_a_read_in_spans_and_loses_nothing(long_capture, alarm, tmp_path):
+    cut_parquet_by_a_signal(long_capture, alarm, tmp_path / "cut.parquet", batch_size=40, threads=2)
 
 
 def test_a_stream_the_garbage_collector_releases_inside_a_call_of_ours():
@@ -642,26 +648,7 @@ def alarm():
 
 def test_a_signal_ends_a_long_read_promptly_and_loses_nothing(long_capture, alarm, tmp_path):
     pl = pytest.importorskip("polars")
-    everything = list(range(300_000))
-    # to_parquet: the file is closed with every row written so far, and
-    # the feed goes on from the first row not written. The alarm is set
-    # once the first batch is written (the read is under way).
-    feed = pcap.Offline(str(long_capture))
-    dest = tmp_path / "cut.parquet"
-    started = []
-
-    def progress(rows):
-        if not started:
-            started.append(time.monotonic())
-            alarm(0.02)
-    with pytest.raises(Alarm, match="the alarm went off"):
-        table.to_parquet(feed, dest, columns=["ts"], batch_size=4, progress=progress)
-    assert time.monotonic() - started[0] < 2
-    alarm(0)
-    written = pq.read_table(dest).column("ts").cast(pa.int64()).to_pylist()
-    rest = pa.table(feed.batches(columns=["ts"])).column("ts").cast(pa.int64()).to_pylist()
-    assert 0 < len(written) < 300_000
-    assert [t // 10**9 for t in written + rest] == everything
+    cut_parquet_by_a_signal(long_capture, alarm, tmp_path / "cut.parquet", batch_size=4, threads=1)
     # Inside a consumer, the handler's exception becomes the consumer's
     # error with its text (or is raised as it is, when the signal came
     # while the consumer's own Python code ran).
