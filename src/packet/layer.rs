@@ -163,9 +163,18 @@ pub fn locate(data: &[u8], first: Kind) -> Layers {
 #[inline]
 pub fn locate_into(layers: &mut Layers, data: &[u8], first: Kind) {
     layers.len = 0;
+    locate_each(data, first, |layer| layers.push(layer));
+}
+
+/// Locates the layers of `data` as [`locate_into`] does, handing each to
+/// `found` in order, outermost first, until `found` returns false (the
+/// table builder reads them as they come, without a stack).
+#[inline(always)]
+pub fn locate_each(data: &[u8], first: Kind, mut found: impl FnMut(Layer) -> bool) {
     let mut next = Some(first);
     let mut off = 0usize;
     let mut bound = data.len();
+    let mut n = 0;
     while let Some(kind) = next {
         let Some(s) = data.get(off..bound) else { break };
         let Some(step) = step(kind, s) else { break };
@@ -176,9 +185,10 @@ pub fn locate_into(layers: &mut Layers, data: &[u8], first: Kind) {
             hlen: step.hlen as u32,
             end: (off + step.end) as u32,
         };
-        if !layers.push(layer) {
+        if n == MAX_LAYERS || !found(layer) {
             break;
         }
+        n += 1;
         // The next layer lives in this one's payload.
         bound = off + step.end;
         off += step.hlen;

@@ -15,7 +15,7 @@
 
 use crate::io::record::Record;
 use crate::packet::fields::{fmt_hw, fmt_ipv4, fmt_ipv6, Buf, H};
-use crate::packet::layer::{first_kind, locate_into, Kind, Layers};
+use crate::packet::layer::{first_kind, locate_each, Kind, Layers};
 use crate::packet::openbsd::pf_direction;
 use crate::packet::LinkInfo;
 use arrow_array::types::{
@@ -273,13 +273,14 @@ impl Loc {
     /// The layers of `data` (located into `layers`, reused from packet to
     /// packet).
     #[inline]
-    fn locate(&mut self, layers: &mut Layers, data: &[u8], dlt: i32) {
-        locate_into(layers, data, first_kind(dlt, data));
+    fn locate(&mut self, _layers: &mut Layers, data: &[u8], dlt: i32) {
         // Written in place (a `Loc` returned by value is copied through
         // the stack in pieces that stall the load of the whole).
         let l = self;
         *l = Loc::NONE;
-        for y in layers.as_slice() {
+        let mut last = None;
+        locate_each(data, first_kind(dlt, data), |y| {
+            last = Some(y);
             let sp = Span { start: y.off, end: y.off + y.hlen };
             let (slot, flags) = match y.kind {
                 Kind::Ethernet => (&mut l.eth, bit(Group::Eth)),
@@ -291,7 +292,7 @@ impl Loc {
                 Kind::Icmp | Kind::Icmp6 => (&mut l.icmp, bit(Group::Icmp)),
                 Kind::Pf => (&mut l.pf, bit(Group::Pf)),
                 Kind::PfOld => (&mut l.pf, bit(Group::Pf) | PF_OLD),
-                _ => continue,
+                _ => return true,
             };
             // The first layer of each group wins (its own group bit says
             // whether one was seen).
@@ -299,8 +300,9 @@ impl Loc {
                 *slot = sp;
                 l.flags |= flags;
             }
-        }
-        if let Some(y) = layers.as_slice().last() {
+            true
+        });
+        if let Some(y) = last {
             l.payload = (y.end() - y.payload_start()) as u32;
             l.flags |= bit(Group::Payload);
         }
