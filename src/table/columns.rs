@@ -798,10 +798,15 @@ impl Builder {
                 }
             }
             for (g, b) in &mut self.valid {
+                // The part's bits packed eight to a byte, then appended at once.
                 let m = bit(*g);
-                for l in &self.locs {
-                    b.append(l.flags & m != 0);
+                let mut bits = [0u8; PART / 8];
+                for (byte, locs) in bits.iter_mut().zip(self.locs.chunks(8)) {
+                    for (i, l) in locs.iter().enumerate() {
+                        *byte |= ((l.flags & m != 0) as u8) << i;
+                    }
                 }
+                b.append_packed_range(0..self.locs.len(), &bits);
             }
             for (&c, v) in self.cols.iter().zip(self.vals.iter_mut()) {
                 self.overflow |= !fill(c, v, part, &self.locs, self.link);
