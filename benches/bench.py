@@ -465,11 +465,14 @@ TABLE_COLUMNS = ["ts", "caplen", "len", "ip_src", "ip_dst", "ip_proto", "sport",
 
 def _table_sums(t):
     """(packets with IP, with TCP/UDP, sum of IP protocols, sum of ports)
-    of an Arrow table or record batch of TABLE_COLUMNS."""
+    of an Arrow table or record batch of TABLE_COLUMNS. The sums of these
+    unsigned columns are exact as they are: pyarrow adds unsigned integers
+    in 64 bits (a cast to int64 first made a copy of each column and
+    doubled the time of this check)."""
     import pyarrow.compute as pc
     return (t.num_rows - t["ip_src"].null_count, t.num_rows - t["sport"].null_count,
-            pc.sum(t["ip_proto"].cast("int64")).as_py() or 0,
-            (pc.sum(t["sport"].cast("int64")).as_py() or 0) + (pc.sum(t["dport"].cast("int64")).as_py() or 0))
+            pc.sum(t["ip_proto"]).as_py() or 0,
+            (pc.sum(t["sport"]).as_py() or 0) + (pc.sum(t["dport"]).as_py() or 0))
 
 
 def _table_check(tables):
@@ -714,9 +717,31 @@ def ensure_capture(count):
 
 
 def warm_cache(path):
+    """Puts the file's pages in the page cache as reading the file from disk
+    leaves them, whatever wrote it: its cached pages are dropped, then it is
+    read once, sequentially. How the pages were cached matters to readers
+    that map the file: the same 574 MB cost 49 ms to map and unmap when
+    its pages had come to be cached 4 KiB at a time (after hours of use of
+    the machine), 8 ms just after gen_capture wrote it, and 2 ms in the
+    large folios the kernel's read-ahead makes (Linux 6.18, ext4;
+    docs/performance.md, "The page cache"). Every reader then reads the
+    same cached pages.
+    Returns what was done, for the log."""
+    dropped = False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fdatasync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            dropped = True
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
     with open(path, "rb") as fh:
         while fh.read(1 << 24):
             pass
+    return "dropped from the page cache and read once" if dropped else "read once (could not drop it from the page cache)"
 
 
 def build_cfloor(cc):
@@ -903,7 +928,7 @@ def main(argv=None):
         path = ensure_capture(args.count)
     os.makedirs(BUILD, exist_ok=True)
     load = os.getloadavg()[0]
-    warm_cache(path)
+    log(f"{path}: {warm_cache(path)}")
 
     workloads = [args.only] if args.only else ["raw", "decode"]
     rows = []
@@ -913,6 +938,7 @@ def main(argv=None):
     cres = {}
     if cbin:
         log("running C floor ...")
+        warm_cache(path)
         cres, cnote = run_cfloor(cbin, path, args.runs, args.only, args.timeout)
 
     for wl in workloads:
@@ -921,6 +947,9 @@ def main(argv=None):
                 continue
             limit = args.scapy_limit if subset else None
             log(f"running {wl:6} {label} ...")
+            # Each reader starts from the same page cache (the machine's
+            # state drifts over minutes: see warm_cache).
+            warm_cache(path)
             r = run_worker(key, path, args.runs, limit, args.timeout)
             r.update(key=key, workload=wl, label=label)
             if subset and r.get("status") == "ok":
