@@ -76,6 +76,17 @@ pub fn compression(name: &str) -> Result<Compression, Error> {
     }
 }
 
+/// The properties of the files written: the codec, row groups of
+/// [`ROW_GROUP_ROWS`], `ts` without a Parquet dictionary.
+fn properties(codec: Compression) -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(codec)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(format!("pyopenbsd {}", env!("CARGO_PKG_VERSION")))
+        .set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from("ts"), false)
+        .build()
+}
+
 /// A Parquet file being written.
 pub struct Writer {
     file: SerializedFileWriter<File>,
@@ -90,13 +101,7 @@ pub struct Writer {
 impl Writer {
     /// Creates (or truncates) `path` for batches of `schema`.
     pub fn create(path: &Path, schema: SchemaRef, codec: &str) -> Result<Writer, Error> {
-        let codec = compression(codec)?;
-        let props = WriterProperties::builder()
-            .set_compression(codec)
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_created_by(format!("pyopenbsd {}", env!("CARGO_PKG_VERSION")))
-            .set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from("ts"), false)
-            .build();
+        let props = properties(compression(codec)?);
         let file = File::create(path).map_err(Error::Io)?;
         Self::new(file, schema, props)
     }
@@ -310,5 +315,135 @@ impl Helper {
             };
             Err(Error::Encoder(why))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Rng;
+    use arrow_array::types::Int32Type;
+    use arrow_array::{ArrayRef, DictionaryArray, LargeBinaryArray, TimestampNanosecondArray, UInt16Array, UInt32Array};
+    use arrow_schema::TimeUnit;
+    use std::sync::Arc;
+
+    fn schema() -> SchemaRef {
+        let addr = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        Arc::new(Schema::new(vec![
+            Field::new("ts", DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), false),
+            Field::new("len", DataType::UInt32, false),
+            Field::new("ip_src", addr.clone(), true),
+            Field::new("ip_dst", addr, true),
+            Field::new("sport", DataType::UInt16, true),
+            Field::new("raw", DataType::LargeBinary, false),
+        ]))
+    }
+
+    /// A batch of `n` random rows, nulls among them.
+    fn batch(rng: &mut Rng, n: usize) -> RecordBatch {
+        let names = ["10.0.0.1", "10.0.0.2", "192.168.1.1", "::1", "fe80::1"];
+        let mut addr = || -> ArrayRef {
+            let keys: Vec<Option<i32>> = (0..n).map(|_| (rng.below(7) != 0).then(|| rng.below(names.len()) as i32)).collect();
+            Arc::new(DictionaryArray::<Int32Type>::from_iter(keys.into_iter().map(|k| k.map(|k| names[k as usize]))))
+        };
+        let (src, dst) = (addr(), addr());
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(TimestampNanosecondArray::from_iter_values((0..n).map(|_| rng.next() as i64 >> 20)).with_timezone("UTC")),
+            Arc::new(UInt32Array::from_iter_values((0..n).map(|_| rng.below(1600) as u32))),
+            src,
+            dst,
+            Arc::new(UInt16Array::from_iter((0..n).map(|_| (rng.below(3) != 0).then(|| rng.below(70_000) as u16)))),
+            Arc::new(LargeBinaryArray::from_iter_values((0..n).map(|i| vec![i as u8; rng.below(40)]))),
+        ];
+        RecordBatch::try_new(schema(), columns).unwrap()
+    }
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("pyopenbsd-parquet-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn the_file_is_the_one_arrow_writer_writes() {
+        // Batches straddling row groups (and an empty one): the same
+        // bytes as the crate's own `ArrowWriter`, three row groups.
+        let mut rng = Rng(0x5eed_1234);
+        let sizes = [65_536, 0, 900_000, 200_000, 1, 1_048_576, 70_000];
+        let batches: Vec<RecordBatch> = sizes.iter().map(|&n| batch(&mut rng, n)).collect();
+        for codec in [Compression::UNCOMPRESSED, Compression::ZSTD(ZstdLevel::default())] {
+            let (ours, theirs) = (temp("ours.parquet"), temp("theirs.parquet"));
+            let mut w = Writer::new(File::create(&ours).unwrap(), schema(), properties(codec)).unwrap();
+            let mut a = ArrowWriter::try_new(File::create(&theirs).unwrap(), schema(), Some(properties(codec))).unwrap();
+            for b in &batches {
+                w.write(b).unwrap();
+                a.write(b).unwrap();
+            }
+            w.close().unwrap();
+            let meta = a.close().unwrap();
+            let rows: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+            assert_eq!(rows, [1_048_576, 1_048_576, 186_961]);
+            let (ours_bytes, theirs_bytes) = (std::fs::read(&ours).unwrap(), std::fs::read(&theirs).unwrap());
+            std::fs::remove_file(ours).unwrap();
+            std::fs::remove_file(theirs).unwrap();
+            assert!(ours_bytes == theirs_bytes, "{codec:?}: {} bytes, ArrowWriter {}", ours_bytes.len(), theirs_bytes.len());
+        }
+    }
+
+    #[test]
+    fn address_columns_go_to_different_threads() {
+        let theirs = split(&schema());
+        // ts len ip_src ip_dst sport raw: raw outweighs both addresses
+        assert_eq!(theirs, [true, true, false, false, false, true]);
+        let bench = Schema::new(
+            ["ts", "caplen", "len", "ip_src", "ip_dst", "ip_proto", "sport", "dport"]
+                .iter()
+                .map(|&n| {
+                    let ty = match n {
+                        "ts" => DataType::Int64,
+                        "caplen" | "len" => DataType::UInt32,
+                        "ip_src" | "ip_dst" => DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                        "ip_proto" => DataType::UInt8,
+                        _ => DataType::UInt16,
+                    };
+                    Field::new(n, ty, !matches!(n, "ts" | "caplen" | "len"))
+                })
+                .collect::<Vec<_>>(),
+        );
+        let theirs = split(&bench);
+        assert_ne!(theirs[3], theirs[4]);
+        let load = |side: bool| -> u32 { bench.fields().iter().zip(&theirs).filter(|(_, &t)| t == side).map(|(f, _)| weight(f)).sum() };
+        assert_eq!((load(true), load(false)), (21, 20));
+    }
+
+    #[test]
+    fn a_panicking_encoder_thread_is_an_error() {
+        let path = temp("panic.parquet");
+        let mut w = Writer::new(File::create(&path).unwrap(), schema(), properties(Compression::UNCOMPRESSED)).unwrap();
+        let mut rng = Rng(7);
+        let b = batch(&mut rng, 1000);
+        w.write(&b).unwrap();
+        w.flush().unwrap();
+        // An encoder thread given a column the schema does not have
+        // panics on its first batch.
+        let mut group = w.start().unwrap();
+        group.helper = Helper::spawn(Encoder { schema: schema(), columns: vec![(99, Vec::new())] }).unwrap();
+        w.group = Some(group);
+        let mut err = None;
+        for _ in 0..10 {
+            if let Err(e) = w.write(&b) {
+                err = Some(e);
+                break;
+            }
+        }
+        let err = match err {
+            Some(e) => e,
+            None => w.flush().unwrap_err(),
+        };
+        assert!(err.to_string().starts_with("the Parquet encoder thread failed: index out of bounds"), "{err}");
+        // The file is closed with the row group written before.
+        w.close().unwrap();
+        let reader = parquet::file::reader::SerializedFileReader::new(File::open(&path).unwrap()).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        use parquet::file::reader::FileReader;
+        assert_eq!(reader.metadata().row_groups().iter().map(|g| g.num_rows()).collect::<Vec<_>>(), [1000]);
     }
 }
