@@ -216,6 +216,17 @@ def test_to_parquet_filter_columns_and_uncompressed(mixed, tmp_path):
         table.to_parquet(tmp_path / "nonexistent.pcap", tmp_path / "x.parquet")
 
 
+def test_to_parquet_row_groups_hold_1048576_rows(big_file, tmp_path):
+    # Batches of 100,000 rows straddle the row groups' ends: they are cut there.
+    dest = tmp_path / "big.parquet"
+    cols = ["ts", "len", "raw"]
+    assert table.to_parquet(big_file, dest, columns=cols, batch_size=100_000) == 2_000_000
+    md = pq.ParquetFile(dest).metadata
+    assert [md.row_group(i).num_rows for i in range(md.num_row_groups)] == [1_048_576, 951_424]
+    assert [md.row_group(0).column(i).path_in_schema for i in range(3)] == cols
+    assert pq.read_table(dest).equals(pa.table(pcap.Offline(str(big_file)).batches(columns=cols)))
+
+
 def test_polars_and_duckdb_take_the_stream_directly(mixed):
     pl = pytest.importorskip("polars")
     duckdb = pytest.importorskip("duckdb")

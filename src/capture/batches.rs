@@ -558,7 +558,8 @@ pub fn _to_parquet(
     })?;
     // The file is encoded and written on a thread of its own while the
     // next batch is decoded (one batch waits between them: memory stays
-    // bounded). Whatever ends the writing (the read's error, a write
+    // bounded); the writer shares the encoding with a thread of its own
+    // (`table::parquet::Writer`). Whatever ends the writing (the read's error, a write
     // error, the progress callback's or a signal handler's exception), the
     // batches decoded so far are written and the file closed before it is
     // raised.
