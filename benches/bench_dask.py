@@ -2,7 +2,10 @@
 """Capture files in parts (docs/distributed.md), side by side in one run:
 
   * rows/s reading the file in parts on a dask.distributed LocalCluster of
-    two worker processes vs one (same parts, same run): the query as
+    two worker processes vs one (same parts, same run; a fresh cluster of
+    one worker and one of two alternating for --rounds rounds, the ratio
+    the median of the rounds' ratios, as the machine drifts more than
+    Dask's overhead): the query as
     written (`client.compute(q)`, which Dask does not fuse: one task per
     step and partition), the same query optimized first
     (`client.compute(q.optimize())`: one task per partition), and that on
@@ -17,7 +20,7 @@
   * a top-talkers query (bytes by source address) on the two-process
     cluster vs the same query in pandas over feed.batches() in one process.
 
-    python benches/bench_dask.py FILE [--partition-size 32MiB] [--runs 3]
+    python benches/bench_dask.py FILE [--partition-size 32MiB] [--runs 3] [--rounds 3]
 
 The split-point cost is measured on the default plan (256MiB parts, the
 size read_pcap uses) and on the cluster's plan.
@@ -52,15 +55,16 @@ def _read_share(share, cols, start, q):
     q.put(sum(parts.read_part(*p, columns=cols).rows for p in share))
 
 
-def _cpu():
+def _cpu(pids=None):
     """CPU seconds (user + system) so far of this process (the client, the
-    scheduler and the nannies of a LocalCluster) and of its children (the
-    worker processes)."""
+    schedulers and the nannies of the LocalClusters) and of the worker
+    processes `pids` (all its children when None)."""
     import psutil
 
     me = resource.getrusage(resource.RUSAGE_SELF)
+    procs = psutil.Process().children(recursive=True) if pids is None else [psutil.Process(p) for p in pids]
     workers = 0.0
-    for p in psutil.Process().children(recursive=True):
+    for p in procs:
         try:
             c = p.cpu_times()
         except psutil.Error:
@@ -74,6 +78,7 @@ def main(argv=None):
     ap.add_argument("file")
     ap.add_argument("--partition-size", default="32MiB")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3, help="fresh clusters of 1 and 2 workers, alternating")
     args = ap.parse_args(argv)
 
     import pandas as pd
@@ -116,11 +121,18 @@ def main(argv=None):
             p.join()
         assert got == rows, (got, rows)
         return t
-    bare = {k: statistics.median(procs(k) for _ in range(args.runs)) for k in (1, 2)}
+    # One and two processes alternate, round by round, so that both see
+    # the same minutes of the machine; the ratio is the median of the
+    # rounds' ratios.
+    bare = {1: [], 2: []}
+    for _ in range(args.runs):
+        for k in (1, 2):
+            bare[k].append(procs(k))
     for k in (1, 2):
-        print(f"reading all parts, {k} plain process{'es' if k > 1 else ''} (no Dask) {bare[k] * 1e3:9.1f} ms   "
-              f"{rows / bare[k] / 1e6:6.2f} M rows/s")
-    print(f"2 plain processes / 1          {bare[1] / bare[2]:9.2f} x")
+        t = statistics.median(bare[k])
+        print(f"reading all parts, {k} plain process{'es' if k > 1 else ''} (no Dask) {t * 1e3:9.1f} ms   "
+              f"{rows / t / 1e6:6.2f} M rows/s")
+    print(f"2 plain processes / 1          {statistics.median(a / b for a, b in zip(bare[1], bare[2])):9.2f} x")
 
     def count(client, fused):
         q = openbsd.dask.read_pcap(path, columns=cols, partition_size=args.partition_size).map_partitions(len).sum()
@@ -130,28 +142,52 @@ def main(argv=None):
              "distributed.admin.system-monitor.interval": "5s"}
     ways = {"as written": ({}, False), "optimized first": ({}, True),
             "optimized, quiet cluster": (quiet, True)}
-    rates = {}
+    def on_cluster(n, config, fused, then=None):
+        """Median seconds of `runs` queries on a fresh cluster of `n`
+        worker processes (after one that warms them: imports, page cache),
+        and the CPU per query of this process (client, scheduler, nannies)
+        and of the workers; `then(client)` runs on the cluster afterwards."""
+        with dask.config.set(config), \
+                LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+                Client(c) as client:
+            pids = list(client.run(os.getpid).values())
+            count(client, fused)
+            cpu0 = _cpu(pids)
+            t, got = best_of(args.runs, lambda: count(client, fused))
+            cpu1 = _cpu(pids)
+            assert got == rows, (got, rows)
+            if then is not None:
+                then(client)
+            return t, (cpu1[0] - cpu0[0]) / args.runs, (cpu1[1] - cpu0[1]) / args.runs
+
+    top = {}
+
+    def top_dask(client):
+        def query():
+            df = openbsd.dask.read_pcap(path, columns=["ip_src", "len"], partition_size=args.partition_size)
+            return client.compute(df.groupby("ip_src")["len"].sum(split_out=1).nlargest(10)).result()
+        top["t"], top["rows"] = best_of(args.runs, query)
+
     for way, (config, fused) in ways.items():
+        # One cluster at a time (an idle one would take CPU from the
+        # other), one worker and two alternating in `rounds` rounds: the
+        # machine's minutes drift more than Dask's overhead does, so the
+        # ratio is the median of the rounds' ratios.
+        got = {1: [], 2: []}
+        for r in range(args.rounds):
+            for n in (1, 2):
+                then = top_dask if (way, n, r) == ("as written", 2, 0) else None
+                got[n].append(on_cluster(n, config, fused, then))
         for n in (1, 2):
-            with dask.config.set(config), \
-                    LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
-                    Client(c) as client:
-                count(client, fused)  # warm the workers (imports, page cache)
-                cpu0 = _cpu()
-                t, got = best_of(args.runs, lambda: count(client, fused))
-                cpu1 = _cpu()
-                assert got == rows, (got, rows)
-                rates[way, n] = rows / t
-                print(f"LocalCluster, {n} worker process{'es' if n > 1 else ''}, {way:24} {t * 1e3:9.1f} ms   "
-                      f"{rates[way, n] / 1e6:6.2f} M rows/s   CPU per query: client+scheduler "
-                      f"{(cpu1[0] - cpu0[0]) / args.runs * 1e3:5.0f} ms, workers {(cpu1[1] - cpu0[1]) / args.runs * 1e3:5.0f} ms")
-                if n == 2 and way == "as written":
-                    def top_dask():
-                        df = openbsd.dask.read_pcap(path, columns=["ip_src", "len"],
-                                                    partition_size=args.partition_size)
-                        return client.compute(df.groupby("ip_src")["len"].sum(split_out=1).nlargest(10)).result()
-                    t_top, top = best_of(args.runs, top_dask)
-        print(f"2 workers / 1 worker, {way:24} {rates[way, 2] / rates[way, 1]:6.2f} x")
+            t = statistics.median(g[0] for g in got[n])
+            print(f"LocalCluster, {n} worker process{'es' if n > 1 else ''}, {way:24} {t * 1e3:9.1f} ms   "
+                  f"{rows / t / 1e6:6.2f} M rows/s   CPU per query: client+scheduler "
+                  f"{statistics.median(g[1] for g in got[n]) * 1e3:5.0f} ms, workers "
+                  f"{statistics.median(g[2] for g in got[n]) * 1e3:5.0f} ms")
+        ratios = [a[0] / b[0] for a, b in zip(got[1], got[2])]
+        print(f"2 workers / 1 worker, {way:24} {statistics.median(ratios):6.2f} x   "
+              f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
+    t_top, top = top["t"], top["rows"]
 
     def top_pandas():
         df = pa.table(pcap.Offline(path).batches(columns=["ip_src", "len"])).to_pandas(types_mapper=pd.ArrowDtype)
