@@ -15,7 +15,7 @@
 
 use crate::io::record::Record;
 use crate::packet::fields::{fmt_hw, fmt_ipv4, fmt_ipv6, Buf, H};
-use crate::packet::layer::{first_kind, locate_each, Kind, Layers};
+use crate::packet::layer::{first_kind, locate_each, Kind};
 use crate::packet::openbsd::pf_direction;
 use crate::packet::LinkInfo;
 use arrow_array::types::{
@@ -238,7 +238,7 @@ impl Span {
 }
 
 /// The layers of one packet that the columns read, located once by
-/// `packet::layer::locate_into`: the first of each kind's header.
+/// `packet::layer::locate_each`: the first of each kind's header.
 #[derive(Clone, Copy, Default)]
 struct Loc {
     eth: Span,
@@ -270,10 +270,9 @@ impl Loc {
         self.flags & bit(g) != 0
     }
 
-    /// The layers of `data` (located into `layers`, reused from packet to
-    /// packet).
+    /// The layers of `data`, each read as the locator finds it.
     #[inline]
-    fn locate(&mut self, _layers: &mut Layers, data: &[u8], dlt: i32) {
+    fn locate(&mut self, data: &[u8], dlt: i32) {
         // Written in place (a `Loc` returned by value is copied through
         // the stack in pieces that stall the load of the whole).
         let l = self;
@@ -724,7 +723,6 @@ pub struct Builder {
     valid: Vec<(Group, BooleanBufferBuilder)>,
     schema: SchemaRef,
     link: LinkInfo,
-    layers: Layers,
     /// The located layers of the run being pushed (kept for its buffer).
     locs: Vec<Loc>,
     /// Whether a chosen column reads a layer (else nothing is located).
@@ -751,7 +749,6 @@ impl Builder {
             valid,
             schema,
             link,
-            layers: Layers::default(),
             locs: Vec::new(),
             layered,
             rows: 0,
@@ -794,7 +791,7 @@ impl Builder {
             self.locs.resize(part.len(), Loc::NONE);
             if self.layered {
                 for (l, r) in self.locs.iter_mut().zip(part) {
-                    l.locate(&mut self.layers, r.data, self.link.dlt);
+                    l.locate(r.data, self.link.dlt);
                 }
             }
             for (g, b) in &mut self.valid {
