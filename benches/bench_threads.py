@@ -3,11 +3,12 @@
 
 Side by side in one process: pa.table(feed.batches(TABLE_COLUMNS, threads=N)),
 N = 1 and 2 alternating, `rounds` times. Per read: wall M rows/s; CPU ns/row
-(user+sys) of the process (all threads), of the consumer's thread, and of the
-thread that reads the spans ahead and decodes the first span of each round
-("pyopenbsd-spans") and of the threads that decode the others ("pyopenbsd-span"),
-both sampled from /proc every 5 ms (10 ms ticks) with --threads-cpu (the sampler
-costs the process 40-60 ns a row); the rest is the sampler's."""
+(user+sys) of the process (all threads), of the consumer's thread, and, sampled
+from /proc every 5 ms (10 ms ticks) with --threads-cpu (the sampler costs the
+process 40-60 ns a row), of the thread that hands the spans over in file order
+("pyopenbsd-spans") and of the N threads that decode them ("pyopenbsd-span");
+the rest is the sampler's. "Cores busy": the process's CPU time over N times
+the wall time of the read (1.0: no core ever idle)."""
 import os, sys, time, statistics, threading, glob
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import pyarrow as pa
@@ -57,6 +58,7 @@ for th in ths:
           + f" | best {max(x[0] for x in v):.2f} median {statistics.median(x[0] for x in v):.2f}")
     print(f"   CPU ns/row, process      " + " ".join(f"{x[1]:4.0f}" for x in v) + f" | min {min(x[1] for x in v):.0f}")
     print(f"   CPU ns/row, consumer     " + " ".join(f"{x[2]:4.0f}" for x in v) + f" | min {min(x[2] for x in v):.0f}")
+    print(f"   cores busy               " + " ".join(f"{x[1] * x[0] / 1e3 / th:4.2f}" for x in v))
     if th > 1 and SAMPLE:
         print(f"   CPU ns/row, spans driver " + " ".join(f"{x[3]:4.0f}" for x in v) + f" | min {min(x[3] for x in v):.0f}")
         print(f"   CPU ns/row, span threads " + " ".join(f"{x[4]:4.0f}" for x in v))
@@ -65,7 +67,7 @@ one = min(x[1] for x in res[ths[0]])
 for th in ths[1:]:
     v = res[th]
     tot = min(x[1] for x in v)
-    crit = min(max(x[3], x[4] / (th - 1)) for x in v) if SAMPLE else (tot - min(x[2] for x in v)) / th
-    what = "busiest decoding thread" if SAMPLE else "decoding threads, if even,"
+    crit = min(x[4] / th for x in v) if SAMPLE else (tot - min(x[2] for x in v)) / th
+    what = "decoding threads, each" if SAMPLE else "decoding threads, if even,"
     print(f"threads={th}: {what} {crit:.0f} ns/row; process {tot:.0f} ns/row over {th} cores = {tot/th:.0f};"
           f" bound on idle cores: {one / max(crit, tot / th):.2f}x one thread ({one:.0f} ns/row)")

@@ -329,7 +329,7 @@ impl TableReader {
 }
 
 impl TableReader {
-    /// [`TableReader::next`] of a file read in spans: rounds (or
+    /// [`TableReader::next`] of a file read in spans: spans (or
     /// sequential reads) until rows are queued, then a batch of the next
     /// span's rows, the feed moved after its last record (the first
     /// record not handed out).
@@ -375,8 +375,8 @@ impl TableReader {
         }
     }
 
-    /// One read of a file in spans: the next round of the thread that
-    /// reads them ahead (started at the first read, from the feed's
+    /// One read of a file in spans: the next span of the thread that
+    /// hands them over in order (started at the first read, from the feed's
     /// position), or, at the file's tail or after a span that did not
     /// land, the rows still missing from the next batch read on this
     /// thread by the feed's source (which gives libpcap the records the
@@ -398,7 +398,7 @@ impl TableReader {
             };
             let fd = src.fileno();
             let filter = src.filter.as_ref();
-            if let Step::Round = py.detach(|| sp.next_round(r, fd, filter, batch_size)).map_err(about)? {
+            if let Step::Spans = py.detach(|| sp.next_span(r, fd, filter, batch_size)).map_err(about)? {
                 return Ok(());
             }
             let from = sp.cursor.unwrap_or(0);

@@ -5,14 +5,17 @@
 //! span's cut into batches of `batch_size` rows (its last batch may be
 //! shorter: a batch is a slice of one span's columns, never a copy).
 //!
-//! A *round* reads the bytes from the reader's cursor on, cut in one span
-//! per thread at even byte offsets. Thread `i` (past the first) moves from
-//! its offset to the first likely record boundary (a chain of plausible
-//! record headers, judged as `io::split` judges them:
-//! `FastReader::find_boundary`), in the window it maps for its walk, and
-//! every thread walks the chain of records from its start to the next
-//! thread's. The first thread starts at the cursor, a record boundary; a
-//! span is taken only when the span before it *landed* exactly on its
+//! The bytes from the reader's cursor on are cut in spans of about two
+//! batches each, at nominal byte offsets planned as the read goes; with
+//! `n` threads, thread `i` reads spans `i`, `i + n`, `i + 2n`, …, each as
+//! soon as it handed the one before over, so no thread waits for the
+//! others at the end of a group of spans. A span's thread (past the first
+//! span's) moves from its offset to the first likely record boundary (a
+//! chain of plausible record headers, judged as `io::split` judges them:
+//! `FastReader::find_boundary`), in the window it maps for its walk,
+//! publishes it, and walks the chain of records from there to the next
+//! span's start. The first span starts at the cursor, a record boundary;
+//! a span is taken only when the span before it *landed* exactly on its
 //! start, so the rows taken are those of the sequential read whatever the
 //! heuristic found. A span that did not land (no likely boundary, a false
 //! one, a record the fast reader leaves to libpcap, a damaged or truncated
@@ -62,7 +65,7 @@ enum Until {
     /// Exactly at the next span's start.
     At(u64),
     /// At the first record that starts here or later: the end of the
-    /// round (the last span).
+    /// read (the last span).
     Past(u64),
     /// As `Past`, but the next span found no start: the walk never
     /// counts as landed.
@@ -143,45 +146,166 @@ fn walk(r: &mut FastReader, until: Until, b: &mut Builder, filter: Option<&Activ
     }
 }
 
-/// The spans' starts (likely record boundaries), each published by the
-/// thread that finds it and awaited by the thread of the span before.
-struct Splits {
-    /// `None` until published; `NONE` when in doubt.
-    at: Mutex<Vec<Option<u64>>>,
+/// The plan of a read's spans, shared by its threads: where each span
+/// nominally starts (an offset that need not be a record boundary), the
+/// start its thread found, and what the sizes of spans are made from.
+/// Spans are numbered from 0 (the cursor, a record boundary); the entries
+/// of spans handed out are dropped (`base`: the number of the first one
+/// kept), so the plan stays small however long the file.
+struct Plan {
+    base: usize,
+    /// The nominal offsets of spans `base..`.
+    offs: VecDeque<u64>,
+    /// The starts found for spans `base..` (`None` until published;
+    /// `NONE`: in doubt).
+    starts: VecDeque<Option<u64>>,
+    /// The number of the last span, once it is planned: it reads up to
+    /// the first record at or past `end`, the file's size then.
+    last: Option<usize>,
+    end: u64,
+    est: Estimate,
+    /// The read stopped: no more spans, no more starts.
+    closed: bool,
+}
+
+/// What a span reads up to.
+#[derive(Clone, Copy)]
+enum Next {
+    /// The next span's nominal offset, then on to the start found there.
+    Span(u64),
+    /// The first record at or past this offset (the last span).
+    End(u64),
+}
+
+/// What the threads of a read share: the file, the filter, the
+/// schedule of spans.
+struct Shared {
+    reader: FastReader,
+    filter: Option<ActiveFilter>,
+    sched: Schedule,
+}
+
+/// The plan of spans, and the starts found, behind one lock: a thread
+/// that waits for the next span's start sleeps until it is published.
+struct Schedule {
+    batch_size: usize,
+    threads: usize,
+    plan: Mutex<Plan>,
     published: Condvar,
 }
 
-impl Splits {
-    fn new(n: usize) -> Splits {
-        Splits { at: Mutex::new(vec![None; n]), published: Condvar::new() }
+impl Schedule {
+    fn new(batch_size: usize, threads: usize, from: u64) -> Schedule {
+        let plan = Plan {
+            base: 0,
+            offs: VecDeque::from([from]),
+            starts: VecDeque::from([None]),
+            last: None,
+            end: 0,
+            est: Estimate::default(),
+            closed: false,
+        };
+        Schedule { batch_size, threads, plan: Mutex::new(plan), published: Condvar::new() }
     }
 
-    /// Publishes span `i`'s start; the first value published stays.
-    fn publish(&self, i: usize, v: u64) {
-        let mut at = self.at.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(slot @ None) = at.get_mut(i) {
-            *slot = Some(v);
+    fn plan(&self) -> std::sync::MutexGuard<'_, Plan> {
+        self.plan.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Span `k`'s nominal offset and what it reads up to; `None` past the
+    /// last span, or once the read stopped. Plans spans up to `k + 1`.
+    /// `size` tells the file's size now.
+    fn job(&self, k: usize, size: impl Fn() -> u64) -> Option<(u64, Next)> {
+        let mut p = self.plan();
+        loop {
+            if p.closed || k < p.base || p.last.is_some_and(|l| k > l) {
+                return None;
+            }
+            let i = k - p.base;
+            if p.last == Some(k) {
+                return Some((p.offs[i], Next::End(p.end)));
+            }
+            if let (Some(&o), Some(&next)) = (p.offs.get(i), p.offs.get(i + 1)) {
+                return Some((o, Next::Span(next)));
+            }
+            self.extend(&mut p, size());
+        }
+    }
+
+    /// Plans the span after the last one planned: `span_bytes` on, or,
+    /// when fewer than two spans' bytes are left in the file, its last
+    /// spans: the rest cut in up to one per thread (each at least
+    /// `MIN_SPAN` long).
+    fn extend(&self, p: &mut Plan, size: u64) {
+        let o = p.offs.back().copied().unwrap_or(0);
+        let left = size.saturating_sub(o);
+        let span = p.est.span_bytes(self.batch_size);
+        if left >= 2 * span {
+            p.offs.push_back(o + span);
+            p.starts.push_back(None);
+            return;
+        }
+        let parts = (left / MIN_SPAN).clamp(1, self.threads as u64);
+        for j in 1..parts {
+            p.offs.push_back(o + left * j / parts);
+            p.starts.push_back(None);
+        }
+        p.last = Some(p.base + p.offs.len() - 1);
+        p.end = size;
+    }
+
+    /// Publishes span `k`'s start; the first value published stays.
+    fn publish(&self, k: usize, v: u64) {
+        let mut p = self.plan();
+        if let Some(i) = k.checked_sub(p.base) {
+            if let Some(slot @ None) = p.starts.get_mut(i) {
+                *slot = Some(v);
+            }
         }
         self.published.notify_all();
     }
 
-    /// Span `i`'s start, once published.
-    fn wait(&self, i: usize) -> u64 {
-        let mut at = self.at.lock().unwrap_or_else(|e| e.into_inner());
+    /// Span `k`'s start, once published (`NONE` once the read stopped).
+    fn wait(&self, k: usize) -> u64 {
+        let mut p = self.plan();
         loop {
-            match at.get(i) {
+            let Some(i) = k.checked_sub(p.base) else { return NONE };
+            match p.starts.get(i) {
                 Some(Some(v)) => return *v,
-                None => return NONE,
-                Some(None) => at = self.published.wait(at).unwrap_or_else(|e| e.into_inner()),
+                _ if p.closed => return NONE,
+                // Past the last span: nothing will be published.
+                None if p.last.is_some() => return NONE,
+                _ => p = self.published.wait(p).unwrap_or_else(|e| e.into_inner()),
             }
         }
+    }
+
+    /// Span `k` was handed out, having walked `records` records over
+    /// `bytes` bytes: its entries go, and it counts for the size of the
+    /// spans planned from now on.
+    fn handed(&self, k: usize, records: u64, bytes: u64) {
+        let mut p = self.plan();
+        p.est.records += records;
+        p.est.bytes += bytes;
+        while p.base <= k && p.offs.len() > 1 {
+            p.offs.pop_front();
+            p.starts.pop_front();
+            p.base += 1;
+        }
+    }
+
+    /// The read stops: threads take no more spans, and none waits for a
+    /// start.
+    fn close(&self) {
+        self.plan().closed = true;
+        self.published.notify_all();
     }
 }
 
 /// Publishes `NONE` for span `.1` when dropped before its start was
 /// published: a span thread that panics (unwinding) leaves no thread
 /// waiting for its start.
-struct Unpublished<'a>(&'a Splits, usize);
+struct Unpublished<'a>(&'a Schedule, usize);
 
 impl Drop for Unpublished<'_> {
     fn drop(&mut self) {
@@ -189,10 +313,25 @@ impl Drop for Unpublished<'_> {
     }
 }
 
+/// Closes the read when a span thread leaves before the last span
+/// (its channel closed, or a panic): the spans it would have read next
+/// find no start, and the threads waiting for one stop waiting.
+struct Leaving<'a>(&'a Schedule, bool);
+
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.close();
+        }
+    }
+}
+
 /// What one span gave.
 struct Span {
     walked: Walked,
     batch: Option<Result<RecordBatch, ArrowError>>,
+    /// It was the last span of the read.
+    last: bool,
 }
 
 /// Records and bytes walked so far, for the size of spans.
@@ -210,27 +349,17 @@ impl Estimate {
     }
 }
 
-/// What a round read: the rows of the spans that landed, in order, and
-/// where the read goes on.
-struct Round {
-    chunks: Vec<Chunk>,
+/// The rows of one span, handed to the consumer in file order, and where
+/// the read goes on.
+struct Taken {
+    chunk: Option<Chunk>,
     next: u64,
-    /// Every span landed (else the read goes on from `next` on one
-    /// thread).
+    /// The span landed on the next one's start (else the read goes on
+    /// from `next` on one thread).
     landed: bool,
     /// The driver reads on (else it has stopped: a span did not land, or
-    /// the file's tail is too short for spans).
+    /// the last span was read).
     more: bool,
-}
-
-/// What the spans of one round share: the file, the filter, where each
-/// span's offset is, and the starts found.
-struct Ctx {
-    reader: FastReader,
-    filter: Option<ActiveFilter>,
-    starts: Vec<u64>,
-    splits: Splits,
-    end: u64,
 }
 
 /// Plausible record headers in a row that make a likely record boundary.
@@ -260,27 +389,32 @@ fn boundary(fmt: &Format, data: &[u8], base: u64, size: u64, off: u64) -> Option
     Some(true)
 }
 
-/// Reads span `i` of a round into `b`.
-fn read_span(ctx: &Ctx, i: usize, b: &mut Builder) -> Span {
-    let (starts, splits, end, filter) = (&ctx.starts, &ctx.splits, ctx.end, ctx.filter.as_ref());
-    let _guard = Unpublished(splits, i);
-    let start = starts[i];
-    let mut r = ctx.reader.twin(start);
-    let limit = starts.get(i + 1).copied().unwrap_or(end);
-    let fmt = format_of(&ctx.reader);
-    let s = (i == 0 || r.find_boundary(limit, |data, base, size, off| boundary(&fmt, data, base, size, off)))
+/// Reads span `k` into `b`; `None` past the last span or once the read
+/// stopped.
+fn read_span(sh: &Shared, k: usize, b: &mut Builder) -> Option<Span> {
+    let (nominal, next) = sh.sched.job(k, || sh.reader.file_size().unwrap_or(0))?;
+    let _guard = Unpublished(&sh.sched, k);
+    let filter = sh.filter.as_ref();
+    let mut r = sh.reader.twin(nominal);
+    let limit = match next {
+        Next::Span(o) | Next::End(o) => o,
+    };
+    let fmt = format_of(&sh.reader);
+    let s = (k == 0 || r.find_boundary(limit, |data, base, size, off| boundary(&fmt, data, base, size, off)))
         .then(|| r.offset());
-    splits.publish(i, s.unwrap_or(NONE));
+    sh.sched.publish(k, s.unwrap_or(NONE));
+    let last = matches!(next, Next::End(_));
     if s.is_none() {
-        return Span { walked: Walked { stop: start, landed: false, records: 0, ends: vec![] }, batch: None };
+        let walked = Walked { stop: nominal, landed: false, records: 0, ends: vec![] };
+        return Some(Span { walked, batch: None, last });
     }
     // Up to the next span's offset first (its start is being found
     // meanwhile), then on to that start.
-    let walked = match starts.get(i + 1).copied() {
-        None => walk(&mut r, Until::Past(end), b, filter),
-        Some(next) => {
+    let walked = match next {
+        Next::End(end) => walk(&mut r, Until::Past(end), b, filter),
+        Next::Span(next) => {
             let first = walk(&mut r, Until::Blind(next), b, filter);
-            match splits.wait(i + 1) {
+            match sh.sched.wait(k + 1) {
                 _ if first.stop < next => first, // stopped short
                 NONE => first,
                 s if first.stop >= s => Walked { landed: first.stop == s, ..first },
@@ -294,118 +428,98 @@ fn read_span(ctx: &Ctx, i: usize, b: &mut Builder) -> Span {
         }
     };
     let batch = (b.rows() > 0).then(|| b.finish());
-    Span { walked, batch }
+    Some(Span { walked, batch, last })
 }
 
-/// The threads that read the spans past the first, each with a builder
-/// of its own, as long as the stream reads: a round's context in, its
-/// span out.
-struct Pool {
-    /// The builder of the first span, read on the pool's owner's thread.
-    first: Builder,
-    workers: Vec<(SyncSender<Arc<Ctx>>, Receiver<Span>)>,
-    handles: Vec<JoinHandle<()>>,
-}
-
-impl Pool {
-    fn new(first: Builder, builders: Vec<Builder>) -> Pool {
-        let mut pool = Pool { first, workers: Vec::new(), handles: Vec::new() };
-        for (i, mut b) in builders.into_iter().enumerate() {
-            let (job_tx, job_rx) = sync_channel::<Arc<Ctx>>(1);
-            let (out_tx, out_rx) = sync_channel::<Span>(1);
-            let spawned = std::thread::Builder::new().name("pyopenbsd-span".into()).spawn(move || {
-                for ctx in job_rx {
-                    if out_tx.send(read_span(&ctx, i + 1, &mut b)).is_err() {
-                        return;
-                    }
-                }
-            });
-            // Fewer threads than spans: the spans past the last thread
-            // find no start (the read goes on from there on one thread).
-            let Ok(h) = spawned else { break };
-            pool.workers.push((job_tx, out_rx));
-            pool.handles.push(h);
+/// Span thread `i` of `n`: reads spans `i`, `i + n`, `i + 2n`, … each as
+/// soon as it handed the one before over (its channel holds one), until
+/// the last span or the read stops.
+fn span_thread(sh: &Shared, i: usize, b: &mut Builder, out: &SyncSender<Span>) {
+    let mut leaving = Leaving(&sh.sched, true);
+    let mut k = i;
+    loop {
+        let Some(span) = read_span(sh, k, b) else {
+            // Past the last span (or closed already): nothing to close.
+            leaving.1 = false;
+            return;
+        };
+        let last = span.last;
+        if out.send(span).is_err() {
+            return;
         }
-        pool
+        if last {
+            leaving.1 = false;
+            return;
+        }
+        k += sh.sched.threads;
     }
 }
 
-impl Drop for Pool {
-    fn drop(&mut self) {
-        self.workers.clear();
-        for h in self.handles.drain(..) {
-            let _ = h.join();
-        }
-    }
+/// The thread that hands the spans' rows to the consumer in file order,
+/// as the span threads read ahead: it owns a duplicate of the file's
+/// descriptor (the feed may be closed while they read), and hands each
+/// span over through a channel that holds one (the memory stays bounded:
+/// a span per thread being read, one per thread waiting, one here, one in
+/// the channel, one being handed out).
+struct Driver {
+    rx: Option<Receiver<Result<Taken, ArrowError>>>,
+    handle: Option<JoinHandle<()>>,
 }
 
-/// Reads one round from `from`: the bytes up to `size` (at most `span`
-/// per span), one span per thread: the first on this one, the others on
-/// the pool's.
-fn round(
-    reader: &FastReader,
-    filter: Option<&ActiveFilter>,
-    pool: &mut Pool,
-    from: u64,
-    span: u64,
-    size: u64,
-    est: &mut Estimate,
-) -> Result<Round, ArrowError> {
-    let n = pool.workers.len() as u64 + 1;
-    let end = size.min(from.saturating_add(span.saturating_mul(n)));
-    let starts: Vec<u64> = (0..n).map(|i| from + (end - from) * i / n).collect();
-    let ctx = Arc::new(Ctx { reader: reader.twin(from), filter: filter.cloned(), starts, splits: Splits::new(n as usize), end });
-    let mut sent = 0;
-    for (job, _) in &pool.workers {
-        if job.send(ctx.clone()).is_err() {
-            // A thread that is gone: the span before its waits for no start.
-            ctx.splits.publish(sent + 1, NONE);
-            break;
-        }
-        sent += 1;
-    }
-    let mut spans = vec![read_span(&ctx, 0, &mut pool.first)];
-    for (_, out) in pool.workers.iter().take(sent) {
-        match out.recv() {
-            Ok(sp) => spans.push(sp),
+/// Reads spans on `builders.len()` threads from `from`, handing them to
+/// `tx` in order, until a span does not land, the last span, an error,
+/// or the consumer leaves.
+fn drive(sh: Arc<Shared>, builders: Vec<Builder>, from: u64, tx: SyncSender<Result<Taken, ArrowError>>) {
+    let mut outs = Vec::new();
+    let mut handles = Vec::new();
+    for (i, mut b) in builders.into_iter().enumerate() {
+        let (out_tx, out_rx) = sync_channel::<Span>(1);
+        let shared = sh.clone();
+        let spawned = std::thread::Builder::new()
+            .name("pyopenbsd-span".into())
+            .spawn(move || span_thread(&shared, i, &mut b, &out_tx));
+        match spawned {
+            Ok(h) => {
+                outs.push(out_rx);
+                handles.push(h);
+            }
             Err(_) => break,
         }
     }
-    if spans.len() < n as usize {
-        // A span not read: the read goes on from the last one read on
-        // one thread.
-        if let Some(last) = spans.last_mut() {
-            last.walked.landed = false;
+    let mut next = from;
+    if outs.len() < sh.sched.threads {
+        // A thread not started: its spans would never come. On one
+        // thread from the cursor.
+        let _ = tx.send(Ok(Taken { chunk: None, next, landed: false, more: false }));
+    } else {
+        for k in 0.. {
+            let Ok(sp) = outs[k % outs.len()].recv() else {
+                // A span thread is gone (it panicked): the read goes on
+                // from the last span handed out on one thread.
+                let _ = tx.send(Ok(Taken { chunk: None, next, landed: false, more: false }));
+                break;
+            };
+            let chunk = match sp.batch {
+                Some(Err(e)) => {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+                Some(Ok(batch)) => Some(Chunk { batch, ends: sp.walked.ends, at: 0 }),
+                None => None,
+            };
+            sh.sched.handed(k, sp.walked.records, sp.walked.stop.saturating_sub(next));
+            next = sp.walked.stop;
+            let more = sp.walked.landed && !sp.last;
+            if tx.send(Ok(Taken { chunk, next, landed: sp.walked.landed, more })).is_err() || !more {
+                break;
+            }
         }
     }
-    let mut out = Round { chunks: Vec::new(), next: from, landed: true, more: true };
-    for sp in spans {
-        if !out.landed {
-            break;
-        }
-        if let Some(batch) = sp.batch {
-            let batch = batch?;
-            out.chunks.push(Chunk { batch, ends: sp.walked.ends, at: 0 });
-        }
-        est.records += sp.walked.records;
-        est.bytes += sp.walked.stop.saturating_sub(out.next);
-        out.next = sp.walked.stop;
-        out.landed = sp.walked.landed;
+    sh.sched.close();
+    drop(outs);
+    for h in handles {
+        let _ = h.join();
     }
-    // The read goes on from the first span that did not land on one
-    // thread (and then in spans again).
-    out.more = out.landed && out.next > from;
-    Ok(out)
-}
-
-/// The thread that reads rounds ahead of the consumer: it owns a
-/// duplicate of the file's descriptor (the feed may be closed while it
-/// reads) and a builder per thread, and hands each round over through a
-/// channel that holds one (the memory stays bounded: a round being read,
-/// one waiting, one being handed out).
-struct Driver {
-    rx: Option<Receiver<Result<Round, ArrowError>>>,
-    handle: Option<JoinHandle<()>>,
 }
 
 impl Driver {
@@ -413,34 +527,17 @@ impl Driver {
         reader: &FastReader,
         fd: OwnedFd,
         filter: Option<ActiveFilter>,
-        mut builders: Vec<Builder>,
-        mut from: u64,
+        builders: Vec<Builder>,
+        from: u64,
         batch_size: usize,
     ) -> Driver {
         let (tx, rx) = sync_channel(1);
         let base = reader.twin(from).on_fd(fd.as_raw_fd());
+        let sched = Schedule::new(batch_size, builders.len(), from);
+        let sh = Arc::new(Shared { reader: base, filter, sched });
         let spawned = std::thread::Builder::new().name("pyopenbsd-spans".into()).spawn(move || {
             let _fd = fd;
-            let mut est = Estimate::default();
-            let first = builders.remove(0);
-            let mut pool = Pool::new(first, builders);
-            loop {
-                let size = base.file_size().unwrap_or(0);
-                let n = pool.workers.len() as u64 + 1;
-                if size.saturating_sub(from) < MIN_SPAN * n {
-                    let _ = tx.send(Ok(Round { chunks: vec![], next: from, landed: true, more: false }));
-                    return;
-                }
-                let span = est.span_bytes(batch_size);
-                let r = round(&base, filter.as_ref(), &mut pool, from, span, size, &mut est);
-                let more = r.as_ref().is_ok_and(|r| r.more);
-                if let Ok(r) = &r {
-                    from = r.next;
-                }
-                if tx.send(r).is_err() || !more {
-                    return;
-                }
-            }
+            drive(sh, builders, from, tx);
         });
         // Not started: the channel is closed, and the read goes on on one
         // thread.
@@ -484,10 +581,10 @@ pub struct Spans {
     threads: usize,
 }
 
-/// What [`Spans::next_round`] did.
+/// What [`Spans::next_span`] did.
 pub enum Step {
     /// Rows came (or the driver stopped).
-    Round,
+    Spans,
     /// The read goes on on one thread: the rows still missing from the
     /// next batch, from the cursor.
     Sequential,
@@ -511,11 +608,11 @@ impl Spans {
         }
     }
 
-    /// Waits for the driver's next round (call without the GIL) and
+    /// Waits for the driver's next span (call without the GIL) and
     /// queues its rows; with no driver running, starts one from the
     /// cursor (the feed's position at the first read) unless the read
     /// goes on on one thread (`Step::Sequential`).
-    pub fn next_round(
+    pub fn next_span(
         &mut self,
         reader: &FastReader,
         fd: RawFd,
@@ -534,16 +631,16 @@ impl Spans {
             let builders =
                 (0..self.threads).map(|_| Builder::new(self.cols.clone(), self.link, self.cap)).collect();
             self.driver = Some(Driver::start(reader, dup, filter.cloned(), builders, from, batch_size));
-            return Ok(Step::Round);
+            return Ok(Step::Spans);
         };
         let got = d.rx.as_ref().and_then(|rx| rx.recv().ok());
-        let Some(round) = got else {
+        let Some(taken) = got else {
             // The driver is gone (it panicked): on one thread from here.
             self.driver = None;
             self.sequential = true;
-            return Ok(Step::Round);
+            return Ok(Step::Spans);
         };
-        let round = match round {
+        let taken = match taken {
             Ok(r) => r,
             Err(e) => {
                 self.driver = None;
@@ -552,16 +649,17 @@ impl Spans {
             }
         };
         let before = self.cursor;
-        for c in round.chunks {
+        if let Some(c) = taken.chunk {
             self.push(c.batch, c.ends);
         }
-        self.cursor = Some(round.next);
-        if !round.more {
-            // Stopped: a span did not land, or no progress (the tail).
+        self.cursor = Some(taken.next);
+        if !taken.more {
+            // Stopped: a span did not land, or the last span was read
+            // (the tail, read on one thread when too short for spans).
             self.driver = None;
-            self.sequential = !round.landed || before == self.cursor;
+            self.sequential = !taken.landed || before == self.cursor;
         }
-        Ok(Step::Round)
+        Ok(Step::Spans)
     }
 
     /// Before a batch is handed out: when the feed was moved since the
@@ -625,27 +723,93 @@ impl Spans {
 mod tests {
     use super::*;
 
+    const MIB: u64 = 1 << 20;
+
+    fn job(s: &Schedule, k: usize, size: u64) -> Option<(u64, u64, bool)> {
+        s.job(k, || size).map(|(o, next)| match next {
+            Next::Span(n) => (o, n, false),
+            Next::End(e) => (o, e, true),
+        })
+    }
+
     #[test]
     fn a_span_thread_that_panics_leaves_no_thread_waiting_for_its_start() {
-        let splits = Arc::new(Splits::new(2));
-        let s = splits.clone();
+        let sched = Arc::new(Schedule::new(65536, 2, 0));
+        assert_eq!(job(&sched, 1, 100 * MIB), Some((32 * MIB, 64 * MIB, false)));
+        let s = sched.clone();
         let died = std::thread::spawn(move || {
             let _guard = Unpublished(&s, 1);
             panic!("a span thread's bug");
         })
         .join();
         assert!(died.is_err());
-        assert_eq!(splits.wait(1), NONE);
+        assert_eq!(sched.wait(1), NONE);
     }
 
     #[test]
     fn a_published_start_stays_when_its_thread_ends() {
-        let splits = Splits::new(2);
+        let sched = Schedule::new(65536, 2, 0);
+        assert!(job(&sched, 1, 100 * MIB).is_some());
         {
-            let _guard = Unpublished(&splits, 1);
-            splits.publish(1, 4096);
+            let _guard = Unpublished(&sched, 1);
+            sched.publish(1, 4096);
         }
-        assert_eq!(splits.wait(1), 4096);
-        assert_eq!(splits.wait(2), NONE);
+        sched.publish(1, 8192);
+        assert_eq!(sched.wait(1), 4096);
+    }
+
+    #[test]
+    fn spans_are_planned_two_batches_long_and_the_rest_cut_per_thread() {
+        // 512 bytes a record assumed: 2 * 65536 * 512 bytes, at most 32 MiB.
+        let sched = Schedule::new(65536, 2, 24);
+        assert_eq!(job(&sched, 0, 100 * MIB), Some((24, 24 + 32 * MIB, false)));
+        assert_eq!(job(&sched, 2, 100 * MIB), Some((24 + 64 * MIB, 24 + 82 * MIB - 12, false)));
+        assert_eq!(job(&sched, 3, 100 * MIB), Some((24 + 82 * MIB - 12, 100 * MIB, true)));
+        assert_eq!(job(&sched, 4, 100 * MIB), None);
+        // No span waits for the start of one past the last.
+        assert_eq!(sched.wait(4), NONE);
+    }
+
+    #[test]
+    fn spans_follow_the_records_measured_and_a_short_file_is_one_span() {
+        // 512 bytes a record assumed: 2 * 100 * 512 bytes.
+        let sched = Schedule::new(100, 3, 0);
+        assert_eq!(job(&sched, 0, 10 * MIB), Some((0, 102_400, false)));
+        // 500 bytes a record measured: 2 * 100 * 500 bytes; then 100 bytes
+        // a record: at least MIN_SPAN.
+        sched.handed(0, 100, 50_000);
+        assert_eq!(job(&sched, 1, 10 * MIB), Some((102_400, 202_400, false)));
+        sched.handed(1, 900, 50_000);
+        assert_eq!(job(&sched, 2, 10 * MIB), Some((202_400, 202_400 + MIN_SPAN, false)));
+        let sched = Schedule::new(1000, 3, 0);
+        assert_eq!(job(&sched, 0, MIN_SPAN + 5), Some((0, MIN_SPAN + 5, true)));
+        // A file that shrank under the read: its last span ends before it starts.
+        let sched = Schedule::new(1000, 3, MIB);
+        assert_eq!(job(&sched, 0, 0), Some((MIB, 0, true)));
+    }
+
+    #[test]
+    fn spans_handed_out_leave_the_plan() {
+        let sched = Schedule::new(1000, 2, 0);
+        for k in 0..10_000 {
+            assert!(job(&sched, k + 1, u64::MAX).is_some());
+            sched.publish(k, k as u64);
+            sched.handed(k, 10, 1000);
+        }
+        let p = sched.plan();
+        assert_eq!(p.base, 10_000);
+        assert!(p.offs.len() <= 2, "{} offsets kept", p.offs.len());
+    }
+
+    #[test]
+    fn a_closed_read_gives_no_span_and_no_thread_waits() {
+        let sched = Arc::new(Schedule::new(65536, 2, 0));
+        assert!(job(&sched, 1, 100 * MIB).is_some());
+        let s = sched.clone();
+        let waiting = std::thread::spawn(move || s.wait(1));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        sched.close();
+        assert_eq!(waiting.join().ok(), Some(NONE));
+        assert_eq!(job(&sched, 2, 100 * MIB), None);
     }
 }
