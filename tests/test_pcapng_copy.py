@@ -560,3 +560,76 @@ def test_a_dumper_outlives_its_pcapng_feed(multi_file, tmp_path):
     assert tshark_fields(out, *FIELDS) == MULTI[:2] + [["0", "eth0", f"{SEC + 9}.000000005", "", "30", "30"]]
     with pytest.raises(pcap.PcapError, match="feed is closed"):
         pcap.Dumper(f, tmp_path / "x.pcapng", format="pcapng")
+
+
+def many_interfaces(b, sections=1100, between=False):
+    """A stream of more than 64 MiB of section headers and interface
+    descriptions (each interface with a 65,000-byte comment): sections of
+    one interface and one packet each; or, `between`, one packet, then all
+    the sections without packets, then one packet."""
+    big = lambda i: b.idb(1, 65535, (2, f"s{i}".encode()), (1, bytes(65000)))
+    if between:
+        blocks = [b.shb(), b.idb(1, 65535, (2, b"first")), b.epb(0, 1_000_000, ETHER)]
+        blocks += [blk for i in range(sections) for blk in (b.shb(), big(i))]
+        return b"".join(blocks + [b.epb(0, 2_000_000, ETHER)])
+    return b"".join(blk for i in range(sections) for blk in (b.shb(), big(i), b.epb(0, (i + 1) * 1_000_000, ETHER)))
+
+
+def test_a_dumper_follows_a_stream_of_more_interfaces_than_it_keeps(tmp_path):
+    """A Dumper opened before the read copies a stream whose interface
+    descriptions outgrow what the stream keeps for a Dumper opened later
+    (64 MiB) as it copies the file: those it walked past are not kept."""
+    src = tmp_path / "many.pcapng"
+    src.write_bytes(many_interfaces(PcapngBuilder(native_endian())))
+    assert src.stat().st_size > 68 << 20
+    want, out = tmp_path / "file-copy.pcapng", tmp_path / "copy.pcapng"
+    for path, f in ((want, pcap.Offline(src, precision="nano")), (out, offline("pipe", src, precision="nano"))):
+        with pcap.Dumper(f, path, format="pcapng") as d:
+            assert f.loop(0, d) == 1100
+    assert out.read_bytes() == want.read_bytes()
+    assert tshark_fields(out, "frame.interface_id", "frame.interface_name")[-1] == ["1099", "s1099"]
+
+
+def test_a_dumper_opened_after_more_interfaces_than_kept_refuses_to_copy(tmp_path):
+    """Opened after the stream described more interfaces than it keeps,
+    a pcapng Dumper refuses with a PcapError naming the stream (no copy
+    that lacks interfaces, no output file); a pcap one still copies."""
+    src = tmp_path / "many.pcapng"
+    src.write_bytes(many_interfaces(PcapngBuilder(native_endian())))
+    f = offline("pipe", src, precision="nano")
+    for _ in range(1099):
+        f.next()
+    out = tmp_path / "late.pcapng"
+    with pytest.raises(pcap.PcapError) as e:
+        pcap.Dumper(f, out, format="pcapng")
+    assert str(e.value) == (f"{f.filename}: more than 64 MiB of pcapng section headers and interface "
+                            "descriptions came before this point of the stream and were not kept: a pcapng "
+                            "copy would lose interfaces (open the Dumper before reading)")
+    assert isinstance(e.value, OSError) and not out.exists()
+    with pcap.Dumper(f, tmp_path / "late.pcap") as d:
+        assert f.loop(0, d) == 1
+    assert len(pcap.Offline(str(tmp_path / "late.pcap")).next()[0]) == len(ETHER)
+
+
+@pytest.mark.parametrize("kind", ["file", "pipe"])
+def test_more_interfaces_than_kept_between_two_packets(tmp_path, kind):
+    """More than 64 MiB of interface descriptions between two packets: a
+    file is copied whole; from a stream the first packet is copied and the
+    second refused with a PcapError naming the stream."""
+    src = tmp_path / "between.pcapng"
+    src.write_bytes(many_interfaces(PcapngBuilder(native_endian()), between=True))
+    f = offline(kind, src, precision="nano")
+    out = tmp_path / "copy.pcapng"
+    got = []
+    with pcap.Dumper(f, out, format="pcapng") as d:
+        def cb(pkt, ts, length):
+            d(pkt, ts, length)
+            got.append(ts)
+        if kind == "file":
+            assert f.loop(0, cb) == 2
+        else:
+            with pytest.raises(pcap.PcapError, match=f"^{f.filename}: more than 64 MiB of pcapng section headers"):
+                f.loop(0, cb)
+    assert got == ([(1, 0), (2, 0)] if kind == "file" else [(1, 0)])
+    rows = tshark_fields(out, "frame.interface_name", "frame.time_epoch")
+    assert rows == ([["first", "1.000000000"], ["s1099", "2.000000000"]] if kind == "file" else [["first", "1.000000000"]])

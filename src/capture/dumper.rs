@@ -176,8 +176,9 @@ unsafe fn open_with_raw_linktype(
 }
 
 /// A pcapng file of ours (libpcap 1.10 cannot write pcapng), through a
-/// sink as a savefile's records are; closes the sink's output on drop.
-struct NgWriter(crate::io::pcapng::Writer);
+/// sink as a savefile's records are, and the name of the input it
+/// copies; closes the sink's output on drop.
+struct NgWriter(crate::io::pcapng::Writer, String);
 
 impl Drop for NgWriter {
     fn drop(&mut self) {
@@ -217,9 +218,24 @@ fn format_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
     }
 }
 
+/// What a pcapng `Dumper` of a stream says when the stream could not keep
+/// the section headers and interface descriptions a copy needs.
+fn lost_interfaces(input: &str) -> PyErr {
+    pcap_error_about(
+        input,
+        &format!(
+            "more than {} MiB of pcapng section headers and interface descriptions came \
+             before this point of the stream and were not kept: a pcapng copy would lose interfaces \
+             (open the Dumper before reading)",
+            crate::io::stream::MAX_KEPT >> 20
+        ),
+    )
+}
+
 /// Opens `path` (`"-"`: a duplicate of standard output) as `Dumper`
 /// opens a savefile, and lays out the pcapng section and interface headers
-/// for the feed's handle `p` (or, with `trace`, the pcapng file it reads).
+/// for the feed's handle `p` (or, with `trace`, the pcapng file it reads,
+/// named `input`).
 ///
 /// # Safety
 /// `p` must be an open handle.
@@ -230,6 +246,7 @@ unsafe fn open_pcapng(
     c: &std::ffi::CStr,
     live: Option<&str>,
     trace: Option<std::sync::Arc<crate::io::pcapng_read::Trace>>,
+    input: &str,
 ) -> PyResult<NgWriter> {
     let linktype = ffi::pcap_datalink(p);
     let linktype = u16::try_from(linktype)
@@ -240,10 +257,15 @@ unsafe fn open_pcapng(
         nano: crate::capture::source::options::Precision::of(p) == crate::capture::source::options::Precision::Nano,
         name: live.map(str::to_owned),
     };
+    // The headers wait in the sink: nothing is written (nor the output
+    // opened) when the input's interfaces are not all known.
+    let mut w = crate::io::pcapng::Writer::new(Sink::pcapng(), iface, trace);
+    if w.incomplete() {
+        return Err(lost_interfaces(input));
+    }
     let (fd, regular) = open_output(py, path, c)?;
-    let mut sink = Sink::pcapng();
-    sink.set_output(fd, regular);
-    Ok(NgWriter(crate::io::pcapng::Writer::new(sink, iface, trace)))
+    w.sink.set_output(fd, regular);
+    Ok(NgWriter(w, input.to_owned()))
 }
 
 /// `tstamp` of a `Dumper` call: a tuple `(sec, usec)`. A savefile stores
@@ -339,7 +361,10 @@ impl Dumper {
     pub fn write(&self, py: Python<'_>, data: &[u8], sec: i64, usec: i64, len: u32, comment: Option<&str>) -> PyResult<()> {
         let mut guard = self.lock(py);
         let w = match guard.as_mut().ok_or_else(|| pcap_error(DUMPER_CLOSED))? {
-            Output::Pcapng(NgWriter(ng)) => {
+            Output::Pcapng(NgWriter(ng, input)) => {
+                if ng.incomplete() {
+                    return Err(lost_interfaces(input));
+                }
                 let mark = ng.packet(data, sec, usec, len, comment);
                 if ng.sink.is_full_for_unit(ng.blocks().len()) {
                     if let Err(e) = self.drain(py, &mut ng.sink) {
@@ -415,7 +440,7 @@ impl Dumper {
             if pcapng {
                 let live = live.then_some(f.name.as_str());
                 // SAFETY: an open handle (the feed's, or its twin).
-                return Ok(Output::Pcapng(unsafe { open_pcapng(py, p, &path, &c, live, f.ng_trace.clone())? }));
+                return Ok(Output::Pcapng(unsafe { open_pcapng(py, p, &path, &c, live, f.ng_trace.clone(), &f.name)? }));
             }
             // SAFETY: a new stream, closed here or by the Writer.
             if let Some((file, sink)) = unsafe { crate::io::stream::open_sink() } {

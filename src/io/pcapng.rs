@@ -140,6 +140,12 @@ impl Writer {
         w
     }
 
+    /// Whether the input's trace lost interfaces it walked past (see
+    /// `Trace::incomplete`): a copy would lack them.
+    pub fn incomplete(&self) -> bool {
+        self.trace.as_ref().is_some_and(|t| t.incomplete())
+    }
+
     /// The output number of interface `key`, laying out the descriptions
     /// it needs (an input's interfaces come in its order, up to `key`; one
     /// the input does not describe is the feed's).

@@ -295,6 +295,17 @@ impl TraceState {
         }
     }
 
+    /// After a walk of a stream: whether it went past a block the stream
+    /// did not keep; the kept blocks it walked past go (the trace never
+    /// walks a stream back).
+    fn settle(&mut self) -> bool {
+        let Input::Stream { kept, .. } = &self.input else { return false };
+        let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+        let lost = kept.lost.is_some_and(|at| at < self.walker.pos);
+        kept.prune(self.walker.pos);
+        lost
+    }
+
     /// Where libpcap stands, when it can be asked (no read runs): the
     /// offset after the last record it read.
     fn libpcap_offset(&self) -> Option<u64> {
@@ -317,6 +328,10 @@ pub struct Trace {
     synced: AtomicBool,
     /// Whether a read of a stream runs without the GIL (`Trace::reading`).
     reading: AtomicBool,
+    /// Whether the trace walked past blocks of a stream that the stream
+    /// did not keep (see `Kept`): the interfaces they described are not
+    /// known.
+    incomplete: AtomicBool,
     state: Mutex<TraceState>,
 }
 
@@ -327,6 +342,7 @@ impl Trace {
             wanted: AtomicBool::new(false),
             synced: AtomicBool::new(false),
             reading: AtomicBool::new(false),
+            incomplete: AtomicBool::new(false),
             state: Mutex::new(state),
         }
     }
@@ -439,6 +455,9 @@ impl Trace {
                 Some(Last { packet, sec, frac, caplen, len, seen: false })
             });
             self.synced.store(walked, Ordering::Relaxed);
+            if st.settle() {
+                self.incomplete.store(true, Ordering::Relaxed);
+            }
             self.wanted.store(true, Ordering::Release);
         }
         st.walker.blocks.ifaces.clone()
@@ -461,6 +480,9 @@ impl Trace {
         let mut st = self.state();
         st.walker.blocks.last = None;
         let found = st.with_bytes(true, |w, b| w.follow(b, after)).unwrap_or(false);
+        if st.settle() {
+            self.incomplete.store(true, Ordering::Relaxed);
+        }
         let packet = st.walker.blocks.last.take().filter(|p| found && p.wire == len && p.caplen >= caplen);
         self.synced.store(packet.is_some(), Ordering::Relaxed);
         st.last = packet.map(|packet| Last { packet, sec, frac, caplen, len, seen: true });
@@ -479,6 +501,14 @@ impl Trace {
             st.walker.pos = off;
             st.last = None;
         }
+    }
+
+    /// Whether the trace walked past section headers or interface
+    /// descriptions of a stream that the stream could not keep (more than
+    /// `stream::MAX_KEPT` bytes of them before a pcapng `Dumper` was
+    /// opened, or between two packets): a copy would lose interfaces.
+    pub fn incomplete(&self) -> bool {
+        self.incomplete.load(Ordering::Relaxed)
     }
 
     /// libpcap's read failed: where its stream stands is not known.

@@ -70,23 +70,47 @@ pub struct Counted {
 /// (whole, as read), with their stream offsets, in order: what a follower
 /// of the stream needs of the blocks libpcap read before it asked. Shared,
 /// so that a follower in another thread reads them while the stream is
-/// read.
-#[derive(Default)]
+/// read. Once a follower walks the stream (a pcapng `Dumper`), the blocks
+/// it walked past go ([`Kept::prune`]): the memory held is then that of the
+/// blocks libpcap read since the last packet.
 pub struct Kept {
     pub blocks: Vec<(u64, Vec<u8>)>,
-    /// Their bytes (kept up to [`MAX_KEPT`]: past it, no more are kept).
+    /// Their bytes: at most `cap`.
     bytes: usize,
+    cap: usize,
+    /// The offset of the first block not kept (the cap was reached): a
+    /// follower that walks past it has lost what it described.
+    pub lost: Option<u64>,
 }
 
 /// How many bytes of blocks a stream keeps at most.
-const MAX_KEPT: usize = 64 << 20;
+pub const MAX_KEPT: usize = 64 << 20;
+
+impl Default for Kept {
+    fn default() -> Self {
+        Kept::with_cap(MAX_KEPT)
+    }
+}
 
 impl Kept {
-    fn keep(&mut self, at: u64, block: &[u8]) {
-        if self.bytes + block.len() <= MAX_KEPT {
+    pub fn with_cap(cap: usize) -> Self {
+        Kept { blocks: Vec::new(), bytes: 0, cap, lost: None }
+    }
+
+    pub fn keep(&mut self, at: u64, block: &[u8]) {
+        if self.lost.is_none() && self.bytes + block.len() <= self.cap {
             self.bytes += block.len();
             self.blocks.push((at, block.to_vec()));
+        } else {
+            self.lost.get_or_insert(at);
         }
+    }
+
+    /// Drops the blocks that end at or before `to` (a follower walked past
+    /// them).
+    pub fn prune(&mut self, to: u64) {
+        let n = self.blocks.partition_point(|(at, b)| at + b.len() as u64 <= to);
+        self.bytes -= self.blocks.drain(..n).map(|(_, b)| b.len()).sum::<usize>();
     }
 }
 
@@ -515,7 +539,7 @@ pub unsafe fn open(fd: RawFd, buffer: usize) -> Option<(*mut libc::FILE, NonNull
 
 #[cfg(test)]
 mod tests {
-    use super::Units;
+    use super::{Kept, Units};
 
     fn is_calls(u: Units) -> bool {
         matches!(u, Units::Calls)
@@ -555,5 +579,25 @@ mod tests {
         epb[4..8].copy_from_slice(&30u32.to_be_bytes()); // not a multiple of 4
         assert!(is_calls(u.measure(&epb).unwrap().1));
         assert!(Units::Calls.measure(&shb).is_none());
+    }
+
+    #[test]
+    fn kept_blocks_go_once_walked_and_those_past_the_cap_are_told() {
+        let mut k = Kept::with_cap(100);
+        k.keep(0, &[1; 28]);
+        k.keep(28, &[2; 32]);
+        k.keep(200, &[3; 40]);
+        assert_eq!((k.blocks.len(), k.bytes, k.lost), (3, 100, None));
+        // Walked to the middle of the third block: the first two go.
+        k.prune(220);
+        assert_eq!((k.blocks.iter().map(|(at, _)| *at).collect::<Vec<_>>(), k.bytes), (vec![200], 40));
+        k.keep(300, &[4; 60]);
+        assert_eq!((k.bytes, k.lost), (100, None));
+        // Past the cap: not kept, and no later block either (a follower
+        // that walks past the first one lost it whatever comes after).
+        k.keep(400, &[5; 4]);
+        k.prune(360);
+        k.keep(500, &[6; 4]);
+        assert_eq!((k.blocks.iter().map(|(at, _)| *at).collect::<Vec<_>>(), k.bytes, k.lost), (vec![], 0, Some(400)));
     }
 }
