@@ -93,11 +93,11 @@ impl Default for Kept {
 }
 
 impl Kept {
-    pub fn with_cap(cap: usize) -> Self {
+    fn with_cap(cap: usize) -> Self {
         Kept { blocks: Vec::new(), bytes: 0, cap, lost: None }
     }
 
-    pub fn keep(&mut self, at: u64, block: &[u8]) {
+    fn keep(&mut self, at: u64, block: &[u8]) {
         if self.lost.is_none() && self.bytes + block.len() <= self.cap {
             self.bytes += block.len();
             self.blocks.push((at, block.to_vec()));
