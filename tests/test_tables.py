@@ -496,6 +496,23 @@ def test_spans_give_the_rows_of_one_thread_in_order(big_mixed, synthetic, thread
                 assert one or flt
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_spans_of_records_longer_than_spans(tmp_path, threads):
+    # Records of 40-100 KB and of the largest snap length (longer than a
+    # span thread's first buffer, and than the first spans planned): the
+    # rows are the file's records, in order, from any batch size.
+    rng = random.Random(threads)
+    recs = []
+    for i in range(240):
+        n = 262144 if i % 5 == 0 else rng.randrange(40_000, 100_000)
+        recs.append((rng.randbytes(n), (1_700_000_000 + i, i), n + i % 3))
+    path = write_pcap(tmp_path / "long.pcap", recs, snaplen=262144)
+    for size in (3, 8, 100):
+        got = pa.table(pcap.Offline(str(path)).batches(columns=["raw", "len"], batch_size=size, threads=threads))
+        assert got["raw"].to_pylist() == [r[0] for r in recs], size
+        assert got["len"].to_pylist() == [r[2] for r in recs], size
+
+
 def test_spans_leave_the_feed_after_the_last_row_handed_out(big_mixed):
     everything = pa.table(pcap.Offline(str(big_mixed)).batches(columns=["raw"]))["raw"].to_pylist()
     for size, k in ((1000, 3), (7000, 1), (333, 40)):

@@ -1,7 +1,8 @@
 //! A classic pcap regular file read into tables on several threads
 //! (`feed.batches(threads=N)`): each thread walks a span of the file of
-//! its own, maps (or reads) its own windows, and decodes its records into
-//! a builder of its own; the spans' rows come out in file order, each
+//! its own, reads it with `pread` into a buffer of its own (not mapped:
+//! see `FastReader::twin`), and decodes its records into a builder of its
+//! own; the spans' rows come out in file order, each
 //! span's cut into batches of `batch_size` rows (its last batch may be
 //! shorter: a batch is a slice of one span's columns, never a copy).
 //!
@@ -12,8 +13,9 @@
 //! others at the end of a group of spans. A span's thread (past the first
 //! span's) moves from its offset to the first likely record boundary (a
 //! chain of plausible record headers, judged as `io::split` judges them:
-//! `FastReader::find_boundary`), in the window it maps for its walk,
-//! publishes it, and walks the chain of records from there to the next
+//! `FastReader::find_boundary`; a span whose bytes hold no record start,
+//! records being longer than spans, finds the next span's and is empty),
+//! in the bytes it reads for its walk, publishes it, and walks the chain of records from there to the next
 //! span's start. The first span starts at the cursor, a record boundary;
 //! a span is taken only when the span before it *landed* exactly on its
 //! start, so the rows taken are those of the sequential read whatever the
@@ -25,6 +27,7 @@
 //! will not, and reports errors with its own words, as with one thread).
 
 use super::source::bpf::ActiveFilter;
+use crate::io::format::PCAP_RECORD_HEADER;
 use crate::io::savefile::FastReader;
 use crate::io::split::{Bytes, Format, Step as SplitStep};
 use crate::table::columns::Builder;
@@ -361,6 +364,13 @@ fn format_of(r: &FastReader) -> Format {
     Format::Pcap { swapped, nsec, linktype, snapshot }
 }
 
+/// How far past any offset of a file the next record starts at most: a
+/// record header and the longest record the snap length allows, and one.
+fn reach(r: &FastReader) -> u64 {
+    let (_, _, _, snapshot) = r.layout();
+    (PCAP_RECORD_HEADER as u64) + u64::from(snapshot) + 1
+}
+
 /// Whether a chain of `CHAIN` plausible record headers (as `io::split`
 /// judges a header), or one that ends at the end of the file, starts at
 /// `off` of the file's bytes `data` (from `base`; the file is `size`
@@ -385,8 +395,12 @@ fn read_span(sh: &Shared, k: usize, b: &mut Builder) -> Option<Span> {
     let (nominal, next) = sh.sched.job(k, || sh.reader.file_size().unwrap_or(0))?;
     let filter = sh.filter.as_ref();
     let mut r = sh.reader.twin(nominal);
+    // A record starts within a record's reach of any offset: a span whose
+    // bytes hold no start (records longer than spans) finds the next
+    // span's, and is empty (the span before it walks on to that start).
     let limit = match next {
-        Next::Span(o) | Next::End(o) => o,
+        Next::End(o) => o,
+        Next::Span(o) => o.max(nominal.saturating_add(reach(&sh.reader))),
     };
     let fmt = format_of(&sh.reader);
     let s = (k == 0 || r.find_boundary(limit, |data, base, size, off| boundary(&fmt, data, base, size, off)))
@@ -719,6 +733,82 @@ mod tests {
             Next::Span(n) => (o, n, false),
             Next::End(e) => (o, e, true),
         })
+    }
+
+    /// A classic pcap file (Ethernet, snap length 262144) of records of
+    /// the given captured lengths, with pseudo-random payloads.
+    fn write_capture(name: &str, lens: &[usize]) -> std::path::PathBuf {
+        use crate::io::format::{PCAP_FILE_HEADER, PCAP_MAGIC_USEC};
+        let mut rng = crate::testing::Rng(0x5eed_0000 + lens.len() as u64);
+        let mut f = vec![0u8; PCAP_FILE_HEADER];
+        f[..4].copy_from_slice(&PCAP_MAGIC_USEC.to_ne_bytes());
+        f[4..6].copy_from_slice(&2u16.to_ne_bytes());
+        f[6..8].copy_from_slice(&4u16.to_ne_bytes());
+        f[16..20].copy_from_slice(&262144u32.to_ne_bytes());
+        f[20..].copy_from_slice(&1u32.to_ne_bytes());
+        for (i, &n) in lens.iter().enumerate() {
+            for v in [1_700_000_000 + i as u32, (i % 1_000_000) as u32, n as u32, n as u32] {
+                f.extend_from_slice(&v.to_ne_bytes());
+            }
+            f.extend((0..n).map(|_| rng.next() as u8));
+        }
+        let path = std::env::temp_dir().join(format!("pyopenbsd-spans-{}-{name}.pcap", std::process::id()));
+        std::fs::write(&path, f).expect("temp file");
+        path
+    }
+
+    /// Reads `path` in spans on `threads` threads as `batches()` does,
+    /// until the read would go on on one thread: the rows taken, the spans
+    /// that gave rows, and the offset where the spans stopped.
+    fn read_in_spans(path: &std::path::Path, threads: usize, batch_size: usize) -> (usize, usize, u64) {
+        use crate::capture::source::raw::RawHandle;
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        let mut errbuf = [0 as libc::c_char; crate::ffi::PCAP_ERRBUF_SIZE];
+        // SAFETY: a stream opened here, handed to libpcap (which closes it
+        // with the handle); the reader is dropped before the handle.
+        let h = unsafe {
+            let f = libc::fopen(c.as_ptr(), c"rb".as_ptr());
+            assert!(!f.is_null());
+            let p = crate::ffi::pcap_fopen_offline_with_tstamp_precision(f, 0, errbuf.as_mut_ptr());
+            RawHandle::from_ptr(std::ptr::NonNull::new(p).expect("a pcap handle"))
+        };
+        // SAFETY: an open offline handle, which outlives the reader.
+        let reader = unsafe { FastReader::open(h.ptr()) }.expect("a fast reader");
+        // SAFETY: the handle's open stream.
+        let fd = unsafe { libc::fileno(crate::ffi::pcap_file(h.ptr())) };
+        let link = LinkInfo { dlt: 1, swapped: false, first: None, nano: false };
+        let mut sp = Spans::new(vec![Col::Caplen], link, batch_size, threads);
+        let (mut rows, mut spans) = (0, 0);
+        while let Ok(Step::Spans) = sp.next_span(&reader, fd, None, batch_size) {
+            spans += usize::from(sp.queued > 0);
+            while let Some((b, _)) = sp.take(batch_size) {
+                rows += b.num_rows();
+            }
+        }
+        (rows, spans, sp.cursor.unwrap_or(0))
+    }
+
+    #[test]
+    fn files_of_long_records_split_into_spans() {
+        // Records of 40-100 KB: eight in a row (the chain a span's start
+        // is judged by) are longer than a twin's first buffer; and records
+        // of the largest snap length, longer than the buffer themselves.
+        let mut rng = crate::testing::Rng(7);
+        let cases: [(&str, Vec<usize>); 3] = [
+            ("long", (0..300).map(|_| 40_000 + rng.below(60_000)).collect()),
+            ("longest", vec![262_144; 120]),
+            ("mixed", (0..2000).map(|i| if i % 7 == 0 { 262_144 } else { 60 + rng.below(1500) }).collect()),
+        ];
+        for (name, lens) in cases {
+            let path = write_capture(name, &lens);
+            let size = std::fs::metadata(&path).expect("size").len();
+            for threads in [2, 3] {
+                let (rows, spans, stop) = read_in_spans(&path, threads, 8);
+                assert_eq!((rows, stop), (lens.len(), size), "{name}, {threads} threads");
+                assert!(spans > 2 * threads, "{name}, {threads} threads: {spans} spans");
+            }
+            let _ = std::fs::remove_file(&path);
+        }
     }
 
     #[test]

@@ -111,6 +111,11 @@ pub struct FastReader {
     /// Runs stop before a record that starts here or later (a twin's
     /// span: [`FastReader::twin`]); `u64::MAX` for a feed's reader.
     stop: u64,
+    /// The most bytes the `pread` buffer grows to when a record, or a
+    /// chain of headers [`FastReader::find_boundary`] judges, does not fit
+    /// in it: `BUFFER` for a feed's reader (a longer record is libpcap's),
+    /// `WINDOW` for a twin (as much as a mapped window holds).
+    most: usize,
 }
 
 /// How a record's fraction of a second becomes the handle's: as libpcap's
@@ -230,18 +235,24 @@ impl FastReader {
             run: Vec::new(),
             run_start: 0,
             stop: u64::MAX,
+            most: BUFFER,
         })
     }
 
     /// A reader of the same file for another thread, at `off` (a record
-    /// boundary), with nothing mapped or read yet: it maps (or reads) its
-    /// own windows as it goes. Its runs stop before `stop`
+    /// boundary), with nothing read yet: it reads with `pread` into a
+    /// buffer of its own (256 KiB, grown up to 16 MiB when a record or the
+    /// chain of headers a boundary search judges needs more). Twins do not
+    /// map: threads of one process mapping and unmapping windows share one
+    /// address space (its lock, and the TLB shootdowns of every unmap),
+    /// which measured 1.6-1.7x for two threads against 1.9-2.0x reading
+    /// (docs/performance.md). Its runs stop before `stop`
     /// ([`FastReader::set_stop`]).
     pub fn twin(&self, off: u64) -> FastReader {
         FastReader {
             fd: self.fd,
             source: Bytes::Buffer(Box::default()),
-            map: self.map,
+            map: false,
             start: 0,
             end: 0,
             buf_off: off,
@@ -255,6 +266,7 @@ impl FastReader {
             run: Vec::new(),
             run_start: off,
             stop: u64::MAX,
+            most: WINDOW,
         }
     }
 
@@ -264,9 +276,7 @@ impl FastReader {
         self
     }
 
-    /// Runs stop before a record that starts at `off` or later, and
-    /// windows are mapped no further than the longest record starting
-    /// before it needs.
+    /// Runs stop before a record that starts at `off` or later.
     pub fn set_stop(&mut self, off: u64) {
         self.stop = off;
     }
@@ -317,9 +327,22 @@ impl FastReader {
     }
 
     /// Makes more bytes available after the unread ones (mapping the next
-    /// window, or reading with `pread`); false when no new byte came.
+    /// window, or reading with `pread`, growing the buffer as far as it
+    /// may), until the next record is whole at hand (or its header is not
+    /// one this reader takes); false when no new byte came.
     pub fn more(&mut self) -> bool {
-        self.fill()
+        let mut got = false;
+        while self.fill() {
+            got = true;
+            let avail = self.end - self.start;
+            if avail >= PCAP_RECORD_HEADER {
+                let caplen = self.u32_at(self.start + 8);
+                if caplen > self.snapshot || avail >= PCAP_RECORD_HEADER + caplen as usize {
+                    break;
+                }
+            }
+        }
+        got
     }
 
     /// How the next record will be read: "mapped" (a memory-mapped window)
@@ -402,6 +425,13 @@ impl FastReader {
             self.end -= self.start;
             self.start = 0;
         }
+        if self.end == buf.len() && buf.len() < self.most {
+            // Full of unread bytes: a record, or a chain of headers, longer
+            // than the buffer.
+            let mut grown = vec![0u8; (buf.len() * 2).min(self.most)].into_boxed_slice();
+            grown[..self.end].copy_from_slice(&buf[..self.end]);
+            buf = grown;
+        }
         let off = self.buf_off + self.end as u64;
         let end = self.end;
         let n = pread_exact_or_less(self.fd, &mut buf[end..], off);
@@ -428,9 +458,7 @@ impl FastReader {
         self.source = Bytes::Buffer(Box::default());
         (self.buf_off, self.start, self.end) = (pos, 0, 0);
         let base = pos & !(super::mapping::page_size() as u64 - 1);
-        // A twin maps no further than its span's last record can reach.
-        let reach = self.stop.saturating_sub(base).saturating_add(PCAP_RECORD_HEADER as u64 + self.snapshot as u64);
-        let len = usize::try_from((size - base).min(reach)).ok()?.min(WINDOW);
+        let len = usize::try_from(size - base).ok()?.min(WINDOW);
         let w = super::mapping::Window::map(self.fd, base, len)?;
         self.source = Bytes::Mapped(w);
         self.buf_off = base;
@@ -581,7 +609,7 @@ impl FastReader {
                         data: &bytes[s + PCAP_RECORD_HEADER..s + total],
                     });
                 }
-                if total > BUFFER.max(self.bytes().len()) {
+                if total > self.most.max(self.bytes().len()) {
                     return Step::Slow;
                 }
             }
