@@ -157,11 +157,8 @@ fn walk(r: &mut FastReader, until: Until, b: &mut Builder, filter: Option<&Activ
 /// kept), so the plan stays small however long the file.
 struct Plan {
     base: usize,
-    /// The nominal offsets of spans `base..`.
-    offs: VecDeque<u64>,
-    /// The starts found for spans `base..` (`None` until published;
-    /// `NONE`: in doubt).
-    starts: VecDeque<Option<u64>>,
+    /// Spans `base..`.
+    spans: VecDeque<Planned>,
     /// The number of the last span, once it is planned: it reads up to
     /// the first record at or past `end`, the file's size then.
     last: Option<usize>,
@@ -169,6 +166,19 @@ struct Plan {
     est: Estimate,
     /// The read stopped: no more spans, no more starts.
     closed: bool,
+}
+
+/// A span of the plan: where it nominally starts, and the start its
+/// thread found (`None` until published; `NONE`: in doubt).
+struct Planned {
+    nominal: u64,
+    start: Option<u64>,
+}
+
+impl Planned {
+    fn at(nominal: u64) -> Planned {
+        Planned { nominal, start: None }
+    }
 }
 
 /// What a span reads up to.
@@ -201,8 +211,7 @@ impl Schedule {
     fn new(batch_size: usize, threads: usize, from: u64) -> Schedule {
         let plan = Plan {
             base: 0,
-            offs: VecDeque::from([from]),
-            starts: VecDeque::from([None]),
+            spans: VecDeque::from([Planned::at(from)]),
             last: None,
             end: 0,
             est: Estimate::default(),
@@ -226,10 +235,10 @@ impl Schedule {
             }
             let i = k - p.base;
             if p.last == Some(k) {
-                return Some((p.offs[i], Next::End(p.end)));
+                return p.spans.get(i).map(|s| (s.nominal, Next::End(p.end)));
             }
-            if let (Some(&o), Some(&next)) = (p.offs.get(i), p.offs.get(i + 1)) {
-                return Some((o, Next::Span(next)));
+            if let (Some(s), Some(next)) = (p.spans.get(i), p.spans.get(i + 1)) {
+                return Some((s.nominal, Next::Span(next.nominal)));
             }
             self.extend(&mut p, size());
         }
@@ -240,20 +249,18 @@ impl Schedule {
     /// spans: the rest cut in up to one per thread (each at least
     /// `MIN_SPAN` long).
     fn extend(&self, p: &mut Plan, size: u64) {
-        let o = p.offs.back().copied().unwrap_or(0);
+        let o = p.spans.back().map_or(0, |s| s.nominal);
         let left = size.saturating_sub(o);
         let span = p.est.span_bytes(self.batch_size);
         if left >= 2 * span {
-            p.offs.push_back(o + span);
-            p.starts.push_back(None);
+            p.spans.push_back(Planned::at(o + span));
             return;
         }
         let parts = (left / MIN_SPAN).clamp(1, self.threads as u64);
         for j in 1..parts {
-            p.offs.push_back(o + left * j / parts);
-            p.starts.push_back(None);
+            p.spans.push_back(Planned::at(o + left * j / parts));
         }
-        p.last = Some(p.base + p.offs.len() - 1);
+        p.last = Some(p.base + p.spans.len() - 1);
         p.end = size;
     }
 
@@ -261,7 +268,7 @@ impl Schedule {
     fn publish(&self, k: usize, v: u64) {
         let mut p = self.plan();
         if let Some(i) = k.checked_sub(p.base) {
-            if let Some(slot @ None) = p.starts.get_mut(i) {
+            if let Some(Planned { start: slot @ None, .. }) = p.spans.get_mut(i) {
                 *slot = Some(v);
             }
         }
@@ -273,8 +280,8 @@ impl Schedule {
         let mut p = self.plan();
         loop {
             let Some(i) = k.checked_sub(p.base) else { return NONE };
-            match p.starts.get(i) {
-                Some(Some(v)) => return *v,
+            match p.spans.get(i).map(|s| s.start) {
+                Some(Some(v)) => return v,
                 _ if p.closed => return NONE,
                 // Past the last span: nothing will be published.
                 None if p.last.is_some() => return NONE,
@@ -290,9 +297,8 @@ impl Schedule {
         let mut p = self.plan();
         p.est.records += records;
         p.est.bytes += bytes;
-        while p.base <= k && p.offs.len() > 1 {
-            p.offs.pop_front();
-            p.starts.pop_front();
+        while p.base <= k && p.spans.len() > 1 {
+            p.spans.pop_front();
             p.base += 1;
         }
     }
@@ -789,6 +795,21 @@ mod tests {
     }
 
     #[test]
+    fn the_last_spans_of_files_of_long_records_land() {
+        // Whatever the file's length, its last spans (the rest cut per
+        // thread, at least 64 KiB each) may hold no record start.
+        for n in 1..=24 {
+            let path = write_capture(&format!("last{n}"), &vec![262_144; n]);
+            let size = std::fs::metadata(&path).expect("size").len();
+            for threads in [2, 3, 4] {
+                let (rows, _, stop) = read_in_spans(&path, threads, 2);
+                assert_eq!((rows, stop), (n, size), "{n} records, {threads} threads");
+            }
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+
+    #[test]
     fn files_of_long_records_split_into_spans() {
         // Records of 40-100 KB: eight in a row (the chain a span's start
         // is judged by) are longer than a twin's first buffer; and records
@@ -879,7 +900,7 @@ mod tests {
         }
         let p = sched.plan();
         assert_eq!(p.base, 10_000);
-        assert!(p.offs.len() <= 2, "{} offsets kept", p.offs.len());
+        assert!(p.spans.len() <= 2, "{} spans kept", p.spans.len());
     }
 
     #[test]
