@@ -26,6 +26,7 @@ import itertools
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -744,6 +745,28 @@ def warm_cache(path):
     return "dropped from the page cache and read once" if dropped else "read once (could not drop it from the page cache)"
 
 
+def scatter_cache(path):
+    """Puts the file's pages in the page cache 4 KiB at a time, in random
+    order, as hours of use of a machine leave a file's pages (DAMON and
+    other readers evicting and bringing back pieces of it): its cached
+    pages are dropped, then one byte of each page is read, in random order,
+    with read-ahead off. Mapping such pages costs the most (49 ms for the
+    bench file against 2 ms after `warm_cache`; docs/performance.md, "The
+    page cache"). About 7 s for the bench file. Returns what was done."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+        pages = list(range(0, os.fstat(fd).st_size, 4096))
+        random.Random(1).shuffle(pages)
+        for off in pages:
+            os.pread(fd, 1, off)
+    finally:
+        os.close(fd)
+    return "dropped from the page cache and read back 4 KiB at a time in random order"
+
+
 def build_cfloor(cc):
     """Build cfloor if missing or stale. Returns (binary or None, note)."""
     os.makedirs(BUILD, exist_ok=True)
@@ -903,6 +926,10 @@ def main(argv=None):
                     help=f"scapy PcapReader decodes only the first N packets (default {DEFAULT_SCAPY_LIMIT})")
     ap.add_argument("--timeout", type=int, default=900, help="seconds allowed per reader (default 900)")
     ap.add_argument("--cc", default=os.environ.get("CC", "cc"), help="C compiler for the C floor")
+    ap.add_argument("--page-cache", choices=("read-once", "4k"), default="read-once",
+                    help="how the file's pages are cached before each reader: dropped and read once "
+                         "(default, as read from disk), or read back 4 KiB at a time in random order "
+                         "(as hours of use leave them)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -933,7 +960,7 @@ def main(argv=None):
     def warm():
         # Each reader (and the C floor) starts from the same page cache:
         # the machine's state drifts over minutes (see warm_cache).
-        what = warm_cache(path)
+        what = scatter_cache(path) if args.page_cache == "4k" else warm_cache(path)
         if not warmed:
             log(f"{path}: {what}")
             warmed.append(what)
