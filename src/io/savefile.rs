@@ -243,10 +243,10 @@ impl FastReader {
     /// boundary), with nothing read yet: it reads with `pread` into a
     /// buffer of its own (256 KiB, grown up to 16 MiB when a record or the
     /// chain of headers a boundary search judges needs more). Twins do not
-    /// map: threads of one process mapping and unmapping windows share one
-    /// address space (its lock, and the TLB shootdowns of every unmap),
-    /// which measured 1.6-1.7x for two threads against 1.9-2.0x reading
-    /// (docs/performance.md). Its runs stop before `stop`
+    /// map: where mapping the file's pages is costly (pages cached 4 KiB
+    /// at a time) two mapping threads took 225-232 ms against 185-194 ms
+    /// reading, and where it is cheap (after a sequential read) 134-155
+    /// against 147-154 ms (docs/performance.md). Its runs stop before `stop`
     /// ([`FastReader::set_stop`]).
     pub fn twin(&self, off: u64) -> FastReader {
         FastReader {
