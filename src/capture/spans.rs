@@ -15,8 +15,8 @@
 //! chain of plausible record headers, judged as `io::split` judges them:
 //! `FastReader::find_boundary`; a span whose bytes hold no record start,
 //! records being longer than spans, finds the next span's and is empty),
-//! in the bytes it reads for its walk, publishes it, and walks the chain of records from there to the next
-//! span's start. The first span starts at the cursor, a record boundary;
+//! in the bytes it reads for its walk, publishes it, and walks the chain
+//! of records from there to the next span's start. The first span starts at the cursor, a record boundary;
 //! a span is taken only when the span before it *landed* exactly on its
 //! start, so the rows taken are those of the sequential read whatever the
 //! heuristic found. A span that did not land (no likely boundary, a false
@@ -27,7 +27,6 @@
 //! will not, and reports errors with its own words, as with one thread).
 
 use super::source::bpf::ActiveFilter;
-use crate::io::format::PCAP_RECORD_HEADER;
 use crate::io::savefile::FastReader;
 use crate::io::split::{Bytes, Format, Step as SplitStep};
 use crate::table::columns::Builder;
@@ -370,13 +369,6 @@ fn format_of(r: &FastReader) -> Format {
     Format::Pcap { swapped, nsec, linktype, snapshot }
 }
 
-/// How far past any offset of a file the next record starts at most: a
-/// record header and the longest record the snap length allows, and one.
-fn reach(r: &FastReader) -> u64 {
-    let (_, _, _, snapshot) = r.layout();
-    (PCAP_RECORD_HEADER as u64) + u64::from(snapshot) + 1
-}
-
 /// Whether a chain of `CHAIN` plausible record headers (as `io::split`
 /// judges a header), or one that ends at the end of the file, starts at
 /// `off` of the file's bytes `data` (from `base`; the file is `size`
@@ -401,14 +393,14 @@ fn read_span(sh: &Shared, k: usize, b: &mut Builder) -> Option<Span> {
     let (nominal, next) = sh.sched.job(k, || sh.reader.file_size().unwrap_or(0))?;
     let filter = sh.filter.as_ref();
     let mut r = sh.reader.twin(nominal);
-    // A record starts within a record's reach of any offset: a span whose
-    // bytes hold no start (records longer than spans) finds the next
+    let fmt = format_of(&sh.reader);
+    // A record starts within the longest record of any offset: a span
+    // whose bytes hold no start (records longer than spans) finds the next
     // span's, and is empty (the span before it walks on to that start).
     let limit = match next {
         Next::End(o) => o,
-        Next::Span(o) => o.max(nominal.saturating_add(reach(&sh.reader))),
+        Next::Span(o) => o.max(nominal.saturating_add(fmt.unit() + 1)),
     };
-    let fmt = format_of(&sh.reader);
     let s = (k == 0 || r.find_boundary(limit, |data, base, size, off| boundary(&fmt, data, base, size, off)))
         .then(|| r.offset());
     sh.sched.publish(k, s.unwrap_or(NONE));
@@ -744,14 +736,8 @@ mod tests {
     /// A classic pcap file (Ethernet, snap length 262144) of records of
     /// the given captured lengths, with pseudo-random payloads.
     fn write_capture(name: &str, lens: &[usize]) -> std::path::PathBuf {
-        use crate::io::format::{PCAP_FILE_HEADER, PCAP_MAGIC_USEC};
         let mut rng = crate::testing::Rng(0x5eed_0000 + lens.len() as u64);
-        let mut f = vec![0u8; PCAP_FILE_HEADER];
-        f[..4].copy_from_slice(&PCAP_MAGIC_USEC.to_ne_bytes());
-        f[4..6].copy_from_slice(&2u16.to_ne_bytes());
-        f[6..8].copy_from_slice(&4u16.to_ne_bytes());
-        f[16..20].copy_from_slice(&262144u32.to_ne_bytes());
-        f[20..].copy_from_slice(&1u32.to_ne_bytes());
+        let mut f = crate::io::format::pcap_file_header(262_144, 1).to_vec();
         for (i, &n) in lens.iter().enumerate() {
             for v in [1_700_000_000 + i as u32, (i % 1_000_000) as u32, n as u32, n as u32] {
                 f.extend_from_slice(&v.to_ne_bytes());

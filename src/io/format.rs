@@ -2,7 +2,8 @@
 //! and writer of `io`: classic pcap (libpcap's savefile: magics, header
 //! sizes, the link types libpcap rewrites) and pcapng (block types, the
 //! byte-order magic, option codes, libpcap's limits), as libpcap 1.10 and
-//! the pcapng specification (draft-ietf-opsawg-pcapng) give them.
+//! the pcapng specification (draft-ietf-opsawg-pcapng) give them; and a
+//! classic file header made from them.
 
 // Classic pcap.
 
@@ -24,6 +25,18 @@ pub const PCAP_KUZNETZOV_RECORD_HEADER: usize = 24;
 pub const REWRITTEN_LINKTYPES: [u32; 3] = [189, 220, 239];
 /// libpcap's largest snap length for most link types (`MAXIMUM_SNAPLEN`).
 pub const MAXIMUM_SNAPLEN: u32 = 262_144;
+
+/// The file header of a microsecond savefile (version 2.4) in this
+/// machine's byte order, with the snap length and link type given.
+pub fn pcap_file_header(snapshot: u32, linktype: u32) -> [u8; PCAP_FILE_HEADER] {
+    let mut h = [0u8; PCAP_FILE_HEADER];
+    h[..4].copy_from_slice(&PCAP_MAGIC_USEC.to_ne_bytes());
+    h[4..6].copy_from_slice(&2u16.to_ne_bytes());
+    h[6..8].copy_from_slice(&4u16.to_ne_bytes());
+    h[16..20].copy_from_slice(&snapshot.to_ne_bytes());
+    h[20..].copy_from_slice(&linktype.to_ne_bytes());
+    h
+}
 
 // pcapng.
 

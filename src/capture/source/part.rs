@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use crate::packet::LinkInfo;
 use crate::py::error::pcap_error_about;
-use crate::io::format::{PCAP_FILE_HEADER, PCAP_MAGIC_USEC};
+use crate::io::format::pcap_file_header;
 use pyo3::prelude::*;
 use std::ptr::NonNull;
 
@@ -26,12 +26,7 @@ use std::ptr::NonNull;
 /// offline handle on a classic file header of the link type and snap
 /// length, read from memory.
 fn link_and_filter(name: &str, fmt: &Format, expr: Option<&str>) -> PyResult<(i32, Option<CompiledFilter>)> {
-    let mut hdr = [0u8; PCAP_FILE_HEADER];
-    hdr[..4].copy_from_slice(&PCAP_MAGIC_USEC.to_ne_bytes());
-    hdr[4..6].copy_from_slice(&2u16.to_ne_bytes());
-    hdr[6..8].copy_from_slice(&4u16.to_ne_bytes());
-    hdr[16..20].copy_from_slice(&fmt.snapshot().to_ne_bytes());
-    hdr[20..].copy_from_slice(&fmt.linktype().to_ne_bytes());
+    let mut hdr = pcap_file_header(fmt.snapshot(), fmt.linktype());
     let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
     // SAFETY: the stream reads `hdr`, which outlives the handle (dropped
     // first, at the end of this function); pcap_fopen_offline takes the
