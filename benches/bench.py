@@ -752,7 +752,8 @@ def scatter_cache(path):
     pages are dropped, then one byte of each page is read, in random order,
     with read-ahead off. Mapping such pages costs the most (49 ms for the
     bench file against 2 ms after `warm_cache`; docs/performance.md, "The
-    page cache"). About 7 s for the bench file. Returns what was done."""
+    page cache"). About 7 s for the bench file (tests/test_page_cache.py
+    puts its file in this state with it too). Returns what was done."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fdatasync(fd)

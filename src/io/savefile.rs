@@ -20,6 +20,7 @@
 //! path.
 
 pub use super::record::Record;
+use super::map_cost::MapCost;
 use super::format::{PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAP_RECORD_HEADER, REWRITTEN_LINKTYPES};
 use crate::ffi;
 use std::os::unix::io::RawFd;
@@ -90,6 +91,9 @@ pub struct FastReader {
     source: Bytes,
     /// Whether to map windows (off after a fault, or when mapping fails).
     map: bool,
+    /// Whether the next window is mapped or read, by what mapping the last
+    /// one cost.
+    cost: MapCost,
     /// `source`'s bytes `start..end` are the unread ones.
     start: usize,
     end: usize,
@@ -222,6 +226,7 @@ impl FastReader {
             fd,
             source: Bytes::Buffer(Box::default()),
             map: std::env::var_os("PYOPENBSD_NO_MMAP").is_none(),
+            cost: MapCost::default(),
             start: 0,
             end: 0,
             buf_off: off as u64,
@@ -246,13 +251,15 @@ impl FastReader {
     /// map: where mapping the file's pages is costly (pages cached 4 KiB
     /// at a time) two mapping threads took 225-232 ms against 185-194 ms
     /// reading, and where it is cheap (after a sequential read) 134-155
-    /// against 147-154 ms (docs/performance.md). Its runs stop before `stop`
-    /// ([`FastReader::set_stop`]).
+    /// against 147-154 ms; twins that chose as the one-thread reader does
+    /// (`map_cost`) were no faster (docs/performance.md). Its runs stop
+    /// before `stop` ([`FastReader::set_stop`]).
     pub fn twin(&self, off: u64) -> FastReader {
         FastReader {
             fd: self.fd,
             source: Bytes::Buffer(Box::default()),
             map: false,
+            cost: MapCost::default(),
             start: 0,
             end: 0,
             buf_off: off,
@@ -350,7 +357,7 @@ impl FastReader {
     pub fn kind(&self) -> &'static str {
         match self.source {
             Bytes::Mapped(_) if self.map => "mapped",
-            _ if self.map && self.end == self.start => "mapped",
+            _ if self.map && self.end == self.start && self.cost.map_next() => "mapped",
             _ => "buffer",
         }
     }
@@ -398,7 +405,7 @@ impl FastReader {
     /// Makes more bytes available after the unread ones; false when no new
     /// byte came (end of file or read error: libpcap will say which).
     fn fill(&mut self) -> bool {
-        if self.map {
+        if self.map && self.cost.map_next() {
             match self.map_next() {
                 Some(more) => return more,
                 None => self.map = false,
@@ -435,6 +442,7 @@ impl FastReader {
         let off = self.buf_off + self.end as u64;
         let end = self.end;
         let n = pread_exact_or_less(self.fd, &mut buf[end..], off);
+        self.cost.read(n);
         self.source = Bytes::Buffer(buf);
         self.end += n;
         n > 0
@@ -459,7 +467,13 @@ impl FastReader {
         (self.buf_off, self.start, self.end) = (pos, 0, 0);
         let base = pos & !(super::mapping::page_size() as u64 - 1);
         let len = usize::try_from(size - base).ok()?.min(WINDOW);
+        let t = super::map_cost::thread_cpu_time();
         let w = super::mapping::Window::map(self.fd, base, len)?;
+        if len == WINDOW {
+            // Only whole windows are judged: a file's last bytes, or a
+            // file smaller than a window, are mapped whatever they cost.
+            self.cost.mapped(len, super::map_cost::thread_cpu_time().saturating_sub(t));
+        }
         self.source = Bytes::Mapped(w);
         self.buf_off = base;
         self.start = (pos - base) as usize;
