@@ -251,9 +251,10 @@ impl FastReader {
     /// map: where mapping the file's pages is costly (pages cached 4 KiB
     /// at a time) two mapping threads took 225-232 ms against 185-194 ms
     /// reading, and where it is cheap (after a sequential read) 134-155
-    /// against 147-154 ms; twins that chose as the one-thread reader does
-    /// (`map_cost`) were no faster (docs/performance.md). Its runs stop
-    /// before `stop` ([`FastReader::set_stop`]).
+    /// against 147-154 ms; twins sharing the one-thread reader's choice
+    /// (`map_cost`) were 6.5 % faster in the one state and 6.7 % slower in
+    /// the other (docs/performance.md). Its runs stop before `stop`
+    /// ([`FastReader::set_stop`]).
     pub fn twin(&self, off: u64) -> FastReader {
         FastReader {
             fd: self.fd,
