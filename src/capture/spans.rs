@@ -16,10 +16,10 @@
 //! `FastReader::find_boundary`; a span whose bytes hold no record start,
 //! records being longer than spans, finds the next span's and is empty),
 //! in the bytes it reads for its walk, publishes it, and walks the chain
-//! of records from there to the next span's start. The first span starts at the cursor, a record boundary;
-//! a span is taken only when the span before it *landed* exactly on its
-//! start, so the rows taken are those of the sequential read whatever the
-//! heuristic found. A span that did not land (no likely boundary, a false
+//! of records from there to the next span's start. The first span starts
+//! at the cursor, a record boundary; a span is taken only when the span
+//! before it *landed* exactly on its start, so the rows taken are those
+//! of the sequential read whatever the heuristic found. A span that did not land (no likely boundary, a false
 //! one, a record the fast reader leaves to libpcap, a damaged or truncated
 //! file, a file cut short under the walk) keeps the whole records it
 //! walked before that point, the spans after it are dropped, and the next

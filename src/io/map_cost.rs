@@ -9,7 +9,7 @@
 //! time (as hours of use leave a file, and as file systems without large
 //! folios cache every file), more when they are not cached at all. Where
 //! mapping is cheap, walking the mapped pages beats copying them; where it
-//! is costly, `pread` wins (one thread 14 % faster in the 4 KiB state). So
+//! is costly, `pread` wins (one thread 8 % faster in the 4 KiB state). So
 //! the CPU time each whole window's mapping takes the reading thread is
 //! measured (its own time: not time spent waiting for a core or the disk),
 //! and after a costly one the next bytes are read with `pread` before a
