@@ -9,8 +9,10 @@
 //!   records to Python);
 //! - `table/`: capture tables (Arrow columns, the PyCapsule stream,
 //!   Parquet);
-//! - `ffi`: the libpcap functions the `pcap` crate does not wrap.
+//! - `ffi`: the libpcap functions the `pcap` crate does not wrap;
+//! - `allocator`: the Rust side's allocator (mimalloc) and why.
 
+mod allocator;
 mod capture;
 mod ffi;
 mod io;
