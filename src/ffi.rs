@@ -50,8 +50,7 @@ pub struct pcap_stat {
     pub ps_ifdrop: c_uint,
 }
 
-pub type pcap_handler =
-    unsafe extern "C" fn(user: *mut c_uchar, h: *const pcap_pkthdr, bytes: *const c_uchar);
+pub type pcap_handler = unsafe extern "C" fn(user: *mut c_uchar, h: *const pcap_pkthdr, bytes: *const c_uchar);
 
 pub const PCAP_ERRBUF_SIZE: usize = 256;
 pub const PCAP_NETMASK_UNKNOWN: c_uint = 0xffff_ffff;
@@ -86,7 +85,11 @@ extern "C" {
     pub fn pcap_set_rfmon(p: *mut pcap_t, on: c_int) -> c_int;
     pub fn pcap_setdirection(p: *mut pcap_t, d: c_int) -> c_int;
     pub fn pcap_open_dead_with_tstamp_precision(linktype: c_int, snaplen: c_int, precision: c_uint) -> *mut pcap_t;
-    pub fn pcap_fopen_offline_with_tstamp_precision(fp: *mut FILE, precision: c_uint, errbuf: *mut c_char) -> *mut pcap_t;
+    pub fn pcap_fopen_offline_with_tstamp_precision(
+        fp: *mut FILE,
+        precision: c_uint,
+        errbuf: *mut c_char,
+    ) -> *mut pcap_t;
     pub fn pcap_close(p: *mut pcap_t);
     pub fn pcap_geterr(p: *mut pcap_t) -> *mut c_char;
     pub fn pcap_datalink(p: *mut pcap_t) -> c_int;
@@ -97,13 +100,8 @@ extern "C" {
     pub fn pcap_file(p: *mut pcap_t) -> *mut FILE;
     pub fn pcap_get_selectable_fd(p: *mut pcap_t) -> c_int;
     pub fn pcap_setnonblock(p: *mut pcap_t, nonblock: c_int, errbuf: *mut c_char) -> c_int;
-    pub fn pcap_dispatch(p: *mut pcap_t, cnt: c_int, cb: pcap_handler, user: *mut c_uchar)
-        -> c_int;
-    pub fn pcap_next_ex(
-        p: *mut pcap_t,
-        h: *mut *mut pcap_pkthdr,
-        data: *mut *const c_uchar,
-    ) -> c_int;
+    pub fn pcap_dispatch(p: *mut pcap_t, cnt: c_int, cb: pcap_handler, user: *mut c_uchar) -> c_int;
+    pub fn pcap_next_ex(p: *mut pcap_t, h: *mut *mut pcap_pkthdr, data: *mut *const c_uchar) -> c_int;
     pub fn pcap_breakloop(p: *mut pcap_t);
     pub fn pcap_inject(p: *mut pcap_t, buf: *const libc::c_void, size: libc::size_t) -> c_int;
     pub fn pcap_stats(p: *mut pcap_t, ps: *mut pcap_stat) -> c_int;
@@ -116,17 +114,8 @@ extern "C" {
     ) -> c_int;
     pub fn pcap_setfilter(p: *mut pcap_t, fp: *mut bpf_program) -> c_int;
     pub fn pcap_freecode(fp: *mut bpf_program);
-    pub fn pcap_offline_filter(
-        fp: *const bpf_program,
-        h: *const pcap_pkthdr,
-        pkt: *const c_uchar,
-    ) -> c_int;
-    pub fn pcap_lookupnet(
-        device: *const c_char,
-        netp: *mut c_uint,
-        maskp: *mut c_uint,
-        errbuf: *mut c_char,
-    ) -> c_int;
+    pub fn pcap_offline_filter(fp: *const bpf_program, h: *const pcap_pkthdr, pkt: *const c_uchar) -> c_int;
+    pub fn pcap_lookupnet(device: *const c_char, netp: *mut c_uint, maskp: *mut c_uint, errbuf: *mut c_char) -> c_int;
 
     pub fn pcap_dump_open(p: *mut pcap_t, fname: *const c_char) -> *mut pcap_dumper_t;
     pub fn pcap_dump_fopen(p: *mut pcap_t, fp: *mut FILE) -> *mut pcap_dumper_t;

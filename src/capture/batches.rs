@@ -10,7 +10,7 @@
 use super::feed::{Feed, Open};
 use super::source::{Source, Wait};
 use super::spans::{Spans, Step};
-use crate::io::record::{Record, Consumer};
+use crate::io::record::{Consumer, Record};
 use crate::py::error::{pcap_error, pcap_error_about, pcap_os_error_about};
 use crate::table::columns::{self, Builder, Col};
 use crate::table::stage::Stage;
@@ -185,7 +185,8 @@ pub(crate) fn parse_columns(dlt: i32, columns: Option<&Bound<'_, PyAny>>) -> PyR
     let mut out = Vec::new();
     for item in columns.try_iter()? {
         let item = item?;
-        let name: String = item.extract().map_err(|_| PyTypeError::new_err("columns must be a list of column names (str)"))?;
+        let name: String =
+            item.extract().map_err(|_| PyTypeError::new_err("columns must be a list of column names (str)"))?;
         let c = Col::by_name(&name).ok_or_else(|| {
             let known = columns::all_names().collect::<Vec<_>>().join(", ");
             PyValueError::new_err(format!("unknown column {name:?}; the columns are: {known}"))
@@ -479,10 +480,7 @@ impl BatchStream {
     pub fn take_reader(&self) -> PyResult<TableReader> {
         let taken = self.reader.lock().map(|mut r| r.take()).unwrap_or(None);
         taken.ok_or_else(|| {
-            pcap_error_about(
-                &self.name,
-                "this batch stream was already consumed: call batches() again for a new one",
-            )
+            pcap_error_about(&self.name, "this batch stream was already consumed: call batches() again for a new one")
         })
     }
 }
@@ -522,7 +520,12 @@ impl BatchStream {
     }
 
     fn __repr__(&self) -> String {
-        format!("<BatchStream of {:?}: {} columns{}>", self.name, self.schema.fields().len(), if self.consumed() { ", consumed" } else { "" })
+        format!(
+            "<BatchStream of {:?}: {} columns{}>",
+            self.name,
+            self.schema.fields().len(),
+            if self.consumed() { ", consumed" } else { "" }
+        )
     }
 }
 

@@ -39,4 +39,3 @@ impl Dead {
         format!("<openbsd.pcap.{}>", slf.as_super().name)
     }
 }
-

@@ -110,10 +110,7 @@ pub fn linktype_arg(obj: &Bound<'_, PyAny>) -> PyResult<i32> {
     }
     let kind = crate::packet::kind_of_class(obj)?;
     linktype_of(kind).ok_or_else(|| {
-        PyValueError::new_err(format!(
-            "linktype: no link type starts with {}",
-            crate::packet::proto::class_name(kind)
-        ))
+        PyValueError::new_err(format!("linktype: no link type starts with {}", crate::packet::proto::class_name(kind)))
     })
 }
 

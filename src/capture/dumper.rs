@@ -8,7 +8,9 @@ use super::feed::Feed;
 use crate::ffi;
 use crate::io::sink::{DrainError, Sink};
 use crate::py::args::{int_arg, packet_bytes, PathArg};
-use crate::py::error::{os_error_text, pcap_error, pcap_error_about, pcap_error_after_os, pcap_os_error_about, set_cloexec, with_errno};
+use crate::py::error::{
+    os_error_text, pcap_error, pcap_error_about, pcap_error_after_os, pcap_os_error_about, set_cloexec, with_errno,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::MutexExt;
@@ -127,7 +129,12 @@ fn open_output(py: Python<'_>, path: &PathArg, c: &std::ffi::CStr) -> PyResult<(
                 (py.detach(|| crate::io::stream::open_waiting(c, libc::O_WRONLY))?, false)
             }
             // SAFETY: a valid C string; the flags of fopen(path, "wb").
-            _ => (unsafe { libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC, 0o666) }, true),
+            _ => (
+                unsafe {
+                    libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC, 0o666)
+                },
+                true,
+            ),
         }
     };
     if fd < 0 {
@@ -208,9 +215,9 @@ impl Output {
 /// `format=` of `Dumper`: whether to write pcapng.
 fn format_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
     let Some(obj) = obj else { return Ok(false) };
-    let s: String = obj.extract().map_err(|_| {
-        PyTypeError::new_err(format!("format must be a str, not {}", crate::py::args::type_name(obj)))
-    })?;
+    let s: String = obj
+        .extract()
+        .map_err(|_| PyTypeError::new_err(format!("format must be a str, not {}", crate::py::args::type_name(obj))))?;
     match s.as_str() {
         "pcap" => Ok(false),
         "pcapng" => Ok(true),
@@ -249,8 +256,9 @@ unsafe fn open_pcapng(
     input: &str,
 ) -> PyResult<NgWriter> {
     let linktype = ffi::pcap_datalink(p);
-    let linktype = u16::try_from(linktype)
-        .map_err(|_| crate::py::error::pcap_error_about(&path.display, &format!("link type {linktype} cannot be written to pcapng")))?;
+    let linktype = u16::try_from(linktype).map_err(|_| {
+        crate::py::error::pcap_error_about(&path.display, &format!("link type {linktype} cannot be written to pcapng"))
+    })?;
     let iface = crate::io::pcapng::Interface {
         linktype,
         snaplen: ffi::pcap_snapshot(p).max(0) as u32,
@@ -275,13 +283,13 @@ unsafe fn open_pcapng(
 /// are taken, so that what a feed hands out is written back as it was read.
 fn tstamp_arg(obj: &Bound<'_, PyAny>) -> PyResult<(i64, i64)> {
     let t = obj.cast::<PyTuple>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "tstamp must be a tuple (sec, usec), not {}",
-            crate::py::args::type_name(obj)
-        ))
+        PyTypeError::new_err(format!("tstamp must be a tuple (sec, usec), not {}", crate::py::args::type_name(obj)))
     })?;
     if t.len() != 2 {
-        return Err(PyValueError::new_err(format!("tstamp must be a tuple (sec, usec), got a tuple of length {}", t.len())));
+        return Err(PyValueError::new_err(format!(
+            "tstamp must be a tuple (sec, usec), got a tuple of length {}",
+            t.len()
+        )));
     }
     let sec = int_arg(&t.get_item(0)?, "tstamp seconds", i64::from(i32::MIN), i64::from(u32::MAX))?;
     let usec = int_arg(&t.get_item(1)?, "tstamp microseconds", i64::from(i32::MIN), i64::from(u32::MAX))?;
@@ -339,7 +347,10 @@ impl Dumper {
                     ),
                     (false, 0) => "the file header is not written yet".to_owned(),
                     (false, _) => {
-                        format!("the file header is not written yet; {} not written", n(dropped, "record was", "records were"))
+                        format!(
+                            "the file header is not written yet; {} not written",
+                            n(dropped, "record was", "records were")
+                        )
                     }
                 };
                 let what = format!("write failed: {} ({holds})", os_error_text(&error));
@@ -358,7 +369,15 @@ impl Dumper {
     /// length. With a sink, the record is taken once this returns normally;
     /// when the buffer first has to be written and that fails, the record
     /// is not taken.
-    pub fn write(&self, py: Python<'_>, data: &[u8], sec: i64, usec: i64, len: u32, comment: Option<&str>) -> PyResult<()> {
+    pub fn write(
+        &self,
+        py: Python<'_>,
+        data: &[u8],
+        sec: i64,
+        usec: i64,
+        len: u32,
+        comment: Option<&str>,
+    ) -> PyResult<()> {
         let mut guard = self.lock(py);
         let w = match guard.as_mut().ok_or_else(|| pcap_error(DUMPER_CLOSED))? {
             Output::Pcapng(NgWriter(ng, input)) => {
@@ -376,7 +395,10 @@ impl Dumper {
                 return Ok(());
             }
             Output::Pcap(_) if comment.is_some() => {
-                return Err(pcap_error_about(&self.path, "a comment needs format=\"pcapng\" (a pcap savefile has no room for one)"));
+                return Err(pcap_error_about(
+                    &self.path,
+                    "a comment needs format=\"pcapng\" (a pcap savefile has no room for one)",
+                ));
             }
             Output::Pcap(w) => w,
         };
@@ -428,7 +450,12 @@ impl Dumper {
 impl Dumper {
     #[new]
     #[pyo3(signature = (feed, filename, *, format = None))]
-    fn new(py: Python<'_>, feed: &Bound<'_, Feed>, filename: &Bound<'_, PyAny>, format: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        feed: &Bound<'_, Feed>,
+        filename: &Bound<'_, PyAny>,
+        format: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let pcapng = format_arg(format)?;
         let path = PathArg::extract(filename)?;
         let c = path.c_path()?;
@@ -440,7 +467,9 @@ impl Dumper {
             if pcapng {
                 let live = live.then_some(f.name.as_str());
                 // SAFETY: an open handle (the feed's, or its twin).
-                return Ok(Output::Pcapng(unsafe { open_pcapng(py, p, &path, &c, live, f.ng_trace.clone(), &f.name)? }));
+                return Ok(Output::Pcapng(unsafe {
+                    open_pcapng(py, p, &path, &c, live, f.ng_trace.clone(), &f.name)?
+                }));
             }
             // SAFETY: a new stream, closed here or by the Writer.
             if let Some((file, sink)) = unsafe { crate::io::stream::open_sink() } {
@@ -458,7 +487,10 @@ impl Dumper {
                                 // SAFETY: not taken by libpcap: ours to close.
                                 unsafe { libc::fclose(file) };
                                 // libpcap names the output "stream" here; we name the path.
-                                return Err(pcap_error_about(&path.display, reason.strip_prefix("stream: ").unwrap_or(&reason)));
+                                return Err(pcap_error_about(
+                                    &path.display,
+                                    reason.strip_prefix("stream: ").unwrap_or(&reason),
+                                ));
                             }
                         }
                     }
@@ -502,7 +534,10 @@ impl Dumper {
             return Err(PyTypeError::new_err("packet too large for a savefile"));
         }
         if comment.is_some_and(|c| c.len() > crate::io::pcapng::MAX_COMMENT) {
-            return Err(PyValueError::new_err(format!("comment too long (at most {} bytes)", crate::io::pcapng::MAX_COMMENT)));
+            return Err(PyValueError::new_err(format!(
+                "comment too long (at most {} bytes)",
+                crate::io::pcapng::MAX_COMMENT
+            )));
         }
         self.write(packet.py(), &data, sec, usec, length, comment)
     }

@@ -110,7 +110,9 @@ impl Feed {
             },
             None => {
                 let twin = super::source::raw::RawHandle::open_dead_with(self.link.dlt, self.snaplen, self.precision)
-                    .ok_or_else(|| crate::py::error::pcap_error_about(&self.name, "cannot allocate a pcap handle"))?;
+                    .ok_or_else(|| {
+                    crate::py::error::pcap_error_about(&self.name, "cannot allocate a pcap handle")
+                })?;
                 f(twin.ptr(), self.live)
             }
         }

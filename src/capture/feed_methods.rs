@@ -182,9 +182,9 @@ impl Feed {
                 prog.get().check_linktype(&self.name, unsafe { ffi::pcap_datalink(src.ptr()) })?;
                 prog.get().compiled().clone()
             } else {
-                let expr: String = filterstr.extract().map_err(|_| {
-                    PyTypeError::new_err("filter expects a str (tcpdump syntax) or a BPFProgram")
-                })?;
+                let expr: String = filterstr
+                    .extract()
+                    .map_err(|_| PyTypeError::new_err("filter expects a str (tcpdump syntax) or a BPFProgram"))?;
                 Arc::new(CompiledFilter::compile(src.ptr(), &self.name, &expr, true, src.netmask(&self.name))?)
             };
             src.set_filter(&self.name, prog)

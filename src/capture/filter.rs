@@ -76,7 +76,13 @@ impl BPFProgram {
             // SAFETY: the feed's open handle.
             Ok((prog, unsafe { ffi::pcap_datalink(src.ptr()) }))
         })?;
-        Ok(BPFProgram { compiled: Arc::new(compiled), expr: filterstr, linktype, feed: feed.clone().unbind(), optimise })
+        Ok(BPFProgram {
+            compiled: Arc::new(compiled),
+            expr: filterstr,
+            linktype,
+            feed: feed.clone().unbind(),
+            optimise,
+        })
     }
 
     /// The feed the program was compiled with (the legacy attribute).

@@ -2,8 +2,8 @@
 //! functions `lookupdev` and `findalldevs`.
 
 use super::feed::Feed;
-use super::source::options::{LiveOptions, Precision};
 use super::source::live::{lookupnet_raw, LiveSource};
+use super::source::options::{LiveOptions, Precision};
 use super::source::Source;
 use crate::ffi;
 use crate::py::error::{crate_error_text, pcap_error};
@@ -145,7 +145,10 @@ impl Live {
             // SAFETY: the open live handle.
             let fd = unsafe { ffi::pcap_get_selectable_fd(src.ptr()) };
             if fd < 0 {
-                return Err(crate::py::error::pcap_error_about(&feed.name, "no selectable descriptor for this interface"));
+                return Err(crate::py::error::pcap_error_about(
+                    &feed.name,
+                    "no selectable descriptor for this interface",
+                ));
             }
             Ok(fd)
         })

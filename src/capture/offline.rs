@@ -3,8 +3,8 @@
 //! source's (`source::file`).
 
 use super::feed::Feed;
-use super::source::options::{precision_arg, Precision};
 use super::source::file::{FileSource, StreamState};
+use super::source::options::{precision_arg, Precision};
 use super::source::Source;
 use crate::ffi;
 use crate::py::args::PathArg;
@@ -25,7 +25,10 @@ unsafe fn open_fd(path: &PathArg, c: &std::ffi::CStr, stdin_dash: bool) -> PyRes
         libc::fcntl(libc::STDIN_FILENO, libc::F_DUPFD_CLOEXEC, 0)
     } else {
         if path.path.is_dir() {
-            return Err(with_errno(pcap_error_about(&path.display, "is a directory, not a capture file"), Some(libc::EISDIR)));
+            return Err(with_errno(
+                pcap_error_about(&path.display, "is a directory, not a capture file"),
+                Some(libc::EISDIR),
+            ));
         }
         // (The caller runs this without the GIL.)
         crate::io::stream::open_waiting(c, libc::O_RDONLY)?
@@ -67,12 +70,16 @@ unsafe fn open_stream(path: &PathArg, fd: libc::c_int) -> PyResult<(*mut libc::F
 /// `stdin_dash`: whether `"-"` means standard input.
 fn open_file(path: &PathArg, stdin_dash: bool, precision: Precision) -> PyResult<FileSource> {
     let c = path.c_path()?; // a NUL in the path is a ValueError, not a libpcap error
-    // SAFETY: valid C strings; the stream is handed to libpcap, which
-    // closes it with the handle, or closed here if libpcap refuses it.
+                            // SAFETY: valid C strings; the stream is handed to libpcap, which
+                            // closes it with the handle, or closed here if libpcap refuses it.
     unsafe {
         let (f, mut state) = open_stream(path, open_fd(path, &c, stdin_dash)?)?;
         let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
-        match NonNull::new(ffi::pcap_fopen_offline_with_tstamp_precision(f, precision.raw() as libc::c_uint, errbuf.as_mut_ptr())) {
+        match NonNull::new(ffi::pcap_fopen_offline_with_tstamp_precision(
+            f,
+            precision.raw() as libc::c_uint,
+            errbuf.as_mut_ptr(),
+        )) {
             Some(p) => Ok(FileSource::new(p, state, path.display.clone())),
             None => {
                 // A signal handler that raised while the header was awaited.
@@ -177,9 +184,9 @@ impl Offline {
     fn ftell(slf: PyRef<'_, Self>) -> PyResult<u64> {
         let feed = slf.as_super();
         feed.with_source(|src| match src {
-            Source::File(f) => f
-                .tell()
-                .ok_or_else(|| pcap_os_error_about(&feed.name, "", &std::io::Error::last_os_error())),
+            Source::File(f) => {
+                f.tell().ok_or_else(|| pcap_os_error_about(&feed.name, "", &std::io::Error::last_os_error()))
+            }
             _ => Err(pcap_error_about(&feed.name, "no file behind this feed")),
         })
     }
@@ -195,10 +202,9 @@ impl Offline {
         let offset: u64 = crate::py::args::int_arg(offset, "offset", 0, i64::MAX as u64)?;
         let feed = slf.as_super();
         feed.with_source(|src| match src {
-            Source::File(f) => f
-                .seek(offset)
-                .map(|()| 0)
-                .map_err(|e| pcap_os_error_about(&feed.name, "cannot seek: ", &e)),
+            Source::File(f) => {
+                f.seek(offset).map(|()| 0).map_err(|e| pcap_os_error_about(&feed.name, "cannot seek: ", &e))
+            }
             _ => Err(pcap_error_about(&feed.name, "no file behind this feed")),
         })
     }

@@ -7,7 +7,7 @@
 use super::batches::{check_batch_size, parse_columns};
 use super::source::options::{precision_arg, Precision};
 use super::source::part::PartSource;
-use crate::io::record::{BreakFlag, Record, Consumer};
+use crate::io::record::{BreakFlag, Consumer, Record};
 use crate::io::split::{split_point, Bytes, Fetch, FetchError, Format, HeadError, LocalFile};
 use crate::py::deliver::Delivery;
 use crate::py::error::pcap_error_about;
@@ -56,9 +56,8 @@ fn format_of(name: &str, head: &Lent, size: u64) -> PyResult<Result<Format, u64>
 }
 
 fn parsed(name: &str, head: &Lent, size: u64) -> PyResult<Format> {
-    format_of(name, head, size)?.map_err(|n| {
-        pcap_error_about(name, &format!("the file's header region needs its first {n} bytes"))
-    })
+    format_of(name, head, size)?
+        .map_err(|n| pcap_error_about(name, &format!("the file's header region needs its first {n} bytes")))
 }
 
 /// `(kind, header_end, lookahead, linktype, snapshot)` of the file `name`
@@ -71,10 +70,7 @@ pub fn _part_format(py: Python<'_>, name: &str, head: &Bound<'_, PyAny>, size: u
         Err(n) => n.into_pyobject(py)?.into_any().unbind(),
         Ok(f) => {
             let kind = if matches!(f, Format::Pcap { .. }) { "pcap" } else { "pcapng" };
-            (kind, f.header_end(), f.lookahead(), f.linktype(), f.snapshot())
-                .into_pyobject(py)?
-                .into_any()
-                .unbind()
+            (kind, f.header_end(), f.lookahead(), f.linktype(), f.snapshot()).into_pyobject(py)?.into_any().unbind()
         }
     })
 }

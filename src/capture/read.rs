@@ -131,7 +131,12 @@ pub fn next(
 }
 
 /// The next record already buffered, or `None` at once (`Live.aiter()`).
-pub fn next_nowait(feed: &Feed, py: Python<'_>, open: &mut Open, interpret: Option<LinkInfo>) -> PyResult<Option<Py<PyAny>>> {
+pub fn next_nowait(
+    feed: &Feed,
+    py: Python<'_>,
+    open: &mut Open,
+    interpret: Option<LinkInfo>,
+) -> PyResult<Option<Py<PyAny>>> {
     open.next_args.set_interpret(interpret);
     let Open { source, next_args } = open;
     let mut r = NextResult::new(py, next_args);

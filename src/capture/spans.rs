@@ -29,8 +29,8 @@
 use super::source::bpf::ActiveFilter;
 use crate::io::savefile::FastReader;
 use crate::io::split::{Bytes, Format, Step as SplitStep};
-use crate::table::columns::Builder;
 use crate::packet::LinkInfo;
+use crate::table::columns::Builder;
 use crate::table::columns::Col;
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
@@ -629,8 +629,7 @@ impl Spans {
             // SAFETY: the feed's descriptor, open while its lock is held.
             let dup = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned();
             let Ok(dup) = dup else { return Ok(Step::Sequential) };
-            let builders =
-                (0..self.threads).map(|_| Builder::new(self.cols.clone(), self.link, self.cap)).collect();
+            let builders = (0..self.threads).map(|_| Builder::new(self.cols.clone(), self.link, self.cap)).collect();
             self.driver = Some(Driver::start(reader, dup, filter.cloned(), builders, from, batch_size));
             return Ok(Step::Spans);
         };

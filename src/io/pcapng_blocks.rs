@@ -9,7 +9,9 @@
 //! is also built alone, with `format.rs`, by the fuzz target
 //! (`fuzz/pcapng/`), which drives `exercise` as the property test does.
 
-use super::format::{BYTE_ORDER_MAGIC, EPB, IDB, IF_TSOFFSET, IF_TSRESOL, OBSOLETE_PB as PB, PCAPNG_MAX_BLOCK, SHB, SPB};
+use super::format::{
+    BYTE_ORDER_MAGIC, EPB, IDB, IF_TSOFFSET, IF_TSRESOL, OBSOLETE_PB as PB, PCAPNG_MAX_BLOCK, SHB, SPB,
+};
 
 /// How an option's value is laid out, for a file of the other byte order.
 #[derive(Clone, Copy)]
@@ -121,9 +123,7 @@ impl Interface {
 
     /// `if_tsoffset`: seconds added to every timestamp.
     pub fn tsoffset(&self) -> i64 {
-        option_value(&self.options, IF_TSOFFSET)
-            .and_then(|v| v.try_into().ok())
-            .map_or(0, i64::from_ne_bytes)
+        option_value(&self.options, IF_TSOFFSET).and_then(|v| v.try_into().ok()).map_or(0, i64::from_ne_bytes)
     }
 
     /// Timestamp units per second (saturated).
@@ -289,7 +289,9 @@ pub(crate) mod tests {
         let mut idb = w16(1).to_vec();
         idb.extend(w16(0));
         idb.extend(w32(96));
-        for (code, value) in [(2u16, b"eth0".to_vec()), (9, vec![9]), (8, 1_000_000u64.to_be_bytes().to_vec()), (9999, vec![1, 2])] {
+        for (code, value) in
+            [(2u16, b"eth0".to_vec()), (9, vec![9]), (8, 1_000_000u64.to_be_bytes().to_vec()), (9999, vec![1, 2])]
+        {
             idb.extend(w16(code));
             idb.extend(w16(value.len() as u16));
             let mut v = value.clone();

@@ -85,7 +85,11 @@ enum Input {
 enum Bytes<'a> {
     File(&'a mut Window),
     /// A stream's kept blocks, and from `base` on, what its buffer holds.
-    Stream { kept: &'a [(u64, Vec<u8>)], base: u64, buf: &'a [u8] },
+    Stream {
+        kept: &'a [(u64, Vec<u8>)],
+        base: u64,
+        buf: &'a [u8],
+    },
 }
 
 impl Bytes<'_> {
@@ -358,7 +362,9 @@ impl Trace {
     pub unsafe fn open(file: *mut libc::FILE, nano: bool) -> Option<Self> {
         let mut magic = [0u8; 4];
         // SAFETY: reads 4 bytes into our buffer from an open descriptor.
-        if unsafe { libc::pread(libc::fileno(file), magic.as_mut_ptr().cast(), 4, 0) } != 4 || u32::from_ne_bytes(magic) != SHB {
+        if unsafe { libc::pread(libc::fileno(file), magic.as_mut_ptr().cast(), 4, 0) } != 4
+            || u32::from_ne_bytes(magic) != SHB
+        {
             return None;
         }
         Some(Self::with_input(Input::File { source: Some(file), window: Window::default() }, nano))
@@ -374,9 +380,12 @@ impl Trace {
         // SAFETY: as the caller promised.
         let c = unsafe { counted.as_ref() };
         let kept = c.kept();
-        let pcapng = kept.lock().unwrap_or_else(|p| p.into_inner()).blocks.first().is_some_and(|(at, b)| {
-            *at == 0 && b.get(..4) == Some(&SHB.to_ne_bytes()[..])
-        });
+        let pcapng = kept
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .blocks
+            .first()
+            .is_some_and(|(at, b)| *at == 0 && b.get(..4) == Some(&SHB.to_ne_bytes()[..]));
         let opened = c.consumed();
         pcapng.then(|| Self::with_input(Input::Stream { counted: Some(counted), kept, opened }, nano))
     }
@@ -524,7 +533,9 @@ impl Trace {
         let packet = st
             .last
             .as_ref()
-            .filter(|l| (l.sec, l.frac, l.len) == (sec, frac, len) && (l.caplen == caplen || (!l.seen && caplen < l.caplen)))
+            .filter(|l| {
+                (l.sec, l.frac, l.len) == (sec, frac, len) && (l.caplen == caplen || (!l.seen && caplen < l.caplen))
+            })
             .map(|l| l.packet.clone());
         (st.walker.blocks.ifaces.len(), packet)
     }
@@ -557,7 +568,8 @@ mod tests {
         let mut epb1 = first_epb.to_vec();
         epb1[8..12].copy_from_slice(&1u32.to_le_bytes());
         let blocks = [shb_idb, first_epb, &block(IDB, &idb, false), &epb1, first_epb];
-        let starts: Vec<u64> = blocks.iter().scan(0u64, |at, b| Some(std::mem::replace(at, *at + b.len() as u64))).collect();
+        let starts: Vec<u64> =
+            blocks.iter().scan(0u64, |at, b| Some(std::mem::replace(at, *at + b.len() as u64))).collect();
         let stream = blocks.concat();
         let shb_len = len_at(0);
         // What the stream kept: the section header and both interfaces; its
@@ -567,7 +579,9 @@ mod tests {
             (shb_len as u64, shb_idb[shb_len..].to_vec()),
             (starts[2], blocks[2].to_vec()),
         ];
-        for (base, to, iface) in [(starts[3], starts[4], 1), (starts[3], stream.len() as u64, 0), (starts[4], stream.len() as u64, 0)] {
+        for (base, to, iface) in
+            [(starts[3], starts[4], 1), (starts[3], stream.len() as u64, 0), (starts[4], stream.len() as u64, 0)]
+        {
             let mut w = Walker::default();
             let buf = &stream[base as usize..];
             assert!(w.walk(&mut Bytes::Stream { kept: &kept, base, buf }, Some(to)));
@@ -602,5 +616,4 @@ mod tests {
         // Seconds past 2^31 as a file source hands them out.
         assert_eq!(libpcap_stamp(&iface(6, 0), 3_000_000_000_000_001, false), (3_000_000_000, 1));
     }
-
 }

@@ -19,9 +19,9 @@
 //! and link types whose pseudo-headers libpcap rewrites never take the fast
 //! path.
 
-pub use super::record::Record;
-use super::map_cost::MapCost;
 use super::format::{PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAP_RECORD_HEADER, REWRITTEN_LINKTYPES};
+use super::map_cost::MapCost;
+pub use super::record::Record;
 use crate::ffi;
 use std::os::unix::io::RawFd;
 
@@ -161,12 +161,7 @@ fn pread_exact_or_less(fd: RawFd, buf: &mut [u8], off: u64) -> usize {
     while got < buf.len() {
         // SAFETY: writes at most `buf.len() - got` bytes into `buf[got..]`.
         let n = unsafe {
-            libc::pread(
-                fd,
-                buf[got..].as_mut_ptr().cast(),
-                buf.len() - got,
-                (off + got as u64) as libc::off_t,
-            )
+            libc::pread(fd, buf[got..].as_mut_ptr().cast(), buf.len() - got, (off + got as u64) as libc::off_t)
         };
         if n <= 0 {
             if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {

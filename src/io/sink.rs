@@ -102,7 +102,11 @@ impl Sink {
         // SAFETY: fstat on an open descriptor into a zeroed struct.
         let block = unsafe {
             let mut st: libc::stat = std::mem::zeroed();
-            if libc::fstat(fd, &mut st) == 0 { st.st_blksize as usize } else { 0 }
+            if libc::fstat(fd, &mut st) == 0 {
+                st.st_blksize as usize
+            } else {
+                0
+            }
         };
         self.limit = if (512..=1 << 20).contains(&block) { block } else { DRAIN_AT };
     }
@@ -345,7 +349,9 @@ mod tests {
         assert!(s.is_full_for_unit(DRAIN_AT));
         s.set_output(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap().into_raw_fd(), false);
         match s.drain() {
-            Err(DrainError::Os { header, records, dropped, .. }) => assert_eq!((header, records, dropped), (false, 0, 3)),
+            Err(DrainError::Os { header, records, dropped, .. }) => {
+                assert_eq!((header, records, dropped), (false, 0, 3))
+            }
             _ => panic!("/dev/full took the blocks"),
         }
         // The section header and both interface descriptions wait, in order.

@@ -30,8 +30,8 @@
 //! heuristics only decide whether a split succeeds.
 
 use super::format::{
-    BYTE_ORDER_MAGIC, EPB, IDB, MAXIMUM_SNAPLEN, OBSOLETE_PB, PCAPNG_MAX_BLOCK as PCAPNG_MAX_BLOCKSIZE, PCAP_FILE_HEADER,
-    PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAP_RECORD_HEADER, REWRITTEN_LINKTYPES, SHB, SPB,
+    BYTE_ORDER_MAGIC, EPB, IDB, MAXIMUM_SNAPLEN, OBSOLETE_PB, PCAPNG_MAX_BLOCK as PCAPNG_MAX_BLOCKSIZE,
+    PCAP_FILE_HEADER, PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAP_RECORD_HEADER, REWRITTEN_LINKTYPES, SHB, SPB,
 };
 
 /// Largest pcapng block a candidate may be: a packet of the largest snap
@@ -658,9 +658,7 @@ impl Records {
         let whole = PCAP_RECORD_HEADER + caplen as usize;
         let data = match need(bytes, self.pos, whole, "captured bytes") {
             Ok(r) => &r[PCAP_RECORD_HEADER..],
-            Err(Miss::Bad(_)) => {
-                need(bytes, self.pos + PCAP_RECORD_HEADER as u64, caplen as usize, "captured bytes")?
-            }
+            Err(Miss::Bad(_)) => need(bytes, self.pos + PCAP_RECORD_HEADER as u64, caplen as usize, "captured bytes")?,
             Err(e) => return Err(e),
         };
         self.pos += whole as u64;
@@ -675,9 +673,7 @@ impl Records {
     fn next_pcapng<'b>(&mut self, bytes: &Bytes<'b>) -> Result<Option<Rec<'b>>, Miss> {
         let off = self.pos;
         let (nano, walking) = (self.nano, off < self.start);
-        let Format::Pcapng { swapped, ref mut interfaces, linktype, snapshot, .. } = self.fmt else {
-            unreachable!()
-        };
+        let Format::Pcapng { swapped, ref mut interfaces, linktype, snapshot, .. } = self.fmt else { unreachable!() };
         let bad = |m: String| Miss::Bad(m);
         let h = need(bytes, off, 12, "block header bytes")?;
         let btype = u32_of(h, swapped);
@@ -749,7 +745,9 @@ impl Records {
                 if caplen > snapshot {
                     // libpcap refuses the record (the file's snap length is
                     // that of its first interface).
-                    return Err(bad(format!("invalid packet capture length {caplen}, bigger than snaplen of {snapshot}")));
+                    return Err(bad(format!(
+                        "invalid packet capture length {caplen}, bigger than snaplen of {snapshot}"
+                    )));
                 }
                 let (sec, frac) = iface_time(iface, (hi << 32) | lo, nano);
                 Some(Rec { sec, frac, len, data })

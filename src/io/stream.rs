@@ -24,13 +24,13 @@
 //! The writing side is a stream into a `crate::io::sink::Sink`, which
 //! buffers a `Dumper`'s records and writes them itself.
 
-use pyo3::prelude::*;
-use std::os::unix::io::RawFd;
 use crate::io::format::{
     BYTE_ORDER_MAGIC, IDB, PCAPNG_MAX_BLOCK, PCAP_FILE_HEADER, PCAP_KUZNETZOV_RECORD_HEADER, PCAP_MAGIC_KUZNETZOV,
     PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAP_RECORD_HEADER, SHB,
 };
 use crate::io::sink::Sink;
+use pyo3::prelude::*;
+use std::os::unix::io::RawFd;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
 
@@ -196,7 +196,11 @@ impl Units {
                 }
                 let len = u64::from(u32_in(b, 4, order)?);
                 let keep = kind == SHB || kind == IDB;
-                Some(if (12..=MAX_UNIT).contains(&len) && len % 4 == 0 { (len, next, keep) } else { (0, Units::Calls, false) })
+                Some(if (12..=MAX_UNIT).contains(&len) && len % 4 == 0 {
+                    (len, next, keep)
+                } else {
+                    (0, Units::Calls, false)
+                })
             }
             Units::Calls => None,
         }
@@ -414,7 +418,8 @@ mod cookie {
 
     pub unsafe extern "C" fn read(cookie: *mut c_void, buf: *mut c_char, size: size_t) -> ssize_t {
         // SAFETY: stdio passes our cookie and a buffer of `size` bytes.
-        let (c, out) = unsafe { (&mut *cookie.cast::<Counted>(), std::slice::from_raw_parts_mut(buf.cast::<u8>(), size)) };
+        let (c, out) =
+            unsafe { (&mut *cookie.cast::<Counted>(), std::slice::from_raw_parts_mut(buf.cast::<u8>(), size)) };
         c.read(out)
     }
 
@@ -513,7 +518,8 @@ pub unsafe fn open(fd: RawFd, buffer: usize) -> Option<(*mut libc::FILE, NonNull
             kept: Arc::default(),
         });
         let raw = Box::into_raw(state);
-        let funcs = cookie::CookieIoFunctions { read: Some(cookie::read), write: None, seek: None, close: Some(cookie::close) };
+        let funcs =
+            cookie::CookieIoFunctions { read: Some(cookie::read), write: None, seek: None, close: Some(cookie::close) };
         // SAFETY: the cookie stays valid until `close` frees it.
         let f = unsafe { cookie::fopencookie(raw.cast(), c"rb".as_ptr(), funcs) };
         if f.is_null() {
@@ -559,7 +565,10 @@ mod tests {
         assert!(is_calls(u.measure(&rec).unwrap().1)); // not believed
         let nsec_le = 0xa1b2_3c4du32.to_le_bytes();
         assert!(matches!(Units::Start.measure(&nsec_le), Some((24, Units::Pcap { hdr: 16, big: false }, false))));
-        assert!(matches!(Units::Start.measure(&0xa1b2_cd34u32.to_le_bytes()), Some((24, Units::Pcap { hdr: 24, .. }, false))));
+        assert!(matches!(
+            Units::Start.measure(&0xa1b2_cd34u32.to_le_bytes()),
+            Some((24, Units::Pcap { hdr: 24, .. }, false))
+        ));
         assert!(is_calls(Units::Start.measure(b"GIF8").unwrap().1));
     }
 

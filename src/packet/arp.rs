@@ -7,8 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 /// `ARP.opcode` options.
-pub const OPCODES: &[(&str, u32)] =
-    &[("ARP_REQUEST", 1), ("ARP_REPLY", 2), ("RARP_REQUEST", 3), ("RARP_REPLY", 4)];
+pub const OPCODES: &[(&str, u32)] = &[("ARP_REQUEST", 1), ("ARP_REPLY", 2), ("RARP_REQUEST", 3), ("RARP_REPLY", 4)];
 
 protocol_class!(
     /// An ARP/RARP packet; the address fields follow the sizes it declares.

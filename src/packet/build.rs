@@ -67,7 +67,9 @@ fn family(next: Option<Kind>) -> Option<u32> {
 
 /// Whether the stack below an IP header is IPv6 (for AH/extension headers).
 fn under_v6(stack: &[Want], i: usize) -> bool {
-    stack.get(..i).and_then(|s| s.iter().rev().find(|w| matches!(w.kind, Kind::Ip | Kind::Ipv6)))
+    stack
+        .get(..i)
+        .and_then(|s| s.iter().rev().find(|w| matches!(w.kind, Kind::Ip | Kind::Ipv6)))
         .is_some_and(|w| w.kind == Kind::Ipv6)
 }
 
@@ -254,10 +256,7 @@ pub fn create_packet(classes: &Bound<'_, PyTuple>) -> PyResult<Packet> {
     }
     let stack = classes.iter().map(|c| want_of(&c)).collect::<PyResult<Vec<_>>>()?;
     if stack.len() > layer::MAX_LAYERS {
-        return Err(PyValueError::new_err(format!(
-            "createPacket: at most {} protocols",
-            layer::MAX_LAYERS
-        )));
+        return Err(PyValueError::new_err(format!("createPacket: at most {} protocols", layer::MAX_LAYERS)));
     }
     let mut data = build(&stack)?;
     let first = stack.first().map_or(Kind::Raw, |w| w.kind);

@@ -4,8 +4,8 @@
 //! straight into Python strings without going through `ipaddress`.
 
 use pyo3::prelude::*;
-use std::cell::UnsafeCell;
 use pyo3::types::{PyBytes, PyString};
+use std::cell::UnsafeCell;
 
 /// A header's bytes with bounds-checked big-endian readers.
 #[derive(Clone, Copy)]
@@ -341,11 +341,7 @@ pub fn table(py: Python<'_>, items: &[(&str, u32)]) -> PyResult<Py<PyAny>> {
 
 /// The name of `v` in `items`, or the number as text.
 pub fn name_of(items: &[(&str, u32)], v: u32) -> String {
-    items
-        .iter()
-        .find(|(_, x)| *x == v)
-        .map(|(k, _)| (*k).to_owned())
-        .unwrap_or_else(|| v.to_string())
+    items.iter().find(|(_, x)| *x == v).map(|(k, _)| (*k).to_owned()).unwrap_or_else(|| v.to_string())
 }
 
 /// IP protocol numbers (`IP.protocol`, `IPv6.nextheader`, `AH.nextheader`).

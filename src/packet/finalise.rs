@@ -83,8 +83,8 @@ fn pseudo(d: &[u8], layers: &[Layer], j: usize, len: usize, proto: u8) -> Option
     match ip.kind {
         Kind::Ip => {
             let src = d.get(o + 12..o + 16)?;
-            let dst = source_route_dst(d.get(o + 20..ip.payload_start()).unwrap_or(&[]))
-                .or_else(|| d.get(o + 16..o + 20))?;
+            let dst =
+                source_route_dst(d.get(o + 20..ip.payload_start()).unwrap_or(&[])).or_else(|| d.get(o + 16..o + 20))?;
             Some(sum(dst, sum(src, proto as u64 + len as u64)))
         }
         _ => {

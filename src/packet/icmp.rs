@@ -198,12 +198,8 @@ pub const UNREACH_CODES: &[(&str, u32)] = &[
     ("FRAG_NEEDED_DF_SET", 4),
     ("SOURCE_ROUTE_FAILED", 5),
 ];
-pub const REDIRECT_CODES: &[(&str, u32)] = &[
-    ("NETWORK_REDIRECT", 0),
-    ("HOST_REDIRECT", 1),
-    ("TOS_NETWORK_REDIRECT", 2),
-    ("TOS_HOST_REDIRECT", 3),
-];
+pub const REDIRECT_CODES: &[(&str, u32)] =
+    &[("NETWORK_REDIRECT", 0), ("HOST_REDIRECT", 1), ("TOS_NETWORK_REDIRECT", 2), ("TOS_HOST_REDIRECT", 3)];
 pub const TIME_EXCEEDED_CODES: &[(&str, u32)] = &[("TRANSIT", 0), ("REASSEMBLY", 1)];
 pub const PARAMETER_PROBLEM_CODES: &[(&str, u32)] = &[("HEADER_BAD", 0), ("OPTION_MISSING", 1)];
 

@@ -8,12 +8,12 @@ use pyo3::types::PyString;
 
 /// `IGMP.itype` options.
 pub const IGMP_TYPES: &[(&str, u32)] = &[
-                ("MEMBERSHIP_QUERY", 0x11),
-                ("V1_MEMBERSHIP_REPORT", 0x12),
-                ("V2_MEMBERSHIP_REPORT", 0x16),
-                ("LEAVE_GROUP", 0x17),
-                ("V3_MEMBERSHIP_REPORT", 0x22),
-            ];
+    ("MEMBERSHIP_QUERY", 0x11),
+    ("V1_MEMBERSHIP_REPORT", 0x12),
+    ("V2_MEMBERSHIP_REPORT", 0x16),
+    ("LEAVE_GROUP", 0x17),
+    ("V3_MEMBERSHIP_REPORT", 0x22),
+];
 
 protocol_class!(
     /// An IGMP message.

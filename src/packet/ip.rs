@@ -30,11 +30,7 @@ pub fn object(py: Python<'_>, base: Protocol) -> PyResult<Py<PyAny>> {
 }
 
 pub fn repr(h: H<'_>) -> String {
-    format!(
-        "IP: {}->{}",
-        ipv4_str(h.ipv4(12).unwrap_or_default()),
-        ipv4_str(h.ipv4(16).unwrap_or_default())
-    )
+    format!("IP: {}->{}", ipv4_str(h.ipv4(12).unwrap_or_default()), ipv4_str(h.ipv4(16).unwrap_or_default()))
 }
 
 /// Splits the option bytes into options: `(type, whole option bytes)`.
@@ -220,14 +216,11 @@ impl Ip {
         let p = base(slf);
         // A copy: making the option objects runs Python code.
         let opts = p.hdr(py).from(20).to_vec();
-        let objs = split_options(&opts)
-            .into_iter()
-            .map(|(t, whole)| ip_option(py, t, whole))
-            .collect::<PyResult<Vec<_>>>()?;
+        let objs =
+            split_options(&opts).into_iter().map(|(t, whole)| ip_option(py, t, whole)).collect::<PyResult<Vec<_>>>()?;
         let list = PyList::new(py, objs)?;
-        let cls = LIST.get_or_try_init(py, || {
-            py.import("openbsd._optionlist")?.getattr("IPOptionList").map(Bound::unbind)
-        })?;
+        let cls =
+            LIST.get_or_try_init(py, || py.import("openbsd._optionlist")?.getattr("IPOptionList").map(Bound::unbind))?;
         cls.bind(py).call1((list,))
     }
 }
@@ -344,11 +337,7 @@ impl OptRouting {
         let o = slf.as_super().get();
         let h = o.h();
         let len = (h.u8(1) as usize).min(o.raw.len());
-        H(h.bytes(3, len.saturating_sub(3)))
-            .0
-            .chunks_exact(4)
-            .map(|c| ipv4_str([c[0], c[1], c[2], c[3]]))
-            .collect()
+        H(h.bytes(3, len.saturating_sub(3))).0.chunks_exact(4).map(|c| ipv4_str([c[0], c[1], c[2], c[3]])).collect()
     }
 }
 

@@ -39,11 +39,7 @@ pub fn repr(kind: Kind, h: H<'_>) -> String {
         Kind::Ipv6Routing => "IPv6RoutingHeader".to_owned(),
         Kind::Ipv6Fragment => "IPv6FragmentHeader".to_owned(),
         Kind::Ipv6DestOpts => "IPv6DestinationOptions".to_owned(),
-        _ => format!(
-            "IPv6: {}->{}",
-            ipv6_str(h.ipv6(8).unwrap_or_default()),
-            ipv6_str(h.ipv6(24).unwrap_or_default())
-        ),
+        _ => format!("IPv6: {}->{}", ipv6_str(h.ipv6(8).unwrap_or_default()), ipv6_str(h.ipv6(24).unwrap_or_default())),
     }
 }
 
@@ -279,7 +275,12 @@ impl Fragment {
 
 /// Replaces an extension header's bytes after `rel` and sets its length
 /// (8-byte units after the first 8).
-fn ext_tail<T: super::proto::IsProtocol>(slf: &Bound<'_, T>, field: &str, rel: usize, v: &Bound<'_, PyAny>) -> PyResult<()> {
+fn ext_tail<T: super::proto::IsProtocol>(
+    slf: &Bound<'_, T>,
+    field: &str,
+    rel: usize,
+    v: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     let b = write::bytes_arg(field, v)?;
     let total = rel + b.len();
     if total % 8 != 0 || total > 2048 {

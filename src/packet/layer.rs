@@ -8,9 +8,8 @@
 //! are clamped; IP-carried payloads are bounded by the IP length fields.
 
 use etherparse::{
-    ArpPacketSlice, Ethernet2HeaderSlice, IpAuthHeaderSlice, Ipv4HeaderSlice,
-    Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice,
-    SingleVlanHeaderSlice, TcpHeaderSlice, UdpHeaderSlice,
+    ArpPacketSlice, Ethernet2HeaderSlice, IpAuthHeaderSlice, Ipv4HeaderSlice, Ipv6FragmentHeaderSlice, Ipv6HeaderSlice,
+    Ipv6RawExtHeaderSlice, SingleVlanHeaderSlice, TcpHeaderSlice, UdpHeaderSlice,
 };
 
 /// Every protocol the decoder knows. ICMP and ICMP6 subtypes share one kind:
@@ -179,12 +178,7 @@ pub fn locate_each(data: &[u8], first: Kind, mut found: impl FnMut(Layer) -> boo
         let Some(s) = data.get(off..bound) else { break };
         let Some(step) = step(kind, s) else { break };
         // `step` guarantees hlen <= end <= s.len().
-        let layer = Layer {
-            kind,
-            off: off as u32,
-            hlen: step.hlen as u32,
-            end: (off + step.end) as u32,
-        };
+        let layer = Layer { kind, off: off as u32, hlen: step.hlen as u32, end: (off + step.end) as u32 };
         if n == MAX_LAYERS || !found(layer) {
             break;
         }
@@ -257,9 +251,7 @@ pub fn by_address_family(af: u32) -> Option<Kind> {
 /// smaller reading is the real one (families are small numbers).
 pub fn loop_family(s: &[u8]) -> u32 {
     match s.get(..4) {
-        Some(&[a, b, c, d]) => {
-            u32::from_be_bytes([a, b, c, d]).min(u32::from_le_bytes([a, b, c, d]))
-        }
+        Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]).min(u32::from_le_bytes([a, b, c, d])),
         _ => 0,
     }
 }
@@ -296,9 +288,8 @@ pub const DHCP_LEN: usize = 240;
 
 fn step(kind: Kind, s: &[u8]) -> Option<Step> {
     let all = s.len();
-    let fixed = |hlen: usize, next: Option<Kind>| -> Option<Step> {
-        (all >= hlen).then_some(Step { hlen, end: all, next })
-    };
+    let fixed =
+        |hlen: usize, next: Option<Kind>| -> Option<Step> { (all >= hlen).then_some(Step { hlen, end: all, next }) };
     match kind {
         Kind::Raw => Some(Step { hlen: 0, end: all, next: None }),
         Kind::Ethernet => {
@@ -331,11 +322,7 @@ fn step(kind: Kind, s: &[u8]) -> Option<Step> {
             // A zero total length is what TSO-offloaded captures carry: the
             // captured data is all there is.
             let end = if total == 0 { all } else { total.clamp(hlen, all) };
-            let next = if h.fragments_offset().value() == 0 {
-                by_ip_proto(h.protocol().0, false)
-            } else {
-                None
-            };
+            let next = if h.fragments_offset().value() == 0 { by_ip_proto(h.protocol().0, false) } else { None };
             Some(Step { hlen, end, next })
         }
         Kind::Ipv6 => {
@@ -350,11 +337,7 @@ fn step(kind: Kind, s: &[u8]) -> Option<Step> {
         }
         Kind::Ipv6Fragment => {
             let h = Ipv6FragmentHeaderSlice::from_slice(s).ok()?;
-            let next = if h.fragment_offset().value() == 0 {
-                by_ip_proto(h.next_header().0, true)
-            } else {
-                None
-            };
+            let next = if h.fragment_offset().value() == 0 { by_ip_proto(h.next_header().0, true) } else { None };
             Some(Step { hlen: h.slice().len(), end: all, next })
         }
         Kind::Ah => {

@@ -20,15 +20,8 @@ pub const ETHER_TYPES: &[(&str, u32)] = &[
 ];
 
 /// `Loopback.addressFamily` options.
-pub const ADDRESS_FAMILIES: &[(&str, u32)] = &[
-    ("UNSPEC", 0),
-    ("LOCAL", 1),
-    ("INET", 2),
-    ("APPLETALK", 16),
-    ("LINK", 18),
-    ("INET6", 24),
-    ("ENCAP", 28),
-];
+pub const ADDRESS_FAMILIES: &[(&str, u32)] =
+    &[("UNSPEC", 0), ("LOCAL", 1), ("INET", 2), ("APPLETALK", 16), ("LINK", 18), ("INET6", 24), ("ENCAP", 28)];
 
 protocol_class!(
     /// The bytes of a packet whose link type is not decoded.
@@ -248,7 +241,10 @@ impl Sll {
     fn set_address(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let mut a = write::hw_arg("SLL.address", v, None)?;
         if a.len() > 8 {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!("SLL.address must be at most 8 bytes, got {}", a.len())));
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "SLL.address must be at most 8 bytes, got {}",
+                a.len()
+            )));
         }
         let n = a.len() as u16;
         a.resize(8, 0);
@@ -326,7 +322,10 @@ impl Sll2 {
     fn set_address(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<()> {
         let mut a = write::hw_arg("SLL2.address", v, None)?;
         if a.len() > 8 {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!("SLL2.address must be at most 8 bytes, got {}", a.len())));
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "SLL2.address must be at most 8 bytes, got {}",
+                a.len()
+            )));
         }
         let n = a.len() as u8;
         a.resize(8, 0);

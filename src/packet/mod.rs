@@ -58,13 +58,13 @@ mod subtypes;
 mod transport;
 pub mod write;
 
-pub use names::ALL_KINDS;
-pub(crate) use names::kind_of_class;
-pub use repr::{repr_of, repr_packet};
-pub use stack::{decode_for_feed, LinkInfo, Packet};
 use layer::Kind;
+pub(crate) use names::kind_of_class;
+pub use names::ALL_KINDS;
 use proto::Protocol;
 use pyo3::prelude::*;
+pub use repr::{repr_of, repr_packet};
+pub use stack::{decode_for_feed, LinkInfo, Packet};
 
 /// Runs everything the decoder does that does not need Python over `data`,
 /// starting with every protocol kind and every link type it knows, and

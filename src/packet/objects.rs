@@ -27,13 +27,12 @@ pub(crate) fn object_at(pkt: &Bound<'_, Packet>, i: usize) -> PyResult<Py<PyAny>
 pub(crate) fn make_object(py: Python<'_>, base: Protocol, first: u8) -> PyResult<Py<PyAny>> {
     let l = base.made;
     match l.kind {
-        Kind::Raw | Kind::Ethernet | Kind::Vlan | Kind::Loopback | Kind::Sll | Kind::Sll2 => {
-            link::object(py, base)
-        }
+        Kind::Raw | Kind::Ethernet | Kind::Vlan | Kind::Loopback | Kind::Sll | Kind::Sll2 => link::object(py, base),
         Kind::Pf | Kind::PfOld | Kind::Enc => openbsd::object(py, base),
         Kind::Ip => ip::object(py, base),
-        Kind::Ipv6 | Kind::Ipv6HopByHop | Kind::Ipv6Routing | Kind::Ipv6Fragment
-        | Kind::Ipv6DestOpts => ipv6::object(py, base),
+        Kind::Ipv6 | Kind::Ipv6HopByHop | Kind::Ipv6Routing | Kind::Ipv6Fragment | Kind::Ipv6DestOpts => {
+            ipv6::object(py, base)
+        }
         Kind::Icmp => icmp::object(py, base, first),
         Kind::Icmp6 => icmp6::object(py, base, first),
         Kind::Tcp | Kind::Udp => transport::object(py, base),

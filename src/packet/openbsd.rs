@@ -97,12 +97,7 @@ pub fn pf_direction(h: H<'_>) -> u8 {
 }
 
 fn enc_flag_names(flags: u32) -> String {
-    ENC_FLAGS
-        .iter()
-        .filter(|(_, v)| flags & v != 0)
-        .map(|(k, _)| *k)
-        .collect::<Vec<_>>()
-        .join(",")
+    ENC_FLAGS.iter().filter(|(_, v)| flags & v != 0).map(|(k, _)| *k).collect::<Vec<_>>().join(",")
 }
 
 pub fn repr(kind: Kind, h: H<'_>, swapped: bool) -> String {

@@ -151,7 +151,11 @@ pub struct OptionField {
 /// # Safety
 /// Called by CPython as a `descrgetfunc` of `OptionField` (the GIL held,
 /// `d` an `OptionField`, `obj` and `ty` borrowed or null).
-unsafe extern "C" fn descr_get(d: *mut ffi::PyObject, obj: *mut ffi::PyObject, ty: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn descr_get(
+    d: *mut ffi::PyObject,
+    obj: *mut ffi::PyObject,
+    ty: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let py = Python::assume_attached();
     // SAFETY: `d` is an `OptionField` (this function is only its type's slot).
     let this = Bound::from_borrowed_ptr(py, d).cast_into_unchecked::<OptionField>();
@@ -171,7 +175,12 @@ unsafe extern "C" fn descr_get(d: *mut ffi::PyObject, obj: *mut ffi::PyObject, t
 
 #[pymethods]
 impl OptionField {
-    fn __get__(&self, py: Python<'_>, obj: Option<&Bound<'_, PyAny>>, ty: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn __get__(
+        &self,
+        py: Python<'_>,
+        obj: Option<&Bound<'_, PyAny>>,
+        ty: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let Some(obj) = obj.filter(|o| !o.is_none()) else {
             return Ok(self.table.clone_ref(py));
         };

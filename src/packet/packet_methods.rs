@@ -145,5 +145,4 @@ impl Packet {
     fn initialize(&self, py: Python<'_>) {
         self.initialise(py)
     }
-
 }

@@ -169,5 +169,4 @@ impl Protocol {
         self.pkt.get().modify(py, |d, layers| super::finalise::fix(d, layers.as_slice(), false, Some(i)));
         Ok(())
     }
-
 }

@@ -76,9 +76,7 @@ impl Query {
         match *self {
             Query::Kinds(m) => m & bit(l.kind) != 0,
             Query::Subtype(k, t) => l.kind == k && data.get(l.hdr_start()) == Some(&t),
-            Query::Subtypes(k, a, b) => {
-                l.kind == k && matches!(data.get(l.hdr_start()), Some(&t) if t == a || t == b)
-            }
+            Query::Subtypes(k, a, b) => l.kind == k && matches!(data.get(l.hdr_start()), Some(&t) if t == a || t == b),
         }
     }
 

@@ -17,13 +17,12 @@ pub(crate) fn repr_layer(py: Python<'_>, p: &Packet, l: &Layer) -> String {
 pub fn repr_of(data: &[u8], l: &Layer, swapped: bool) -> String {
     let hdr = H(data.get(l.hdr_start()..l.payload_start()).unwrap_or(&[]));
     match l.kind {
-        Kind::Raw | Kind::Ethernet | Kind::Vlan | Kind::Loopback | Kind::Sll | Kind::Sll2 => {
-            link::repr(l.kind, hdr)
-        }
+        Kind::Raw | Kind::Ethernet | Kind::Vlan | Kind::Loopback | Kind::Sll | Kind::Sll2 => link::repr(l.kind, hdr),
         Kind::Pf | Kind::PfOld | Kind::Enc => openbsd::repr(l.kind, hdr, swapped),
         Kind::Ip => ip::repr(hdr),
-        Kind::Ipv6 | Kind::Ipv6HopByHop | Kind::Ipv6Routing | Kind::Ipv6Fragment
-        | Kind::Ipv6DestOpts => ipv6::repr(l.kind, hdr),
+        Kind::Ipv6 | Kind::Ipv6HopByHop | Kind::Ipv6Routing | Kind::Ipv6Fragment | Kind::Ipv6DestOpts => {
+            ipv6::repr(l.kind, hdr)
+        }
         Kind::Icmp => icmp::repr(hdr.u8(0)),
         Kind::Icmp6 => icmp6::repr(hdr.u8(0)),
         Kind::Tcp | Kind::Udp => transport::repr(l.kind, hdr),

@@ -135,12 +135,7 @@ impl State {
 }
 
 impl Packet {
-    pub(super) fn build(
-        data: Bound<'_, PyBytes>,
-        first: Kind,
-        linktype: Option<i32>,
-        swapped: bool,
-    ) -> Packet {
+    pub(super) fn build(data: Bound<'_, PyBytes>, first: Kind, linktype: Option<i32>, swapped: bool) -> Packet {
         Packet { state: UnsafeCell::new(State::shared(data, first)), linktype, swapped }
     }
 
@@ -250,7 +245,13 @@ impl Packet {
     /// of 6), the layers stay where they were, so that the layer does not
     /// vanish and reads give back the value set, as in the legacy library
     /// (which never located its layers again after a field was set).
-    pub(crate) fn modify_field<R>(&self, py: Python<'_>, idx: usize, kind: Kind, f: impl FnOnce(&mut Vec<u8>, &Layers) -> R) -> R {
+    pub(crate) fn modify_field<R>(
+        &self,
+        py: Python<'_>,
+        idx: usize,
+        kind: Kind,
+        f: impl FnOnce(&mut Vec<u8>, &Layers) -> R,
+    ) -> R {
         let before = *self.layers(py);
         let r = self.modify(py, f);
         let kept = self.layers(py).get(idx).map(|l| l.kind) == Some(kind);

@@ -19,7 +19,11 @@ fn read_pcap(path: &PathBuf) -> Vec<Record> {
     };
     let rd = |b: &[u8]| {
         let a: [u8; 4] = b.try_into().unwrap();
-        if le { u32::from_le_bytes(a) } else { u32::from_be_bytes(a) }
+        if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
     };
     let linktype = (rd(&raw[20..24]) & 0x0fff_ffff) as i32;
     let swapped = le != cfg!(target_endian = "little");
@@ -122,14 +126,8 @@ fn reprs_of_real_captures() {
         first_repr("pf.old"),
         "[Old PF rule 0 (match) drop in on tun0] [IP: 68.18.67.181->203.33.166.194] [TCP: 3225->4662]"
     );
-    assert_eq!(
-        first_repr("packets/enc"),
-        "[Enc (AUTH,AUTH_AH)] [IP: 192.168.2.3->192.168.2.2] [ICMP Echo Request]"
-    );
-    assert_eq!(
-        first_repr("packets/icmp6_parameter_problem"),
-        "[IPv6: ::1->::1] [ICMPv6 Parameter Problem]"
-    );
+    assert_eq!(first_repr("packets/enc"), "[Enc (AUTH,AUTH_AH)] [IP: 192.168.2.3->192.168.2.2] [ICMP Echo Request]");
+    assert_eq!(first_repr("packets/icmp6_parameter_problem"), "[IPv6: ::1->::1] [ICMPv6 Parameter Problem]");
 }
 
 #[test]

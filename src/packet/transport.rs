@@ -8,16 +8,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 /// `TCP.flags` options (the whole flags byte).
-pub const TCP_FLAGS: &[(&str, u32)] = &[
-    ("URG", 32),
-    ("ACK", 16),
-    ("PSH", 8),
-    ("RST", 4),
-    ("SYN", 2),
-    ("FIN", 1),
-    ("ECE", 64),
-    ("CWR", 128),
-];
+pub const TCP_FLAGS: &[(&str, u32)] =
+    &[("URG", 32), ("ACK", 16), ("PSH", 8), ("RST", 4), ("SYN", 2), ("FIN", 1), ("ECE", 64), ("CWR", 128)];
 
 protocol_class!(
     /// A TCP header.
@@ -243,7 +235,10 @@ mod tests {
     fn tcp_options() {
         let o = [2, 4, 5, 0xb4, 1, 1, 4, 2, 1, 3, 3, 0];
         let v = split_tcp_options(&o);
-        assert_eq!(v, vec![(2, &[5u8, 0xb4][..]), (1, &[][..]), (1, &[][..]), (4, &[][..]), (1, &[][..]), (3, &[0u8][..])]);
+        assert_eq!(
+            v,
+            vec![(2, &[5u8, 0xb4][..]), (1, &[][..]), (1, &[][..]), (4, &[][..]), (1, &[][..]), (3, &[0u8][..])]
+        );
         assert_eq!(split_tcp_options(&[8, 10, 1]), vec![]);
         assert_eq!(split_tcp_options(&[0, 1, 1]), vec![(0, &[][..])]);
     }

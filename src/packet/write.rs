@@ -9,9 +9,9 @@
 //! here runs Python code while it writes.
 
 use super::fields::H;
-use crate::py::args::{int_value, type_name, Int};
 use super::layer::{Kind, Layer};
 use super::proto::{base, IsProtocol, Protocol, DETACHED};
+use crate::py::args::{int_value, type_name, Int};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFrozenSet, PyList, PySet, PyString, PyTuple};
@@ -101,7 +101,12 @@ pub fn int_arg(field: &str, v: &Bound<'_, PyAny>, max: u64, opts: Opts) -> PyRes
 
 /// An IP address of `N` bytes from its string (parsed as `A`) or its bytes;
 /// `kind` names it in the error.
-fn addr_arg<A, const N: usize>(field: &str, v: &Bound<'_, PyAny>, kind: &str, octets: fn(A) -> [u8; N]) -> PyResult<[u8; N]>
+fn addr_arg<A, const N: usize>(
+    field: &str,
+    v: &Bound<'_, PyAny>,
+    kind: &str,
+    octets: fn(A) -> [u8; N],
+) -> PyResult<[u8; N]>
 where
     A: std::str::FromStr,
 {
@@ -138,16 +143,7 @@ fn parse_hw(s: &str, n: Option<usize>) -> Option<Vec<u8>> {
     if !ok_count {
         return None;
     }
-    parts
-        .iter()
-        .map(|p| {
-            if p.is_empty() || p.len() > 2 {
-                None
-            } else {
-                u8::from_str_radix(p, 16).ok()
-            }
-        })
-        .collect()
+    parts.iter().map(|p| if p.is_empty() || p.len() > 2 { None } else { u8::from_str_radix(p, 16).ok() }).collect()
 }
 
 /// A hardware address of `n` bytes (1 to 16 when `None`) from its
@@ -181,11 +177,7 @@ pub fn padded_arg(field: &str, v: &Bound<'_, PyAny>, size: usize) -> PyResult<Ve
         return Err(PyTypeError::new_err(format!("{field} must be a str, not {}", type_name(v))));
     };
     if text.len() >= size {
-        return Err(PyValueError::new_err(format!(
-            "{field} must be at most {} bytes, got {}",
-            size - 1,
-            text.len()
-        )));
+        return Err(PyValueError::new_err(format!("{field} must be at most {} bytes, got {}", size - 1, text.len())));
     }
     if text.contains(&0) {
         return Err(PyValueError::new_err(format!("{field} must not contain NUL")));
@@ -240,7 +232,14 @@ impl Protocol {
     }
 
     /// Stores `bytes` at `rel`, ending at most at `limit` of the layer.
-    fn put_within(&self, py: Python<'_>, field: &str, rel: usize, bytes: &[u8], limit: fn(&Layer) -> usize) -> PyResult<()> {
+    fn put_within(
+        &self,
+        py: Python<'_>,
+        field: &str,
+        rel: usize,
+        bytes: &[u8],
+        limit: fn(&Layer) -> usize,
+    ) -> PyResult<()> {
         let l = self.layer(py);
         let limit = limit(&l);
         let at = l.hdr_start() + rel;
@@ -280,7 +279,8 @@ impl Protocol {
         let val = int_arg(field, v, max, opts)?;
         let l = self.layer(py);
         let at = l.hdr_start() + rel;
-        let cur = self.data(py).get(at..at + n).filter(|_| at + n <= l.payload_start()).ok_or_else(|| outside(field))?;
+        let cur =
+            self.data(py).get(at..at + n).filter(|_| at + n <= l.payload_start()).ok_or_else(|| outside(field))?;
         let mask = max << shift;
         let new = (get_be(cur) & !mask) | ((val << shift) & mask);
         let mut buf = [0u8; 8];
@@ -290,7 +290,14 @@ impl Protocol {
     }
 
     /// A 4-byte field stored in the capturing host's byte order (`Enc`).
-    pub fn set_host32(&self, py: Python<'_>, field: &str, rel: usize, v: &Bound<'_, PyAny>, opts: Opts) -> PyResult<()> {
+    pub fn set_host32(
+        &self,
+        py: Python<'_>,
+        field: &str,
+        rel: usize,
+        v: &Bound<'_, PyAny>,
+        opts: Opts,
+    ) -> PyResult<()> {
         let val = int_arg(field, v, u32::MAX as u64, opts)? as u32;
         let val = if self.swapped() { val.swap_bytes() } else { val };
         self.put(py, field, rel, &val.to_ne_bytes())
@@ -342,18 +349,12 @@ impl Protocol {
             }
             let n = cur + delta;
             if !(0..=65535).contains(&n) {
-                return Err(PyValueError::new_err(format!(
-                    "{field}: the change makes {name} {n}, outside 0..65535"
-                )));
+                return Err(PyValueError::new_err(format!("{field}: the change makes {name} {n}, outside 0..65535")));
             }
             updates.push((e.hdr_start() + at, n as u16));
         }
         let hdr_start = l.hdr_start();
-        let new_hlen = if in_header {
-            (l.hlen as i64 + delta).max(0) as usize
-        } else {
-            l.hlen as usize
-        };
+        let new_hlen = if in_header { (l.hlen as i64 + delta).max(0) as usize } else { l.hlen as usize };
         pkt.modify(py, |d, _| {
             let (a, b) = (range.start.min(d.len()), range.end.min(d.len()));
             d.splice(a..b, new.iter().copied());
@@ -414,10 +415,7 @@ pub fn option_bytes(
         out.push(0);
     }
     if out.len() > max {
-        return Err(PyValueError::new_err(format!(
-            "{field} must be at most {max} bytes, got {}",
-            out.len()
-        )));
+        return Err(PyValueError::new_err(format!("{field} must be at most {max} bytes, got {}", out.len())));
     }
     Ok(out)
 }
@@ -428,8 +426,16 @@ pub fn option_bytes(
 /// `one_byte` kinds are a single byte (data empty); others are kind, length
 /// (counting `len_extra` more bytes than the data) and data. `also` names
 /// what else the caller takes, for the error message.
-pub fn kind_data(field: &str, it: &Bound<'_, PyAny>, one_byte: &[u8], len_extra: usize, also: &str) -> PyResult<Vec<u8>> {
-    let bad = |what: String| PyTypeError::new_err(format!("{field} items must be (kind, data) tuples{also} or bytes, not {what}"));
+pub fn kind_data(
+    field: &str,
+    it: &Bound<'_, PyAny>,
+    one_byte: &[u8],
+    len_extra: usize,
+    also: &str,
+) -> PyResult<Vec<u8>> {
+    let bad = |what: String| {
+        PyTypeError::new_err(format!("{field} items must be (kind, data) tuples{also} or bytes, not {what}"))
+    };
     let Ok(t) = it.cast::<PyTuple>() else {
         return bytes_arg(field, it).map_err(|_| bad(type_name(it)));
     };

@@ -26,10 +26,7 @@ impl PathArg {
         let py = obj.py();
         let fspath = py.import("os")?.getattr("fspath")?;
         let p = fspath.call1((obj,)).map_err(|_| {
-            PyTypeError::new_err(format!(
-                "expected a path (str, bytes or os.PathLike), got {}",
-                type_name(obj)
-            ))
+            PyTypeError::new_err(format!("expected a path (str, bytes or os.PathLike), got {}", type_name(obj)))
         })?;
         let path = if let Ok(b) = p.cast::<PyBytes>() {
             PathBuf::from(OsStr::from_bytes(b.as_bytes()))
@@ -44,12 +41,8 @@ impl PathArg {
 
     /// The path as a C string for libpcap; a NUL inside is a `ValueError`.
     pub fn c_path(&self) -> PyResult<CString> {
-        CString::new(self.path.as_os_str().as_bytes()).map_err(|_| {
-            pyo3::exceptions::PyValueError::new_err(format!(
-                "{}: path contains a NUL byte",
-                self.display
-            ))
-        })
+        CString::new(self.path.as_os_str().as_bytes())
+            .map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("{}: path contains a NUL byte", self.display)))
     }
 }
 
@@ -95,7 +88,9 @@ impl Int {
         match self {
             Int::Value(v) => v.to_string(),
             // str() of an int of more than 4300 digits raises (CPython's limit).
-            Int::Huge { .. } => obj.str().map(|s| s.to_string()).unwrap_or_else(|_| "an int too long to print".to_owned()),
+            Int::Huge { .. } => {
+                obj.str().map(|s| s.to_string()).unwrap_or_else(|_| "an int too long to print".to_owned())
+            }
         }
     }
 }
@@ -106,10 +101,7 @@ pub fn int_value(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Int> {
     match obj.extract::<i128>() {
         Ok(v) => Ok(Int::Value(v)),
         Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => Ok(Int::Huge { negative: obj.lt(0)? }),
-        Err(_) => Err(PyTypeError::new_err(format!(
-            "{name} must be an int, not {}",
-            type_name(obj)
-        ))),
+        Err(_) => Err(PyTypeError::new_err(format!("{name} must be an int, not {}", type_name(obj)))),
     }
 }
 

@@ -9,7 +9,7 @@
 //! vectorcall (no argument tuple). An error raised by the callback stops the
 //! read at once and is returned by it.
 
-use crate::io::record::{BreakFlag, Record, Consumer};
+use crate::io::record::{BreakFlag, Consumer, Record};
 use crate::packet::LinkInfo;
 use pyo3::ffi as py;
 use pyo3::prelude::*;
@@ -154,7 +154,8 @@ impl ArgBuilder {
         match &self.interpret {
             None => self.bytes.bytes(py, data),
             Some(link) => {
-                let spare = self.spare.take().map(|p| p.into_bound(py)).filter(|p| crate::packet::Packet::is_spare(p.as_any()));
+                let spare =
+                    self.spare.take().map(|p| p.into_bound(py)).filter(|p| crate::packet::Packet::is_spare(p.as_any()));
                 crate::packet::decode_for_feed(py, data, link, &mut self.bytes, spare)
             }
         }
@@ -372,9 +373,7 @@ impl<'py> Consumer for Delivery<'py, '_> {
         let argv = [args[0].as_ptr(), args[1].as_ptr(), args[2].as_ptr()];
         // SAFETY: `argv` holds three live references for the duration of the
         // call; the result is a new reference or null with an exception set.
-        let res = unsafe {
-            py::PyObject_Vectorcall(self.callback.as_ptr(), argv.as_ptr(), 3, std::ptr::null_mut())
-        };
+        let res = unsafe { py::PyObject_Vectorcall(self.callback.as_ptr(), argv.as_ptr(), 3, std::ptr::null_mut()) };
         if res.is_null() {
             return Err(PyErr::fetch(py));
         }

@@ -108,8 +108,7 @@ pub fn set_cloexec(fd: libc::c_int) {
 /// The legacy library said "not connected" for a closed handle; both words
 /// are kept so that either kind of script recognises the message.
 pub const CLOSED: &str = "feed is closed (not connected)";
-pub const BUSY: &str =
-    "feed is busy: it is being read by a callback or another thread (a callback may not \
+pub const BUSY: &str = "feed is busy: it is being read by a callback or another thread (a callback may not \
      re-enter or close its own feed)";
 
 #[cfg(test)]

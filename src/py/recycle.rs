@@ -59,10 +59,7 @@ fn supported(py: Python<'_>) -> bool {
             .and_then(|m| m.call_method1("get_config_var", ("Py_GIL_DISABLED",)))
             .and_then(|r| r.is_truthy())
             .unwrap_or(true);
-        cpython
-            && (3, 9) <= (v.major, v.minor)
-            && (v.major, v.minor) < (3, 15)
-            && !free_threaded
+        cpython && (3, 9) <= (v.major, v.minor) && (v.major, v.minor) < (3, 15) && !free_threaded
     })
 }
 

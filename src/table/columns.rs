@@ -18,9 +18,7 @@ use crate::packet::fields::{fmt_hw, fmt_ipv4, fmt_ipv6, Buf, H};
 use crate::packet::layer::{first_kind, locate_each, Kind};
 use crate::packet::openbsd::pf_direction;
 use crate::packet::LinkInfo;
-use arrow_array::types::{
-    ArrowPrimitiveType, Int32Type, TimestampNanosecondType, UInt16Type, UInt32Type, UInt8Type,
-};
+use arrow_array::types::{ArrowPrimitiveType, Int32Type, TimestampNanosecondType, UInt16Type, UInt32Type, UInt8Type};
 use arrow_array::{ArrayRef, DictionaryArray, LargeBinaryArray, PrimitiveArray, RecordBatch, StringArray};
 use arrow_buffer::{BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -537,11 +535,19 @@ fn fill(c: Col, v: &mut Vals, recs: &[Record<'_>], locs: &[Loc], link: LinkInfo)
         Col::PayloadLen => nums!(U32, |_r, l| l.payload),
         Col::PfAction => nums!(U16, |r, l| {
             let h = l.pf.of(r.data);
-            if old(l) { h.be16(24) } else { h.u8(2) as u16 }
+            if old(l) {
+                h.be16(24)
+            } else {
+                h.u8(2) as u16
+            }
         }),
         Col::PfReason => nums!(U16, |r, l| {
             let h = l.pf.of(r.data);
-            if old(l) { h.be16(22) } else { h.u8(3) as u16 }
+            if old(l) {
+                h.be16(22)
+            } else {
+                h.u8(3) as u16
+            }
         }),
         Col::PfDirection => nums!(U16, |r, l| {
             let h = l.pf.of(r.data);
@@ -553,7 +559,11 @@ fn fill(c: Col, v: &mut Vals, recs: &[Record<'_>], locs: &[Loc], link: LinkInfo)
         }),
         Col::PfRule => nums!(U32, |r, l| {
             let h = l.pf.of(r.data);
-            if old(l) { h.be16(20) as u32 } else { h.be32(36) }
+            if old(l) {
+                h.be16(20) as u32
+            } else {
+                h.be32(36)
+            }
         }),
         Col::PfIfname => text!(Group::Pf, |out, r, l| pf_ifname(out, l.pf.of(r.data))),
         Col::Raw => {
@@ -568,7 +578,6 @@ fn fill(c: Col, v: &mut Vals, recs: &[Record<'_>], locs: &[Loc], link: LinkInfo)
         }
     }
 }
-
 
 /// An address (4, 6 or 16 bytes) as two words and its length.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -608,7 +617,10 @@ fn key_words(key: &[u8]) -> (u64, u64) {
         [a, b, c, d] => (u32::from_ne_bytes([a, b, c, d]) as u64, 0),
         [a, b, c, d, e, f] => (u64::from_ne_bytes([a, b, c, d, e, f, 0, 0]), 0),
         _ => match key.get(..16).and_then(|k| <[u8; 16]>::try_from(k).ok()) {
-            Some(k) => (u64::from_ne_bytes(k[..8].try_into().unwrap_or_default()), u64::from_ne_bytes(k[8..].try_into().unwrap_or_default())),
+            Some(k) => (
+                u64::from_ne_bytes(k[..8].try_into().unwrap_or_default()),
+                u64::from_ne_bytes(k[8..].try_into().unwrap_or_default()),
+            ),
             None => (word(key.get(..8).unwrap_or(key)), word(key.get(8..).unwrap_or(&[]))),
         },
     }
@@ -743,18 +755,7 @@ impl Builder {
         let valid = groups.into_iter().map(|g| (g, BooleanBufferBuilder::new(cap))).collect();
         let schema = schema(&cols);
         let layered = !cols.iter().all(|c| matches!(c, Col::Ts | Col::Caplen | Col::Len | Col::Linktype | Col::Raw));
-        Builder {
-            cols,
-            vals,
-            valid,
-            schema,
-            link,
-            locs: Vec::new(),
-            layered,
-            rows: 0,
-            cap,
-            overflow: false,
-        }
+        Builder { cols, vals, valid, schema, link, locs: Vec::new(), layered, rows: 0, cap, overflow: false }
     }
 
     pub fn schema(&self) -> SchemaRef {

@@ -156,7 +156,8 @@ impl Writer {
         let writers = self.factory.create_column_writers(self.file.flushed_row_groups().len())?;
         // One writer per leaf of the Parquet schema, in order.
         let descr = self.file.schema_descr();
-        let mut columns: Vec<(usize, Vec<ArrowColumnWriter>)> = (0..self.schema.fields().len()).map(|i| (i, Vec::new())).collect();
+        let mut columns: Vec<(usize, Vec<ArrowColumnWriter>)> =
+            (0..self.schema.fields().len()).map(|i| (i, Vec::new())).collect();
         for (leaf, w) in writers.into_iter().enumerate() {
             match columns.get_mut(descr.get_column_root_idx(leaf)) {
                 Some((_, ws)) => ws.push(w),
@@ -261,7 +262,13 @@ impl Encoder {
             let (field, array) = (&self.schema.fields()[*i], &batch.columns()[*i]);
             let leaves = compute_leaves(field, array)?;
             if leaves.len() != writers.len() {
-                return Err(ParquetError::General(format!("column {}: {} leaves for {} writers", field.name(), leaves.len(), writers.len())).into());
+                return Err(ParquetError::General(format!(
+                    "column {}: {} leaves for {} writers",
+                    field.name(),
+                    leaves.len(),
+                    writers.len()
+                ))
+                .into());
             }
             for (w, leaf) in writers.iter_mut().zip(&leaves) {
                 w.write(leaf)?;
@@ -323,7 +330,9 @@ mod tests {
     use super::*;
     use crate::testing::Rng;
     use arrow_array::types::Int32Type;
-    use arrow_array::{ArrayRef, DictionaryArray, LargeBinaryArray, TimestampNanosecondArray, UInt16Array, UInt32Array};
+    use arrow_array::{
+        ArrayRef, DictionaryArray, LargeBinaryArray, TimestampNanosecondArray, UInt16Array, UInt32Array,
+    };
     use arrow_schema::TimeUnit;
     use std::sync::Arc;
 
@@ -343,12 +352,16 @@ mod tests {
     fn batch(rng: &mut Rng, n: usize) -> RecordBatch {
         let names = ["10.0.0.1", "10.0.0.2", "192.168.1.1", "::1", "fe80::1"];
         let mut addr = || -> ArrayRef {
-            let keys: Vec<Option<i32>> = (0..n).map(|_| (rng.below(7) != 0).then(|| rng.below(names.len()) as i32)).collect();
+            let keys: Vec<Option<i32>> =
+                (0..n).map(|_| (rng.below(7) != 0).then(|| rng.below(names.len()) as i32)).collect();
             Arc::new(DictionaryArray::<Int32Type>::from_iter(keys.into_iter().map(|k| k.map(|k| names[k as usize]))))
         };
         let (src, dst) = (addr(), addr());
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(TimestampNanosecondArray::from_iter_values((0..n).map(|_| rng.next() as i64 >> 20)).with_timezone("UTC")),
+            Arc::new(
+                TimestampNanosecondArray::from_iter_values((0..n).map(|_| rng.next() as i64 >> 20))
+                    .with_timezone("UTC"),
+            ),
             Arc::new(UInt32Array::from_iter_values((0..n).map(|_| rng.below(1600) as u32))),
             src,
             dst,
@@ -372,7 +385,8 @@ mod tests {
         for codec in [Compression::UNCOMPRESSED, Compression::ZSTD(ZstdLevel::default())] {
             let (ours, theirs) = (temp("ours.parquet"), temp("theirs.parquet"));
             let mut w = Writer::new(File::create(&ours).unwrap(), schema(), properties(codec)).unwrap();
-            let mut a = ArrowWriter::try_new(File::create(&theirs).unwrap(), schema(), Some(properties(codec))).unwrap();
+            let mut a =
+                ArrowWriter::try_new(File::create(&theirs).unwrap(), schema(), Some(properties(codec))).unwrap();
             for b in &batches {
                 w.write(b).unwrap();
                 a.write(b).unwrap();
@@ -384,7 +398,12 @@ mod tests {
             let (ours_bytes, theirs_bytes) = (std::fs::read(&ours).unwrap(), std::fs::read(&theirs).unwrap());
             std::fs::remove_file(ours).unwrap();
             std::fs::remove_file(theirs).unwrap();
-            assert!(ours_bytes == theirs_bytes, "{codec:?}: {} bytes, ArrowWriter {}", ours_bytes.len(), theirs_bytes.len());
+            assert!(
+                ours_bytes == theirs_bytes,
+                "{codec:?}: {} bytes, ArrowWriter {}",
+                ours_bytes.len(),
+                theirs_bytes.len()
+            );
         }
     }
 
@@ -400,7 +419,9 @@ mod tests {
                     let ty = match n {
                         "ts" => DataType::Int64,
                         "caplen" | "len" => DataType::UInt32,
-                        "ip_src" | "ip_dst" => DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                        "ip_src" | "ip_dst" => {
+                            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+                        }
                         "ip_proto" => DataType::UInt8,
                         _ => DataType::UInt16,
                     };
@@ -410,7 +431,9 @@ mod tests {
         );
         let theirs = split(&bench);
         assert_ne!(theirs[3], theirs[4]);
-        let load = |side: bool| -> u32 { bench.fields().iter().zip(&theirs).filter(|(_, &t)| t == side).map(|(f, _)| weight(f)).sum() };
+        let load = |side: bool| -> u32 {
+            bench.fields().iter().zip(&theirs).filter(|(_, &t)| t == side).map(|(f, _)| weight(f)).sum()
+        };
         assert_eq!((load(true), load(false)), (21, 20));
     }
 

@@ -72,9 +72,9 @@ impl Stage {
                     out.push(decode(job));
                 }
                 for h in handles {
-                    out.push(h.join().unwrap_or_else(|_| {
-                        Err(ArrowError::ComputeError("a decoding thread panicked".into()))
-                    }));
+                    out.push(
+                        h.join().unwrap_or_else(|_| Err(ArrowError::ComputeError("a decoding thread panicked".into()))),
+                    );
                 }
             });
         }

@@ -20,16 +20,9 @@ unsafe impl Sync for CompiledFilter {}
 impl CompiledFilter {
     /// Compiles `expr` for the handle `p` (its link type and snap length).
     /// Errors name `what` (the feed), the expression and libpcap's reason.
-    pub fn compile(
-        p: *mut ffi::pcap_t,
-        what: &str,
-        expr: &str,
-        optimise: bool,
-        netmask: u32,
-    ) -> PyResult<Self> {
-        let c = CString::new(expr).map_err(|_| {
-            pcap_error_about(what, &format!("bad filter {expr:?}: contains a NUL byte"))
-        })?;
+    pub fn compile(p: *mut ffi::pcap_t, what: &str, expr: &str, optimise: bool, netmask: u32) -> PyResult<Self> {
+        let c = CString::new(expr)
+            .map_err(|_| pcap_error_about(what, &format!("bad filter {expr:?}: contains a NUL byte")))?;
         let mut prog = ffi::bpf_program { bf_len: 0, bf_insns: std::ptr::null_mut() };
         // SAFETY: `p` is a live handle; `prog` is an out-parameter. Every
         // compile happens with the GIL held, which also serialises libpcap's
@@ -56,11 +49,7 @@ impl CompiledFilter {
 
     /// Whether the program accepts a packet of `data` whose wire length is `len`.
     pub fn matches(&self, data: &[u8], len: u32) -> bool {
-        let hdr = ffi::pcap_pkthdr {
-            ts: libc::timeval { tv_sec: 0, tv_usec: 0 },
-            caplen: data.len() as u32,
-            len,
-        };
+        let hdr = ffi::pcap_pkthdr { ts: libc::timeval { tv_sec: 0, tv_usec: 0 }, caplen: data.len() as u32, len };
         // SAFETY: the program and the packet are valid for the call.
         unsafe { ffi::pcap_offline_filter(&self.prog, &hdr, data.as_ptr()) != 0 }
     }

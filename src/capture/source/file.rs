@@ -12,8 +12,8 @@
 use super::bpf::ActiveFilter;
 use super::raw::RawHandle;
 use crate::ffi;
-use crate::io::record::{file_seconds, Pumped, Record, Consumer};
 use crate::io::pcapng_read::Trace;
+use crate::io::record::{file_seconds, Consumer, Pumped, Record};
 use crate::io::savefile::{is_regular_file, FastReader, Step};
 use crate::py::error::{pcap_error_after_os, pcap_os_error_about};
 use pyo3::prelude::*;
@@ -111,11 +111,8 @@ impl FileSource {
     /// of.
     pub unsafe fn new(p: NonNull<ffi::pcap_t>, stream: StreamState, name: String) -> Self {
         let handle = RawHandle::from_ptr(p);
-        let fast = if std::env::var_os("PYOPENBSD_NO_FAST_READER").is_some() {
-            None
-        } else {
-            FastReader::open(handle.ptr())
-        };
+        let fast =
+            if std::env::var_os("PYOPENBSD_NO_FAST_READER").is_some() { None } else { FastReader::open(handle.ptr()) };
         let may_wait = !is_regular_file(handle.ptr());
         let back_on_error = fast.is_none() && !may_wait && ffi::pcap_major_version(handle.ptr()) == 2;
         let nano = super::options::Precision::of(handle.ptr()) == super::options::Precision::Nano;
@@ -259,7 +256,9 @@ impl FileSource {
                         let after = match &self.stream {
                             // SAFETY: the state lives as long as the open handle.
                             StreamState::Counted(c) => Some(c.as_ref().consumed()),
-                            StreamState::Buffer(_) => (self.filter.is_some() || t.needs_offset()).then(|| libc::ftello(file).max(0) as u64),
+                            StreamState::Buffer(_) => {
+                                (self.filter.is_some() || t.needs_offset()).then(|| libc::ftello(file).max(0) as u64)
+                            }
                         };
                         t.update(after, file_seconds(sec), usec, h.caplen, h.len);
                     }
@@ -329,7 +328,8 @@ impl FileSource {
             match self.slow_next(py)? {
                 Slow::Packet(sec, usec, len, data, caplen) => {
                     // SAFETY: libpcap's record, valid until its next read.
-                    let data = if data.is_null() { &[][..] } else { unsafe { std::slice::from_raw_parts(data, caplen) } };
+                    let data =
+                        if data.is_null() { &[][..] } else { unsafe { std::slice::from_raw_parts(data, caplen) } };
                     let built = sink.build(&Record { sec, usec, len, data })?;
                     sink.take(built)?;
                 }

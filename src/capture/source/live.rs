@@ -9,8 +9,8 @@
 //! libpcap's own loop (`super::pcap_loop`), everything it has buffered per
 //! call.
 
-use super::pcap_loop;
 use super::options::LiveOptions;
+use super::pcap_loop;
 use crate::ffi;
 use crate::io::record::{BreakFlag, Consumer};
 use crate::py::error::{pcap_error, pcap_error_about};
@@ -221,8 +221,7 @@ fn open(
     opts: &LiveOptions,
 ) -> PyResult<pcap::Capture<pcap::Active>> {
     let label = if interface.is_empty() { "\"\"" } else { interface };
-    let name = CString::new(interface)
-        .map_err(|_| pcap_error_about(label, "interface name contains a NUL byte"))?;
+    let name = CString::new(interface).map_err(|_| pcap_error_about(label, "interface name contains a NUL byte"))?;
     let mut errbuf = [0 as libc::c_char; ffi::PCAP_ERRBUF_SIZE];
     // SAFETY: valid C string and errbuf of libpcap's size.
     let p = unsafe { ffi::pcap_create(name.as_ptr(), errbuf.as_mut_ptr()) };

@@ -119,14 +119,12 @@ impl Source {
     pub fn inject(&mut self, name: &str, data: &[u8]) -> PyResult<usize> {
         match self {
             Source::Live(l) => l.inject(data),
-            Source::File(_) => Err(pcap_error_about(
-                name,
-                "cannot inject packets: an Offline feed reads a file and cannot send",
-            )),
-            Source::Dead(_) => Err(pcap_error_about(
-                name,
-                "cannot inject packets: a Dead feed has no interface to send on",
-            )),
+            Source::File(_) => {
+                Err(pcap_error_about(name, "cannot inject packets: an Offline feed reads a file and cannot send"))
+            }
+            Source::Dead(_) => {
+                Err(pcap_error_about(name, "cannot inject packets: a Dead feed has no interface to send on"))
+            }
         }
     }
 

@@ -5,8 +5,8 @@
 //! Every option libpcap or the interface refuses is a `PcapError` naming the
 //! option and the interface.
 
-use crate::py::error::pcap_error_about;
 use crate::ffi;
+use crate::py::error::pcap_error_about;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use std::ffi::CString;
@@ -51,9 +51,9 @@ impl Precision {
 
 /// A keyword argument that must be one of a few strings.
 fn choice<'a>(obj: &Bound<'_, PyAny>, what: &str, choices: &[&'a str]) -> PyResult<&'a str> {
-    let s: String = obj.extract().map_err(|_| {
-        PyTypeError::new_err(format!("{what} must be a str, not {}", crate::py::args::type_name(obj)))
-    })?;
+    let s: String = obj
+        .extract()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be a str, not {}", crate::py::args::type_name(obj))))?;
     choices.iter().find(|c| **c == s).copied().ok_or_else(|| {
         let quoted: Vec<String> = choices.iter().map(|c| format!("{c:?}")).collect();
         PyValueError::new_err(format!("{what} must be one of {}, not {s:?}", quoted.join(", ")))
@@ -201,9 +201,8 @@ pub type RawInterface = (String, Option<String>, Vec<(i32, String, Option<String
 
 /// Every interface libpcap can open, with its addresses and flags.
 pub fn list_interfaces() -> PyResult<Vec<RawInterface>> {
-    let devices = pcap::Device::list().map_err(|e| {
-        crate::py::error::pcap_error(format!("interfaces: {}", crate::py::error::crate_error_text(&e)))
-    })?;
+    let devices = pcap::Device::list()
+        .map_err(|e| crate::py::error::pcap_error(format!("interfaces: {}", crate::py::error::crate_error_text(&e))))?;
     Ok(devices.into_iter().map(describe).collect())
 }
 
@@ -222,14 +221,10 @@ fn describe(d: pcap::Device) -> RawInterface {
         })
         .collect();
     let f = &d.flags;
-    let flags = [
-        (f.is_up(), "up"),
-        (f.is_running(), "running"),
-        (f.is_loopback(), "loopback"),
-        (f.is_wireless(), "wireless"),
-    ]
-    .into_iter()
-    .filter_map(|(on, name)| on.then_some(name))
-    .collect();
+    let flags =
+        [(f.is_up(), "up"), (f.is_running(), "running"), (f.is_loopback(), "loopback"), (f.is_wireless(), "wireless")]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
     (d.name, d.desc, addrs, flags)
 }

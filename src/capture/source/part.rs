@@ -11,15 +11,15 @@
 use super::bpf::CompiledFilter;
 use super::raw::RawHandle;
 use crate::ffi;
-use crate::io::record::{Pumped, Record, Consumer};
+use crate::io::format::pcap_file_header;
+use crate::io::record::{Consumer, Pumped, Record};
 use crate::io::split::{Fetch, FetchError, Format, Interface, Miss, Records, Section, Window};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use crate::packet::LinkInfo;
 use crate::py::error::pcap_error_about;
-use crate::io::format::pcap_file_header;
 use pyo3::prelude::*;
+use std::collections::{BTreeMap, HashMap};
 use std::ptr::NonNull;
+use std::sync::Mutex;
 
 /// libpcap's DLT for `fmt`'s link type on this platform (as `Offline`
 /// reports it), and `fmt`'s filter `expr` compiled for it: both from an

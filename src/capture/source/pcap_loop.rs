@@ -7,7 +7,7 @@
 //! after it.
 
 use crate::ffi;
-use crate::io::record::{Record, Consumer};
+use crate::io::record::{Consumer, Record};
 use crate::py::error::pcap_error_about;
 use pyo3::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -28,7 +28,11 @@ struct Run<'s, S: Consumer> {
 /// # Safety
 /// `user` must point to the `Run` of the running `dispatch`; `h` and
 /// `bytes` are libpcap's record.
-unsafe extern "C" fn trampoline<S: Consumer>(user: *mut libc::c_uchar, h: *const ffi::pcap_pkthdr, bytes: *const libc::c_uchar) {
+unsafe extern "C" fn trampoline<S: Consumer>(
+    user: *mut libc::c_uchar,
+    h: *const ffi::pcap_pkthdr,
+    bytes: *const libc::c_uchar,
+) {
     let run = &mut *(user as *mut Run<'_, S>);
     if run.err.is_some() {
         return;
