@@ -12,7 +12,7 @@ PYLIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_v
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: fuzz fuzz-pcapng all demo test test-rust test-python deps venv develop bench wheel-deps wheel wheels sdist wheel-test sdist-test clean
+.PHONY: fuzz fuzz-pcapng all demo test test-rust test-python deps venv develop bench lint wheel-deps wheel wheels sdist wheel-test sdist-test clean
 
 all: develop
 
@@ -57,6 +57,10 @@ test-python: develop
 	$(PY) -m pytest -q tests
 
 test: test-rust test-python
+
+# The Rust sources as rustfmt lays them out (rustfmt.toml); CI runs it.
+lint:
+	cargo fmt --check
 
 bench: develop
 	bash benches/setup.sh
