@@ -8,13 +8,14 @@
 //! back to the allocating thread's arena and, when the top of that arena
 //! is free beyond its trim threshold, returns the pages to the kernel
 //! (`madvise`), so the next batches' buffers fault them in again, zeroed:
-//! about 13,000 page faults more per read of the bench file than one
-//! thread. mimalloc keeps freed pages in its thread-local heaps a while
-//! and takes frees from other threads without a lock: 4x fewer page faults
-//! over a read, and two threads' reads faster (docs/performance.md, "The
-//! allocator"). The per-packet path (`loop`, `dispatch`, decoding) was
-//! measured unchanged. Polars makes the same choice for its module (with
-//! jemalloc).
+//! about 5,000 page faults more than one thread per read of the bench file
+//! into a table, 2,300-3,200 per two-thread read of it when each batch is
+//! dropped once used. mimalloc keeps freed pages in its thread-local heaps
+//! a while and takes frees from other threads without a lock: under 250
+//! faults per two-thread read, and reads 2-10 % faster with one thread or
+//! two (docs/performance.md, the figures of 2026-12-07, 21:12). The
+//! per-packet path (`loop`, `dispatch`, decoding) was measured unchanged.
+//! Polars makes the same choice for its module (with jemalloc).
 //!
 //! The module is loaded with `dlopen`, so mimalloc is built with the
 //! local-dynamic TLS model (Cargo.toml).
