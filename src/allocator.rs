@@ -49,9 +49,9 @@ mod tests {
     }
 
     #[test]
-    fn buffers_freed_on_another_thread_are_taken_back() {
+    fn allocations_of_other_threads_are_mimallocs_too() {
         // The span threads' pattern: allocated on one thread, freed on
-        // another, then allocated again.
+        // another, then allocated again on a third.
         let made = std::thread::spawn(|| vec![1u8; 4 << 20]).join().expect("thread");
         assert!(mimalloc_owns(made.as_ptr()));
         assert_eq!(made.iter().map(|&b| b as usize).sum::<usize>(), 4 << 20);
