@@ -7,12 +7,15 @@
 //! shorter: a batch is a slice of one span's columns, never a copy).
 //!
 //! The bytes from the reader's cursor on are cut in spans of about two
-//! batches each, at nominal byte offsets planned as the read goes; with
-//! `n` threads, thread `i` reads spans `i`, `i + n`, `i + 2n`, …, each as
-//! soon as it handed the one before over, so no thread waits for the
-//! others at the end of a group of spans. A span's thread (past the first
-//! span's) moves from its offset to the first likely record boundary (a
-//! chain of plausible record headers, judged as `io::split` judges them:
+//! batches each, at nominal byte offsets planned as the read goes, in
+//! rounds of `n` equal spans, the file's last bytes in one or two rounds
+//! of equal shorter spans (so the threads' shares stay even whatever the
+//! file's size: `Schedule::extend`); thread `i` reads spans `i`, `i + n`,
+//! `i + 2n`, …, each as soon as it handed the one before over, so no
+//! thread waits for the others at the end of a group of spans. A span's
+//! thread (past the first span's) moves from its offset to the first
+//! likely record boundary (a chain of plausible record headers, judged as
+//! `io::split` judges them:
 //! `FastReader::find_boundary`; a span whose bytes hold no record start,
 //! records being longer than spans, finds the next span's and is empty),
 //! in the bytes it reads for its walk, publishes it, and walks the chain
@@ -163,6 +166,8 @@ struct Plan {
     last: Option<usize>,
     end: u64,
     est: Estimate,
+    /// The bytes of each span of the round being planned.
+    round: u64,
     /// The read stopped: no more spans, no more starts.
     closed: bool,
 }
@@ -214,6 +219,7 @@ impl Schedule {
             last: None,
             end: 0,
             est: Estimate::default(),
+            round: 0,
             closed: false,
         };
         Schedule { batch_size, threads, plan: Mutex::new(plan), published: Condvar::new() }
@@ -243,19 +249,32 @@ impl Schedule {
         }
     }
 
-    /// Plans the span after the last one planned: `span_bytes` on, or,
-    /// when fewer than two spans' bytes are left in the file, its last
-    /// spans: the rest cut in up to one per thread (each at least
-    /// `MIN_SPAN` long).
+    /// Plans the span after the last one planned. Spans are planned in
+    /// rounds of one span per thread, all of a round's spans as long (thread
+    /// `i` reads the `i`-th of each round), so that the threads' shares stay
+    /// even to the end: at a round's first span, `span_bytes` on while at
+    /// least two rounds of such spans are left in the file; else the rest
+    /// is cut in the read's last spans, one or two whole rounds of equal
+    /// spans (each at least `MIN_SPAN` long: fewer when the rest is short).
     fn extend(&self, p: &mut Plan, size: u64) {
         let o = p.spans.back().map_or(0, |s| s.nominal);
         let left = size.saturating_sub(o);
+        let n = self.threads.max(1) as u64;
+        // The number of the last span planned, the one starting at `o`.
+        let back = (p.base + p.spans.len()).saturating_sub(1) as u64;
+        if back % n != 0 && left >= 2 * p.round {
+            // Within a round: as long as its first span.
+            p.spans.push_back(Planned::at(o + p.round));
+            return;
+        }
         let span = p.est.span_bytes(self.batch_size);
-        if left >= 2 * span {
+        if back % n == 0 && left >= 2 * n * span {
+            p.round = span;
             p.spans.push_back(Planned::at(o + span));
             return;
         }
-        let parts = (left / MIN_SPAN).clamp(1, self.threads as u64);
+        let rounds = left.div_ceil(n * span).clamp(1, 2);
+        let parts = (rounds * n).min(left / MIN_SPAN).max(1);
         for j in 1..parts {
             p.spans.push_back(Planned::at(o + left * j / parts));
         }
@@ -820,7 +839,7 @@ mod tests {
     #[test]
     fn a_span_thread_that_panics_leaves_no_thread_waiting_for_its_start() {
         let sched = Arc::new(Schedule::new(65536, 2, 0));
-        assert_eq!(job(&sched, 1, 100 * MIB), Some((32 * MIB, 64 * MIB, false)));
+        assert_eq!(job(&sched, 1, 100 * MIB), Some((25 * MIB, 50 * MIB, false)));
         let s = sched.clone();
         let died = std::thread::spawn(move || {
             let _leaving = Leaving(&s, true);
@@ -846,28 +865,71 @@ mod tests {
     }
 
     #[test]
-    fn spans_are_planned_two_batches_long_and_the_rest_cut_per_thread() {
-        // 512 bytes a record assumed: 2 * 65536 * 512 bytes, at most 32 MiB.
+    fn spans_are_planned_in_rounds_of_two_batches_and_the_rest_in_whole_rounds() {
+        // 512 bytes a record assumed: 2 * 65536 * 512 bytes, at most 32 MiB,
+        // while two rounds of two such spans are left; then the rest in
+        // two rounds of equal spans.
         let sched = Schedule::new(65536, 2, 24);
-        assert_eq!(job(&sched, 0, 100 * MIB), Some((24, 24 + 32 * MIB, false)));
-        assert_eq!(job(&sched, 2, 100 * MIB), Some((24 + 64 * MIB, 24 + 82 * MIB - 12, false)));
-        assert_eq!(job(&sched, 3, 100 * MIB), Some((24 + 82 * MIB - 12, 100 * MIB, true)));
-        assert_eq!(job(&sched, 4, 100 * MIB), None);
+        let size = 300 * MIB;
+        assert_eq!(job(&sched, 0, size), Some((24, 24 + 32 * MIB, false)));
+        assert_eq!(job(&sched, 5, size), Some((24 + 160 * MIB, 24 + 192 * MIB, false)));
+        let tail = 27 * MIB - 6; // (300 - 192 MiB - 24) / 4
+        assert_eq!(job(&sched, 6, size), Some((24 + 192 * MIB, 24 + 192 * MIB + tail, false)));
+        assert_eq!(job(&sched, 9, size), Some((24 + 192 * MIB + 3 * tail, size, true)));
+        assert_eq!(job(&sched, 10, size), None);
         // No span waits for the start of one past the last.
-        assert_eq!(sched.wait(4), NONE);
+        assert_eq!(sched.wait(10), NONE);
+        // A file shorter than two rounds: one or two rounds of equal spans.
+        let sched = Schedule::new(65536, 2, 0);
+        assert_eq!(job(&sched, 0, 100 * MIB), Some((0, 25 * MIB, false)));
+        assert_eq!(job(&sched, 3, 100 * MIB), Some((75 * MIB, 100 * MIB, true)));
+        let sched = Schedule::new(65536, 3, 0);
+        assert_eq!(job(&sched, 2, 90 * MIB), Some((60 * MIB, 90 * MIB, true)));
+    }
+
+    #[test]
+    fn every_thread_gets_an_even_share_of_the_file() {
+        // Thread `i` reads spans `i`, `i + n`, ...: whatever the file's
+        // size, the spans cover it once, in order, and the threads' shares
+        // differ by a rounding (or, when the rest is cut in spans of about
+        // MIN_SPAN, by less than two of them).
+        for threads in 2..=4usize {
+            for size in (0..400).map(|i| 4 * threads as u64 * MIN_SPAN + i * 2_654_435 + i * i * 1_000_003) {
+                let sched = Schedule::new(65536, threads, 24);
+                let mut shares = vec![0u64; threads];
+                let (mut at, mut k) = (24, 0);
+                while let Some((o, next, last)) = job(&sched, k, size) {
+                    assert_eq!(o, at, "{threads} threads, {size} bytes, span {k}");
+                    assert!(next > o, "{threads} threads, {size} bytes, span {k}");
+                    shares[k % threads] += next - o;
+                    at = next;
+                    k += 1;
+                    if last {
+                        break;
+                    }
+                }
+                assert_eq!(at, size, "{threads} threads, {size} bytes");
+                let (lo, hi) = (shares.iter().min().copied(), shares.iter().max().copied());
+                let spread = hi.unwrap_or(0) - lo.unwrap_or(0);
+                let allowed = if size > 24 + 2 * threads as u64 * 32 * MIB { threads as u64 } else { 2 * MIN_SPAN };
+                assert!(spread <= allowed, "{threads} threads, {size} bytes: shares {shares:?}");
+            }
+        }
     }
 
     #[test]
     fn spans_follow_the_records_measured_and_a_short_file_is_one_span() {
-        // 512 bytes a record assumed: 2 * 100 * 512 bytes.
+        // 512 bytes a record assumed: 2 * 100 * 512 bytes, for the whole
+        // first round (three spans).
         let sched = Schedule::new(100, 3, 0);
         assert_eq!(job(&sched, 0, 10 * MIB), Some((0, 102_400, false)));
-        // 500 bytes a record measured: 2 * 100 * 500 bytes; then 100 bytes
-        // a record: at least MIN_SPAN.
+        // 500 bytes a record measured, then 100: the next round's spans are
+        // 2 * 100 * 100 bytes, at least MIN_SPAN.
         sched.handed(0, 100, 50_000);
-        assert_eq!(job(&sched, 1, 10 * MIB), Some((102_400, 202_400, false)));
+        assert_eq!(job(&sched, 1, 10 * MIB), Some((102_400, 204_800, false)));
         sched.handed(1, 900, 50_000);
-        assert_eq!(job(&sched, 2, 10 * MIB), Some((202_400, 202_400 + MIN_SPAN, false)));
+        assert_eq!(job(&sched, 2, 10 * MIB), Some((204_800, 307_200, false)));
+        assert_eq!(job(&sched, 3, 10 * MIB), Some((307_200, 307_200 + MIN_SPAN, false)));
         let sched = Schedule::new(1000, 3, 0);
         assert_eq!(job(&sched, 0, MIN_SPAN + 5), Some((0, MIN_SPAN + 5, true)));
         // A file that shrank under the read: its last span ends before it starts.
