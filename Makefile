@@ -47,15 +47,13 @@ venv: $(PY)
 # repaired extension, which looks for its libpcap in a pyopenbsd.libs
 # folder the virtualenv does not have: when the import fails, the crate is
 # built again for the virtualenv.
+MATURIN_DEVELOP := VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
+	$(VENV)/bin/maturin develop --release -q
 develop: deps venv
-	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
-	  $(VENV)/bin/maturin develop --release -q
+	$(MATURIN_DEVELOP)
 	@$(PY) -c "import openbsd._native" 2>/dev/null || { \
 	  echo "the installed extension does not import: building it again"; \
-	  touch src/lib.rs; \
-	  VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
-	    $(VENV)/bin/maturin develop --release -q; \
-	  $(PY) -c "import openbsd._native"; }
+	  touch src/lib.rs; $(MATURIN_DEVELOP); $(PY) -c "import openbsd._native"; }
 
 demo: develop
 	$(PY) -m openbsd

@@ -853,21 +853,6 @@ def run_worker(key, path, runs, limit, timeout):
     return {"status": "error", "note": f"failed: {last}"[:160]}
 
 
-def run_scaling(path, rounds, timeout):
-    """threads_scaling in a worker process of its own."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "threads-scaling", "--file", path,
-           "--runs", str(rounds)]
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=BUILD)
-    except subprocess.TimeoutExpired:
-        return {"note": f"timed out after {timeout} s"}
-    for line in reversed(p.stdout.splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
-    last = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
-    return {"note": f"failed: {last}"[:160]}
-
-
 def fmt_pps(x):
     return f"{x:,.0f}" if x else "-"
 
@@ -999,6 +984,8 @@ def main(argv=None):
 
     if args.runs < 1:
         ap.error("--runs must be >= 1")
+    if args.scaling_rounds < 1:
+        ap.error("--scaling-rounds must be >= 1")
     if args.file:
         path = os.path.abspath(args.file)
         if not os.path.exists(path):
@@ -1056,7 +1043,7 @@ def main(argv=None):
         # threads=2 against one thread, side by side (threads_scaling)
         log(f"running decode batches() threads=1 and threads=2 side by side, {args.scaling_rounds} rounds ...")
         warm()
-        scaling = run_scaling(path, args.scaling_rounds, args.timeout)
+        scaling = run_worker("threads-scaling", path, args.scaling_rounds, None, args.timeout)
 
     # ratios, notes, check comparison
     mismatches = []
