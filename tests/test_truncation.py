@@ -116,6 +116,57 @@ def test_cut_short_while_reading(original, tmp_path, case, mode):
         assert err is not None
 
 
+THREAD_CUTS = {
+    # inside the windows the threads are walking when the first batch is
+    # out (their reads of the pages past the cut raise SIGBUS)
+    "near, inside a record's data": lambda o: o[3_000] + 16 + 30,
+    "near, inside a record header": lambda o: o[5_000] + 5,
+    "near, at a record boundary": lambda o: o[7_000],
+    # far past what the threads read ahead when the first batch is out
+    "inside a record's data": lambda o: o[20_000] + 16 + 30,
+    "inside a record header": lambda o: o[24_000] + 5,
+    "at a record boundary": lambda o: o[28_000],
+    "at a page boundary": lambda o: (o[32_000] // 4096) * 4096,
+}
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("case", list(THREAD_CUTS))
+def test_cut_short_under_threads(original, tmp_path, case, threads):
+    """batches(threads=N): the span threads map windows of the file (or
+    read them with pread, as their probes judge); a file cut short under
+    them hands out the file's records byte for byte up to the cut, none
+    lost and none of zeros, then ends as one thread does."""
+    pa = pytest.importorskip("pyarrow")
+    src, recs, offsets = original
+    cut = THREAD_CUTS[case](offsets)
+    path = tmp_path / "cut.pcap"
+    path.write_bytes(src.read_bytes())
+    f = pcap.Offline(str(path))
+    reader = pa.RecordBatchReader.from_stream(f.batches(columns=["raw"], batch_size=500, threads=threads))
+    got, err = [], None
+    try:
+        for b in reader:
+            if not got:
+                os.truncate(path, cut)
+            got.extend(b.column("raw").to_pylist())
+    except OSError as e:  # the PcapError's words, through pyarrow's reader
+        err = e
+    f.close()
+    assert got == [r[0] for r in recs[:len(got)]]
+    if case.startswith("near"):
+        # records the threads read before the cut may come out too
+        assert len(got) >= whole_before(offsets, recs, cut)
+    else:
+        assert len(got) == whole_before(offsets, recs, cut)
+    if len(got) > whole_before(offsets, recs, cut):
+        pass  # read whole before the cut: the read may end either way
+    elif cut in offsets:  # at a record's start: the file just ends there
+        assert err is None
+    else:  # inside a record, as libpcap says it
+        assert err is not None and "truncated" in str(err) and str(path) in str(err)
+
+
 def test_reader_uses_windows(original):
     """The tests above exercise the mapped reader (not a fallback)."""
     f = pcap.Offline(str(original[0]))

@@ -1,8 +1,9 @@
 //! A classic pcap regular file read into tables on several threads
 //! (`feed.batches(threads=N)`): each thread walks a span of the file of
-//! its own, reads it with `pread` into a buffer of its own (not mapped:
-//! see `FastReader::twin`), and decodes its records into a builder of its
-//! own; the spans' rows come out in file order, each
+//! its own, maps it or reads it with `pread` as the one-thread reader
+//! chooses (`io::map_cost`: each thread carries its choice from span to
+//! span; see `FastReader::twin`), and decodes its records into a builder
+//! of its own; the spans' rows come out in file order, each
 //! span's cut into batches of `batch_size` rows (its last batch may be
 //! shorter: a batch is a slice of one span's columns, never a copy).
 //!
@@ -30,6 +31,7 @@
 //! will not, and reports errors with its own words, as with one thread).
 
 use super::source::bpf::ActiveFilter;
+use crate::io::map_cost::MapCost;
 use crate::io::savefile::FastReader;
 use crate::io::split::{Bytes, Format, Step as SplitStep};
 use crate::packet::LinkInfo;
@@ -406,12 +408,20 @@ fn boundary(fmt: &Format, data: &[u8], base: u64, size: u64, off: u64) -> Option
     Some(true)
 }
 
-/// Reads span `k` into `b`; `None` past the last span or once the read
-/// stopped.
-fn read_span(sh: &Shared, k: usize, b: &mut Builder) -> Option<Span> {
+/// Reads span `k` into `b`, mapping the file or reading it with `pread`
+/// as `cost` (the thread's choice so far, updated) says; `None` past the
+/// last span or once the read stopped.
+fn read_span(sh: &Shared, k: usize, b: &mut Builder, cost: &mut MapCost) -> Option<Span> {
     let (nominal, next) = sh.sched.job(k, || sh.reader.file_size().unwrap_or(0))?;
+    let mut r = sh.reader.twin(nominal, *cost);
+    let span = read_span_with(sh, k, b, &mut r, nominal, next);
+    *cost = r.map_cost();
+    Some(span)
+}
+
+/// Reads span `k` (from `nominal` to the span `next`) into `b` with `r`.
+fn read_span_with(sh: &Shared, k: usize, b: &mut Builder, r: &mut FastReader, nominal: u64, next: Next) -> Span {
     let filter = sh.filter.as_ref();
-    let mut r = sh.reader.twin(nominal);
     let fmt = format_of(&sh.reader);
     // A record starts within the longest record of any offset: a span
     // whose bytes hold no start (records longer than spans) finds the next
@@ -426,20 +436,20 @@ fn read_span(sh: &Shared, k: usize, b: &mut Builder) -> Option<Span> {
     let last = matches!(next, Next::End(_));
     if s.is_none() {
         let walked = Walked { stop: nominal, landed: false, records: 0, ends: vec![] };
-        return Some(Span { walked, batch: None, last });
+        return Span { walked, batch: None, last };
     }
     // Up to the next span's offset first (its start is being found
     // meanwhile), then on to that start.
     let walked = match next {
-        Next::End(end) => walk(&mut r, Until::Past(end), b, filter),
+        Next::End(end) => walk(r, Until::Past(end), b, filter),
         Next::Span(next) => {
-            let first = walk(&mut r, Until::Blind(next), b, filter);
+            let first = walk(r, Until::Blind(next), b, filter);
             match sh.sched.wait(k + 1) {
                 _ if first.stop < next => first, // stopped short
                 NONE => first,
                 s if first.stop >= s => Walked { landed: first.stop == s, ..first },
                 s => {
-                    let rest = walk(&mut r, Until::At(s), b, filter);
+                    let rest = walk(r, Until::At(s), b, filter);
                     let mut ends = first.ends;
                     ends.extend(rest.ends);
                     Walked { stop: rest.stop, landed: rest.landed, records: first.records + rest.records, ends }
@@ -448,7 +458,7 @@ fn read_span(sh: &Shared, k: usize, b: &mut Builder) -> Option<Span> {
         }
     };
     let batch = (b.rows() > 0).then(|| b.finish());
-    Some(Span { walked, batch, last })
+    Span { walked, batch, last }
 }
 
 /// Span thread `i` of `n`: reads spans `i`, `i + n`, `i + 2n`, … each as
@@ -457,8 +467,9 @@ fn read_span(sh: &Shared, k: usize, b: &mut Builder) -> Option<Span> {
 fn span_thread(sh: &Shared, i: usize, b: &mut Builder, out: &SyncSender<Span>) {
     let mut leaving = Leaving(&sh.sched, true);
     let mut k = i;
+    let mut cost = MapCost::default();
     loop {
-        let Some(span) = read_span(sh, k, b) else {
+        let Some(span) = read_span(sh, k, b, &mut cost) else {
             // Past the last span (or closed already): nothing to close.
             leaving.1 = false;
             return;
@@ -552,7 +563,7 @@ impl Driver {
         batch_size: usize,
     ) -> Driver {
         let (tx, rx) = sync_channel(1);
-        let base = reader.twin(from).on_fd(fd.as_raw_fd());
+        let base = reader.twin(from, MapCost::default()).on_fd(fd.as_raw_fd());
         let sched = Schedule::new(batch_size, builders.len(), from);
         let sh = Arc::new(Shared { reader: base, filter, sched });
         let spawned = std::thread::Builder::new().name("pyopenbsd-spans".into()).spawn(move || {
@@ -767,15 +778,14 @@ mod tests {
         path
     }
 
-    /// Reads `path` in spans on `threads` threads as `batches()` does,
-    /// until the read would go on on one thread: the rows taken, the spans
-    /// that gave rows, and the offset where the spans stopped.
-    fn read_in_spans(path: &std::path::Path, threads: usize, batch_size: usize) -> (usize, usize, u64) {
+    /// A handle on `path` (libpcap's, which the reader must not outlive),
+    /// its fast reader and the handle's descriptor.
+    fn open_reader(path: &std::path::Path) -> (crate::capture::source::raw::RawHandle, FastReader, RawFd) {
         use crate::capture::source::raw::RawHandle;
         let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
         let mut errbuf = [0 as libc::c_char; crate::ffi::PCAP_ERRBUF_SIZE];
         // SAFETY: a stream opened here, handed to libpcap (which closes it
-        // with the handle); the reader is dropped before the handle.
+        // with the handle); the callers drop the reader before the handle.
         let h = unsafe {
             let f = libc::fopen(c.as_ptr(), c"rb".as_ptr());
             assert!(!f.is_null());
@@ -786,6 +796,14 @@ mod tests {
         let reader = unsafe { FastReader::open(h.ptr()) }.expect("a fast reader");
         // SAFETY: the handle's open stream.
         let fd = unsafe { libc::fileno(crate::ffi::pcap_file(h.ptr())) };
+        (h, reader, fd)
+    }
+
+    /// Reads `path` in spans on `threads` threads as `batches()` does,
+    /// until the read would go on on one thread: the rows taken, the spans
+    /// that gave rows, and the offset where the spans stopped.
+    fn read_in_spans(path: &std::path::Path, threads: usize, batch_size: usize) -> (usize, usize, u64) {
+        let (_h, reader, fd) = open_reader(path);
         let link = LinkInfo { dlt: 1, swapped: false, first: None, nano: false };
         let mut sp = Spans::new(vec![Col::Caplen], link, batch_size, threads);
         let (mut rows, mut spans) = (0, 0);
@@ -796,6 +814,42 @@ mod tests {
             }
         }
         (rows, spans, sp.cursor.unwrap_or(0))
+    }
+
+    #[test]
+    fn a_span_cut_short_under_its_mapped_window_keeps_only_whole_records() {
+        // 4,000 records of 1,000 bytes: a file shorter than a window, which
+        // a twin maps whole (unjudged); the file is cut inside record 2,500
+        // while the twin walks it. Reading past the cut raises SIGBUS in
+        // the window, whose pages from there read as zeros: the run that
+        // read them goes, and the walk ends, not landed, at a record
+        // boundary before the cut (the read goes on from there on one
+        // thread, through libpcap, which reads to the cut and says the
+        // file is truncated).
+        let lens = vec![1000usize; 4000];
+        let path = write_capture("cut-under-twin", &lens);
+        let (_h, reader, _fd) = open_reader(&path);
+        let link = LinkInfo { dlt: 1, swapped: false, first: None, nano: false };
+        let mut b = Builder::new(vec![Col::Caplen], link, 4096);
+        let mut r = reader.twin(24, MapCost::default());
+        let first = walk(&mut r, Until::Blind(24 + 1016 * 1000), &mut b, None);
+        assert_eq!(r.kind(), "mapped", "the twin reads from a mapped window");
+        assert_eq!((first.records, first.stop), (1000, 24 + 1016 * 1000));
+        let cut = 24 + 1016 * 2500 + 16 + 300;
+        std::fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(cut).expect("cut");
+        let size = std::fs::metadata(&path).expect("size").len();
+        let rest = walk(&mut r, Until::Past(24 + 1016 * 4000), &mut b, None);
+        assert!(!rest.landed);
+        let whole = (rest.stop - 24) / 1016;
+        assert!(rest.stop == 24 + 1016 * whole && whole > 1000 && whole <= 2500, "stopped at {}", rest.stop);
+        assert_eq!(rest.ends.last().copied(), Some(rest.stop));
+        assert_eq!(b.rows() as u64, whole);
+        let batch = b.finish().expect("a batch");
+        let caplen = batch.column(0).as_any().downcast_ref::<arrow_array::UInt32Array>().expect("u32");
+        assert!(caplen.values().iter().all(|&v| v == 1000), "no row of zeros");
+        assert!(size < 24 + 1016 * 2501);
+        drop(r);
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

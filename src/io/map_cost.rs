@@ -20,6 +20,9 @@
 
 use std::time::Duration;
 
+/// Bytes a probe maps (a twin's way of judging a window: [`probe`]).
+pub const PROBE: usize = 2 << 20;
+
 /// A window whose mapping took longer than this per MiB is costly
 /// (0.1 ms: 1.6 ms for a 16 MiB window; between the 1 ms of a file just
 /// written, where mapping and reading cost the same, and the 3-6 ms of
@@ -76,6 +79,36 @@ pub fn thread_cpu_time() -> Duration {
         return Duration::ZERO;
     }
     Duration::new(u64::try_from(t.tv_sec).unwrap_or(0), u32::try_from(t.tv_nsec).unwrap_or(0))
+}
+
+/// Where a probe of the window of `len` bytes at `base` maps: the first
+/// `PROBE`-aligned `PROBE` bytes wholly inside it (large folios are at
+/// most that size and aligned to it, so a probe maps them whole, as the
+/// window would), or `None` when the window holds none.
+pub fn probe_at(base: u64, len: usize) -> Option<u64> {
+    let p = base.checked_next_multiple_of(PROBE as u64)?;
+    (p.checked_add(PROBE as u64)? <= base.checked_add(len as u64)?).then_some(p)
+}
+
+/// The CPU time the calling thread spends mapping `len` bytes of `fd` from
+/// `off` (a multiple of the page size) with all their pages
+/// (`MAP_POPULATE`) and unmapping them again; nothing is read through the
+/// mapping (so a file cut short meanwhile raises no SIGBUS). `None` when
+/// they cannot be mapped.
+pub fn probe(fd: libc::c_int, off: u64, len: usize) -> Option<Duration> {
+    let off = libc::off_t::try_from(off).ok()?;
+    let t = thread_cpu_time();
+    // SAFETY: a fresh read-only mapping at an address the kernel picks,
+    // unmapped below and never read.
+    let p = unsafe {
+        libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_POPULATE, fd, off)
+    };
+    if p == libc::MAP_FAILED {
+        return None;
+    }
+    // SAFETY: the mapping just made, `len` bytes long.
+    unsafe { libc::munmap(p, len) };
+    Some(thread_cpu_time().saturating_sub(t))
 }
 
 /// Whether mapping `len` bytes in `took` was costly.
@@ -148,5 +181,51 @@ mod tests {
     fn the_threshold_lies_between_written_and_scattered_pages() {
         assert!(!costly(W, Duration::from_micros(1_600)));
         assert!(costly(W, Duration::from_micros(1_601)));
+    }
+
+    #[test]
+    fn a_probe_maps_the_first_aligned_2_mib_inside_the_window() {
+        const M: u64 = 1 << 20;
+        const U: usize = 1 << 20;
+        assert_eq!(probe_at(0, W), Some(0));
+        assert_eq!(probe_at(4096, W), Some(2 * M));
+        assert_eq!(probe_at(2 * M - 4096, W), Some(2 * M));
+        assert_eq!(probe_at(14 * M + 4096, W), Some(16 * M));
+        assert_eq!(probe_at(M, 3 * U), Some(2 * M), "ends exactly at the window's end");
+        assert_eq!(probe_at(M, 3 * U - 4096), None, "no aligned 2 MiB inside");
+        assert_eq!(probe_at(u64::MAX - M, W), None, "no overflow");
+    }
+
+    #[test]
+    fn a_probe_of_a_file_takes_cpu_time_or_says_it_cannot_map() {
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        let path = std::env::temp_dir().join(format!("pyopenbsd-probe-{}", std::process::id()));
+        let mut f = std::fs::File::create(&path).expect("create");
+        f.write_all(&vec![7u8; 4 << 20]).expect("write");
+        let f = std::fs::File::open(&path).expect("open");
+        // Mapped and unmapped: a cost is measured (the clock may read 0 ns
+        // for 512 cached pages only on a coarse clock; it is never more
+        // than a second).
+        let took = probe(f.as_raw_fd(), 2 << 20, PROBE).expect("a regular file maps");
+        assert!(took < Duration::from_secs(1));
+        // Not a multiple of the page size, or not a file: not mapped.
+        assert!(probe(f.as_raw_fd(), 1, PROBE).is_none());
+        assert!(probe(-1, 0, PROBE).is_none());
+        drop(f);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_costly_probe_is_judged_as_a_window() {
+        // 0.3 ms for 2 MiB of pages cached 4 KiB at a time, 9 us in large
+        // folios (docs/performance.md): the same threshold per MiB.
+        let mut c = MapCost::default();
+        c.mapped(PROBE, Duration::from_micros(9));
+        assert!(c.map_next());
+        c.mapped(PROBE, Duration::from_micros(300));
+        assert!(!c.map_next());
+        c.read(FIRST_STRETCH as usize);
+        assert!(c.map_next());
     }
 }

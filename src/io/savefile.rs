@@ -94,6 +94,9 @@ pub struct FastReader {
     /// Whether the next window is mapped or read, by what mapping the last
     /// one cost.
     cost: MapCost,
+    /// Whether a window is probed before it is mapped (a twin's: see
+    /// [`FastReader::probed_costly`]).
+    probe: bool,
     /// `source`'s bytes `start..end` are the unread ones.
     start: usize,
     end: usize,
@@ -222,6 +225,7 @@ impl FastReader {
             source: Bytes::Buffer(Box::default()),
             map: std::env::var_os("PYOPENBSD_NO_MMAP").is_none(),
             cost: MapCost::default(),
+            probe: false,
             start: 0,
             end: 0,
             buf_off: off as u64,
@@ -240,22 +244,22 @@ impl FastReader {
     }
 
     /// A reader of the same file for another thread, at `off` (a record
-    /// boundary), with nothing read yet: it reads with `pread` into a
-    /// buffer of its own (256 KiB, grown up to 16 MiB when a record or the
-    /// chain of headers a boundary search judges needs more). Twins do not
-    /// map: where mapping the file's pages is costly (pages cached 4 KiB
-    /// at a time) two mapping threads took 225-232 ms against 185-194 ms
-    /// reading, and where it is cheap (after a sequential read) 134-155
-    /// against 147-154 ms; twins sharing the one-thread reader's choice
-    /// (`map_cost`) were 6.5 % faster in the one state and 6.7 % slower in
-    /// the other (docs/performance.md). Its runs stop before `stop`
+    /// boundary), with nothing read yet. It maps the file's windows or
+    /// reads them with `pread` (into a buffer of its own: 256 KiB, grown up
+    /// to 16 MiB when a record or the chain of headers a boundary search
+    /// judges needs more) as this reader would, going on from `cost`, the
+    /// choice its thread made so far (`map_cost`): a span thread carries
+    /// its choice from span to span, so that where mapping is costly
+    /// (pages cached 4 KiB at a time) it reads on with `pread` rather than
+    /// trying a window per span. Its runs stop before `stop`
     /// ([`FastReader::set_stop`]).
-    pub fn twin(&self, off: u64) -> FastReader {
+    pub fn twin(&self, off: u64, cost: MapCost) -> FastReader {
         FastReader {
             fd: self.fd,
             source: Bytes::Buffer(Box::default()),
-            map: false,
-            cost: MapCost::default(),
+            map: self.map,
+            cost,
+            probe: true,
             start: 0,
             end: 0,
             buf_off: off,
@@ -271,6 +275,12 @@ impl FastReader {
             stop: u64::MAX,
             most: WINDOW,
         }
+    }
+
+    /// The choice between mapping and `pread` this reader made so far (to
+    /// go on with in its thread's next twin).
+    pub fn map_cost(&self) -> MapCost {
+        self.cost
     }
 
     /// The same reader on the descriptor `fd` (a duplicate of this one's).
@@ -401,7 +411,7 @@ impl FastReader {
     /// Makes more bytes available after the unread ones; false when no new
     /// byte came (end of file or read error: libpcap will say which).
     fn fill(&mut self) -> bool {
-        if self.map && self.cost.map_next() {
+        if self.map && self.cost.map_next() && !self.probed_costly() {
             match self.map_next() {
                 Some(more) => return more,
                 None => self.map = false,
@@ -442,6 +452,33 @@ impl FastReader {
         self.source = Bytes::Buffer(buf);
         self.end += n;
         n > 0
+    }
+
+    /// Whether a probe of the next window says mapping it is costly (the
+    /// probe's cost is then the window's, and the next bytes are read with
+    /// `pread`). A twin probes: two threads of one process mapping costly
+    /// windows cost each other more than the mapping itself (unmapping a
+    /// window of 4 KiB pages makes the kernel flush the other core's TLB),
+    /// so there, reading with `pread` throughout was 12-16 % faster than
+    /// trying 16 MiB windows as one thread does, while mapping cheap
+    /// windows was 20-25 % faster than `pread` (docs/performance.md); a
+    /// 2 MiB probe costs an eighth of a window. False for a feed's reader,
+    /// and when the window is too short to probe (mapped unjudged).
+    fn probed_costly(&mut self) -> bool {
+        if !self.probe {
+            return false;
+        }
+        let pos = self.buf_off + self.start as u64;
+        let base = pos & !(super::mapping::page_size() as u64 - 1);
+        let Some(size) = self.file_size() else { return false };
+        let len = usize::try_from(size.saturating_sub(base)).unwrap_or(usize::MAX).min(WINDOW);
+        if len < WINDOW {
+            return false;
+        }
+        let Some(at) = super::map_cost::probe_at(base, len) else { return false };
+        let Some(took) = super::map_cost::probe(self.fd, at, super::map_cost::PROBE) else { return false };
+        self.cost.mapped(super::map_cost::PROBE, took);
+        !self.cost.map_next()
     }
 
     /// Maps the window that starts at the page of the next unread byte:
