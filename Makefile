@@ -75,6 +75,7 @@ lint:
 bench: develop
 	bash benches/setup.sh
 	benches/.venv/bin/python benches/bench.py
+	benches/.venv/bin/python benches/bench_halves.py
 	$(PY) benches/bench_dask.py benches/.data/mixed-1000000.pcap
 
 # Wheels: manylinux, per CPython version, each bundling a lean libpcap built

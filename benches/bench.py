@@ -520,10 +520,18 @@ def threads_scaling(path, rounds):
     drifts by more than 10 % from minute to minute here (two readers run
     minutes apart, as the rows of the table are, compare those minutes as
     much as the readers); the goal takes the median of the rounds' ratios,
-    as bench_dask.py does for its workers."""
+    as bench_dask.py does for its workers. Two untimed reads with each come
+    first."""
     one, two = make_batches(1)(), make_batches(2)()
-    one.warm(path)
-    two.warm(path)
+    # Two untimed reads with each first: a process's first reads with two
+    # threads fault in memory its span threads' heaps use for the first
+    # time (2 MiB pages zeroed by the kernel: 8-9 in the first read, 3-4
+    # in the second, none later; measured with /proc/vmstat's
+    # thp_fault_alloc), as the rows' medians of three runs mostly leave
+    # out too.
+    for _ in range(2):
+        one(path, None)
+        two(path, None)
     times = {1: [], 2: []}
     checks = set()
     for r in range(rounds):
@@ -743,6 +751,21 @@ def ensure_capture(count):
         gen_capture.write_capture(path, count)
         log(f"  done in {time.perf_counter() - t0:.1f} s")
     return path
+
+
+def capture_args(doc, rounds, argv=None):
+    """The arguments of the side scripts (bench_halves.py, bench_access.py):
+    a capture (the bench file by default, generated when missing) and
+    `--rounds` (at least 1)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[1])
+    ap.add_argument("capture", nargs="?", default=os.path.join(DATA, "mixed-1000000.pcap"))
+    ap.add_argument("--rounds", type=int, default=rounds)
+    args = ap.parse_args(argv)
+    if args.rounds < 1:
+        ap.error("--rounds must be >= 1")
+    if not os.path.exists(args.capture) and args.capture == os.path.join(DATA, "mixed-1000000.pcap"):
+        ensure_capture(1_000_000)
+    return args
 
 
 def warm_cache(path):
