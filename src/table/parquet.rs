@@ -184,6 +184,9 @@ impl Writer {
             chunk.append_to_row_group(&mut row_group)?;
         }
         row_group.close()?;
+        // The encoder thread ended, its columns are written: what its heap
+        // held goes back, so memory stays flat however many row groups.
+        crate::allocator::give_back();
         Ok(())
     }
 }
