@@ -1,9 +1,9 @@
 //! A classic pcap regular file read into tables on several threads
 //! (`feed.batches(threads=N)`): each thread walks a span of the file of
-//! its own, maps it or reads it with `pread` as the one-thread reader
-//! chooses (`io::map_cost`: each thread carries its choice from span to
-//! span; see `FastReader::twin`), and decodes its records into a builder
-//! of its own; the spans' rows come out in file order, each
+//! its own, maps its windows or reads them with `pread` as a 2 MiB probe
+//! of each window says (`io::map_cost`; each thread carries its choice
+//! from span to span: `FastReader::twin`, `FastReader::probed_costly`),
+//! and decodes its records into a builder of its own; the spans' rows come out in file order, each
 //! span's cut into batches of `batch_size` rows (its last batch may be
 //! shorter: a batch is a slice of one span's columns, never a copy).
 //!
