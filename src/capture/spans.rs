@@ -2,10 +2,11 @@
 //! (`feed.batches(threads=N)`): each thread walks a span of the file of
 //! its own, maps its windows or reads them with `pread` as a 2 MiB probe
 //! of each window says (`io::map_cost`; each thread carries its choice
-//! from span to span: `FastReader::twin`, `FastReader::probed_costly`),
-//! and decodes its records into a builder of its own; the spans' rows come out in file order, each
-//! span's cut into batches of `batch_size` rows (its last batch may be
-//! shorter: a batch is a slice of one span's columns, never a copy).
+//! from span to span: `FastReader::twin`, `FastReader::map_next`),
+//! and decodes its records into a builder of its own; the spans' rows
+//! come out in file order, each span's cut into batches of `batch_size`
+//! rows (its last batch may be shorter: a batch is a slice of one span's
+//! columns, never a copy).
 //!
 //! The bytes from the reader's cursor on are cut in spans of about two
 //! batches each, at nominal byte offsets planned as the read goes, in
@@ -848,6 +849,51 @@ mod tests {
         let caplen = batch.column(0).as_any().downcast_ref::<arrow_array::UInt32Array>().expect("u32");
         assert!(caplen.values().iter().all(|&v| v == 1000), "no row of zeros");
         assert!(size < 24 + 1016 * 2501);
+        drop(r);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_span_thread_reads_windows_with_pread_where_its_probe_is_costly() {
+        // A 40 MiB file whose pages are cached 4 KiB at a time (dropped,
+        // then read back a byte a page in random order, read-ahead off:
+        // `bench.scatter_cache`'s state), where mapping 2 MiB costs about
+        // 0.3 ms against a threshold of 0.2: a twin's probe of its first
+        // window is costly, and it reads the window with `pread`.
+        use std::os::fd::AsRawFd;
+        let lens = vec![1000usize; 40 << 10];
+        let path = write_capture("probe-costly", &lens);
+        let f = std::fs::File::open(&path).expect("open");
+        let fd = f.as_raw_fd();
+        // SAFETY: plain calls on an open descriptor.
+        let dropped = unsafe {
+            libc::fdatasync(fd) == 0
+                && libc::posix_fadvise(fd, 0, 0, libc::POSIX_FADV_DONTNEED) == 0
+                && libc::posix_fadvise(fd, 0, 0, libc::POSIX_FADV_RANDOM) == 0
+        };
+        if !dropped {
+            let _ = std::fs::remove_file(&path);
+            return; // a file system without page cache advice
+        }
+        let size = std::fs::metadata(&path).expect("size").len();
+        let mut pages: Vec<u64> = (0..size.div_ceil(4096)).collect();
+        let mut rng = crate::testing::Rng(4096);
+        for i in (1..pages.len()).rev() {
+            pages.swap(i, rng.below(i + 1));
+        }
+        let mut byte = [0u8; 1];
+        for p in pages {
+            // SAFETY: one byte into a local buffer.
+            unsafe { libc::pread(fd, byte.as_mut_ptr().cast(), 1, (p * 4096) as libc::off_t) };
+        }
+        let (_h, reader, _fd) = open_reader(&path);
+        let link = LinkInfo { dlt: 1, swapped: false, first: None, nano: false };
+        let mut b = Builder::new(vec![Col::Caplen], link, 4096);
+        let mut r = reader.twin(24, MapCost::default());
+        let walked = walk(&mut r, Until::Blind(24 + 1016 * 100), &mut b, None);
+        assert_eq!(walked.records, 100);
+        assert_eq!(r.kind(), "buffer", "a costly probe: the window is read with pread");
+        assert!(!r.map_cost().map_next(), "and the thread goes on reading");
         drop(r);
         let _ = std::fs::remove_file(&path);
     }

@@ -86,6 +86,16 @@ enum Bytes {
     Buffer(Box<[u8]>),
 }
 
+/// What [`FastReader::map_next`] did.
+enum Mapped {
+    /// A window holding more bytes is mapped.
+    More,
+    /// The file has no more bytes.
+    End,
+    /// A probe said mapping the window is costly: nothing was mapped.
+    Costly,
+}
+
 pub struct FastReader {
     fd: RawFd,
     source: Bytes,
@@ -95,7 +105,7 @@ pub struct FastReader {
     /// one cost.
     cost: MapCost,
     /// Whether a window is probed before it is mapped (a twin's: see
-    /// [`FastReader::probed_costly`]).
+    /// `FastReader::map_next`).
     probe: bool,
     /// `source`'s bytes `start..end` are the unread ones.
     start: usize,
@@ -411,9 +421,11 @@ impl FastReader {
     /// Makes more bytes available after the unread ones; false when no new
     /// byte came (end of file or read error: libpcap will say which).
     fn fill(&mut self) -> bool {
-        if self.map && self.cost.map_next() && !self.probed_costly() {
+        if self.map && self.cost.map_next() {
             match self.map_next() {
-                Some(more) => return more,
+                Some(Mapped::More) => return true,
+                Some(Mapped::End) => return false,
+                Some(Mapped::Costly) => {} // read with `pread` below
                 None => self.map = false,
             }
         }
@@ -454,37 +466,20 @@ impl FastReader {
         n > 0
     }
 
-    /// Whether a probe of the next window says mapping it is costly (the
-    /// probe's cost is then the window's, and the next bytes are read with
-    /// `pread`). A twin probes: two threads of one process mapping costly
-    /// windows cost each other more than the mapping itself (unmapping a
-    /// window of 4 KiB pages makes the kernel flush the other core's TLB),
-    /// so there, reading with `pread` throughout was 12-16 % faster than
-    /// trying 16 MiB windows as one thread does, while mapping cheap
-    /// windows was 20-25 % faster than `pread` (docs/performance.md); a
-    /// 2 MiB probe costs an eighth of a window. False for a feed's reader,
-    /// and when the window is too short to probe (mapped unjudged).
-    fn probed_costly(&mut self) -> bool {
-        if !self.probe {
-            return false;
-        }
-        let pos = self.buf_off + self.start as u64;
-        let base = pos & !(super::mapping::page_size() as u64 - 1);
-        let Some(size) = self.file_size() else { return false };
-        let len = usize::try_from(size.saturating_sub(base)).unwrap_or(usize::MAX).min(WINDOW);
-        if len < WINDOW {
-            return false;
-        }
-        let Some(at) = super::map_cost::probe_at(base, len) else { return false };
-        let Some(took) = super::map_cost::probe(self.fd, at, super::map_cost::PROBE) else { return false };
-        self.cost.mapped(super::map_cost::PROBE, took);
-        !self.cost.map_next()
-    }
-
     /// Maps the window that starts at the page of the next unread byte:
-    /// `Some(true)` when it holds more than we had, `Some(false)` when the
-    /// file has nothing more, `None` when it cannot be mapped.
-    fn map_next(&mut self) -> Option<bool> {
+    /// `Mapped::More` when it holds more than we had, `End` when the file
+    /// has nothing more, `Costly` when a twin's probe of it says mapping it
+    /// is costly (nothing was mapped: the next bytes are read with `pread`),
+    /// `None` when it cannot be mapped.
+    ///
+    /// A twin probes before it maps a whole window: two threads of one
+    /// process mapping costly windows cost each other more than the mapping
+    /// itself (unmapping a window of 4 KiB pages makes the kernel flush the
+    /// other core's TLB), so there reading with `pread` throughout was
+    /// 12-16 % faster than trying 16 MiB windows as one thread does, while
+    /// mapping cheap windows was 20-25 % faster than `pread`
+    /// (docs/performance.md); a 2 MiB probe costs an eighth of a window.
+    fn map_next(&mut self) -> Option<Mapped> {
         let pos = self.buf_off + self.start as u64;
         let have = match self.source {
             Bytes::Mapped(_) => self.buf_off + self.end as u64,
@@ -492,26 +487,35 @@ impl FastReader {
         };
         let size = self.file_size()?;
         if size <= have {
-            return Some(false);
+            return Some(Mapped::End);
+        }
+        let base = pos & !(super::mapping::page_size() as u64 - 1);
+        let len = usize::try_from(size - base).ok()?.min(WINDOW);
+        // Only whole windows are judged: a file's last bytes, or a file
+        // smaller than a window, are mapped whatever they cost. A probe
+        // that cannot be mapped means the window cannot be either.
+        if self.probe && len == WINDOW {
+            let at = super::map_cost::probe_at(base, len)?;
+            let took = super::map_cost::probe(self.fd, at, super::map_cost::PROBE)?;
+            self.cost.mapped(super::map_cost::PROBE, took);
+            if !self.cost.map_next() {
+                return Some(Mapped::Costly);
+            }
         }
         // Unmap the old window first (only one is ever mapped: it counts in
         // the process's RSS); from here the unread bytes start at `pos`.
         self.source = Bytes::Buffer(Box::default());
         (self.buf_off, self.start, self.end) = (pos, 0, 0);
-        let base = pos & !(super::mapping::page_size() as u64 - 1);
-        let len = usize::try_from(size - base).ok()?.min(WINDOW);
         let t = super::map_cost::thread_cpu_time();
         let w = super::mapping::Window::map(self.fd, base, len)?;
         if len == WINDOW {
-            // Only whole windows are judged: a file's last bytes, or a
-            // file smaller than a window, are mapped whatever they cost.
             self.cost.mapped(len, super::map_cost::thread_cpu_time().saturating_sub(t));
         }
         self.source = Bytes::Mapped(w);
         self.buf_off = base;
         self.start = (pos - base) as usize;
         self.end = len;
-        Some(true)
+        Some(Mapped::More)
     }
 
     #[inline]
